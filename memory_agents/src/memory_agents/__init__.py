@@ -1,0 +1,1 @@
+"""memory_agents: recurrent agents with swappable memory cores for Stable-Baselines3."""

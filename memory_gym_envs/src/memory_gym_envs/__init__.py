@@ -1,0 +1,1 @@
+"""memory_gym_envs: long-horizon memory tasks as Gymnasium environments."""
