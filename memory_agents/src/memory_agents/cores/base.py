@@ -1,0 +1,189 @@
+"""The memory-core contract shared by every core, policy and algorithm.
+
+A core is an ``nn.Module`` holding a recurrent state as a tuple of batch-first tensors.
+``forward(x[T,B,D], state, episode_starts[T,B]) -> (y[T,B,H], new_state)``; where
+``episode_starts[t, b]`` is true, row ``b``'s state is reset to the initial state *before*
+``x[t, b]`` is consumed. T=1 is the rollout step; the sequence path must give the same numbers
+as T single steps. Subclasses implement ``state_shapes`` and ``_forward`` (or ``_step`` and use
+``_forward_steps``); validation of shapes and dtypes lives here, once.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+State = tuple[torch.Tensor, ...]
+
+
+def check_positive_int(name: str, value, minimum: int = 1) -> int:
+    """Return ``value`` as int or raise a ValueError naming the parameter, the range and the value."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def reset_segments(starts: torch.Tensor) -> list[tuple[int, int]]:
+    """Split [0, T) at every step t > 0 where any row resets.
+
+    Inside one segment no row resets after its first step, so a fused/parallel kernel can run
+    over the whole segment once the rows flagged at its first step have been reset.
+    """
+    T = starts.shape[0]
+    if T <= 1:
+        return [(0, T)]
+    cuts = (starts[1:].any(dim=1).nonzero().flatten() + 1).tolist()
+    bounds = [0, *cuts, T]
+    return [(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+class MemoryCore(nn.Module):
+    """Base class of all memory cores (see module docstring for the contract).
+
+    Attributes:
+        input_dim: size D of each input vector.
+        hidden_dim: size H of each output vector.
+        aux: dict of optional (T, B, ...) tensors written by the latest forward
+            ("gate", "attention", "state_norm").
+    """
+
+    def __init__(self, input_dim: int, hidden_dim: int):
+        super().__init__()
+        self.input_dim = check_positive_int("input_dim", input_dim)
+        self.hidden_dim = check_positive_int("hidden_dim", hidden_dim)
+        self.aux: dict[str, torch.Tensor] = {}
+
+    # ----------------------------------------------------------------- to implement
+    def state_shapes(self) -> tuple[tuple[int, ...], ...]:
+        """Per-row shape of each state tensor (without the leading batch dimension)."""
+        raise NotImplementedError
+
+    def _forward(self, x: torch.Tensor, state: State, starts: torch.Tensor) -> tuple[torch.Tensor, State]:
+        """Core computation on validated inputs; ``starts`` is a (T, B) bool tensor."""
+        raise NotImplementedError
+
+    def _step(self, x_t: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """One step on (B, D) input from an already reset state; used by ``_forward_steps``."""
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------- provided
+    def _param_like(self) -> torch.Tensor | None:
+        for p in self.parameters():
+            return p
+        for b in self.buffers():
+            return b
+        return None
+
+    def initial_state(self, batch_size: int, device=None, dtype=None) -> State:
+        """The state a row has at an episode start: zeros by default (override if not)."""
+        batch_size = check_positive_int("batch_size", batch_size)
+        ref = self._param_like()
+        device = device if device is not None else (ref.device if ref is not None else None)
+        dtype = dtype if dtype is not None else (ref.dtype if ref is not None else torch.get_default_dtype())
+        return tuple(torch.zeros((batch_size, *shape), device=device, dtype=dtype) for shape in self.state_shapes())
+
+    def reset_state(self, state: State, mask: torch.Tensor) -> State:
+        """Replace the rows of ``state`` where ``mask`` (B,) is true by the initial state.
+
+        Written with ``torch.where`` so gradients flow through the rows that are kept.
+        """
+        if not bool(mask.any()):
+            return state
+        B = mask.shape[0]
+        init = self.initial_state(B, device=state[0].device, dtype=state[0].dtype)
+        out = []
+        for s, s0 in zip(state, init):
+            m = mask.view(B, *([1] * (s.dim() - 1)))
+            out.append(torch.where(m, s0.to(s.dtype), s))
+        return tuple(out)
+
+    def _forward_steps(self, x: torch.Tensor, state: State, starts: torch.Tensor) -> tuple[torch.Tensor, State]:
+        """Generic sequence path: reset flagged rows, then ``_step``, one time step at a time."""
+        ys = []
+        for t in range(x.shape[0]):
+            state = self.reset_state(state, starts[t])
+            y_t, state = self._step(x[t], state)
+            ys.append(y_t)
+        return torch.stack(ys, dim=0), state
+
+    def forward(self, x: torch.Tensor, state: Sequence[torch.Tensor] | None = None,
+                episode_starts: torch.Tensor | None = None) -> tuple[torch.Tensor, State]:
+        """Run T steps. ``state=None`` means the initial state; ``episode_starts=None`` means no resets."""
+        if not isinstance(x, torch.Tensor) or x.dim() != 3:
+            shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(f"x must be a (T, B, input_dim={self.input_dim}) tensor, got {shape}")
+        T, B, D = x.shape
+        if D != self.input_dim:
+            raise ValueError(f"x last dimension must equal input_dim={self.input_dim}, got x of shape {tuple(x.shape)}")
+        if T < 1 or B < 1:
+            raise ValueError(f"x must have T >= 1 and B >= 1, got x of shape {tuple(x.shape)}")
+        if not x.is_floating_point():
+            raise ValueError(f"x must be a floating-point tensor, got dtype {x.dtype}")
+        ref = self._param_like()
+        if ref is not None and ref.is_floating_point() and x.dtype != ref.dtype:
+            raise ValueError(f"x dtype {x.dtype} differs from the core's parameter dtype {ref.dtype}; "
+                             f"convert one of them (e.g. core.to({x.dtype}))")
+        if state is None:
+            state = self.initial_state(B, device=x.device, dtype=x.dtype)
+        state = self._check_state(state, B)
+        if episode_starts is None:
+            starts = torch.zeros(T, B, dtype=torch.bool, device=x.device)
+        else:
+            if not isinstance(episode_starts, torch.Tensor):
+                episode_starts = torch.as_tensor(episode_starts)
+            if tuple(episode_starts.shape) != (T, B):
+                raise ValueError(f"episode_starts must have shape (T, B) = {(T, B)}, got {tuple(episode_starts.shape)}")
+            starts = (episode_starts != 0).to(device=x.device)
+        self.aux = {}
+        return self._forward(x, state, starts)
+
+    def _check_state(self, state, batch_size: int) -> State:
+        if isinstance(state, torch.Tensor):
+            state = (state,)
+        state = tuple(state)
+        shapes = self.state_shapes()
+        if len(state) != len(shapes):
+            raise ValueError(f"state must be a tuple of {len(shapes)} tensors for {type(self).__name__}, got {len(state)}")
+        for i, (s, shape) in enumerate(zip(state, shapes)):
+            expected = (batch_size, *shape)
+            if not isinstance(s, torch.Tensor) or tuple(s.shape) != expected:
+                got = tuple(s.shape) if isinstance(s, torch.Tensor) else type(s).__name__
+                raise ValueError(f"state[{i}] must have shape {expected} (batch first), got {got}")
+        return state
+
+    def extra_repr(self) -> str:
+        return f"input_dim={self.input_dim}, hidden_dim={self.hidden_dim}"
+
+
+# --------------------------------------------------------------------------- registry
+_REGISTRY: dict[str, type[MemoryCore]] = {}
+
+
+def register_core(name: str):
+    """Class decorator: make a MemoryCore subclass available to ``make_core(name, ...)``."""
+
+    def deco(cls: type[MemoryCore]) -> type[MemoryCore]:
+        if not (isinstance(cls, type) and issubclass(cls, MemoryCore)):
+            raise TypeError(f"register_core({name!r}) expects a MemoryCore subclass, got {cls!r}")
+        if name in _REGISTRY and _REGISTRY[name] is not cls:
+            raise ValueError(f"a core named {name!r} is already registered ({_REGISTRY[name].__name__})")
+        _REGISTRY[name] = cls
+        cls.core_name = name
+        return cls
+
+    return deco
+
+
+def registered_cores() -> tuple[str, ...]:
+    """Names of every registered core, built-in and user-registered."""
+    return tuple(_REGISTRY)
+
+
+def make_core(name: str, input_dim: int, hidden_dim: int, **kwargs) -> MemoryCore:
+    """Build the core registered as ``name``; bad names and sizes raise a ValueError listing what is valid."""
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown core name {name!r}; valid names: {', '.join(_REGISTRY)}")
+    check_positive_int("input_dim", input_dim)
+    check_positive_int("hidden_dim", hidden_dim)
+    return _REGISTRY[name](input_dim, hidden_dim, **kwargs)
