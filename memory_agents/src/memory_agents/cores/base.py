@@ -46,7 +46,11 @@ class MemoryCore(nn.Module):
         hidden_dim: size H of each output vector.
         aux: dict of optional (T, B, ...) tensors written by the latest forward
             ("gate", "attention", "state_norm").
+        gradient_reach: how many steps back an output can depend on its inputs (``None``:
+            unbounded, as for any recurrence; a sliding-window transformer sets its window).
     """
+
+    gradient_reach: int | None = None
 
     def __init__(self, input_dim: int, hidden_dim: int):
         super().__init__()
