@@ -13,7 +13,8 @@ _CORE_MODULES = (
     "lstm",
     # "mamba2",
     # "pseudo_mamba",
-    # cores2: "pseudo_memory", "mpn", "transformer"
+    "mpn",
+    # cores2: "pseudo_memory", "transformer"
 )
 
 for _module in _CORE_MODULES:

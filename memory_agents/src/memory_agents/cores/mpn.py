@@ -1,0 +1,127 @@
+"""MPN core: a multi-plasticity network (Aitken & Mihalas) with a Hebbian fast-weight state.
+
+One layer whose weights W are learned by backprop and modulated multiplicatively by a
+Hebbian matrix M that is updated in the forward pass, so memory lives in the synapses, not in
+recurrent activity::
+
+    h_t = act(b + (W * (1 + M_{t-1})) x_t)        # * is element-wise
+    M_t = lambda * M_{t-1} + eta * h_t x_t^T
+
+The state is ``(M,)`` with M of shape (B, hidden_dim, input_dim); the output is y_t = h_t.
+M is not clamped: with ``activation="tanh"`` (|h| <= 1) it stays bounded by
+``|eta| * max|x| / (1 - lambda)``; that is why lambda is kept strictly below ``lambda_max <= 1``.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .base import MemoryCore, register_core
+
+_ACTIVATIONS = {
+    "tanh": torch.tanh,
+    "relu": torch.relu,
+    "sigmoid": torch.sigmoid,
+    "linear": lambda z: z,
+}
+
+
+_RAW_LIMIT = 15.0  # |logit| bound for a learned lambda: lambda <= lambda_max * sigmoid(15) < lambda_max
+
+
+def _check_real(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite real number, got {value!r}")
+    return float(value)
+
+
+@register_core("mpn")
+class MPNCore(MemoryCore):
+    """Multi-plasticity network: backprop-learned W, Hebbian state M (see module docstring).
+
+    Args:
+        eta: Hebbian learning rate (negative = anti-Hebbian). Default 0.1.
+        lambda_: decay of M per step, in [0, lambda_max) (in (0, lambda_max) when learned). Default 0.95.
+        learn_eta: make eta a trainable scalar (unconstrained).
+        learn_lambda: make lambda trainable as ``lambda_max * sigmoid(raw)``, so it never reaches lambda_max.
+        lambda_max: upper bound of lambda, in (0, 1]. Default 1.0.
+        activation: "tanh" (default), "relu", "sigmoid" or "linear".
+    """
+
+    def __init__(self, input_dim: int, hidden_dim: int, eta: float = 0.1, lambda_: float = 0.95,
+                 learn_eta: bool = False, learn_lambda: bool = False, lambda_max: float = 1.0,
+                 activation: str = "tanh"):
+        super().__init__(input_dim, hidden_dim)
+        eta = _check_real("eta", eta)
+        lam = _check_real("lambda_", lambda_)
+        lambda_max = _check_real("lambda_max", lambda_max)
+        if not 0.0 < lambda_max <= 1.0:
+            raise ValueError(f"lambda_max must be in (0, 1], got {lambda_max!r}")
+        lam_low_ok = lam > 0.0 if learn_lambda else lam >= 0.0
+        if not (lam_low_ok and lam < lambda_max):
+            interval = "(0, lambda_max)" if learn_lambda else "[0, lambda_max)"
+            raise ValueError(f"lambda_ must be in {interval} = {interval.replace('lambda_max', str(lambda_max))}"
+                             f"{' when learn_lambda=True' if learn_lambda else ''}, got {lambda_!r}")
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"activation must be one of {', '.join(_ACTIVATIONS)}, got {activation!r}")
+        self.activation = activation
+        self._act = _ACTIVATIONS[activation]
+        self.learn_eta = bool(learn_eta)
+        self.learn_lambda = bool(learn_lambda)
+        self.lambda_max = lambda_max
+
+        bound = 1.0 / math.sqrt(input_dim)
+        self.W = nn.Parameter(torch.empty(hidden_dim, input_dim).uniform_(-bound, bound))
+        self.b = nn.Parameter(torch.empty(hidden_dim).uniform_(-bound, bound))
+        eta_t = torch.tensor(eta)
+        if self.learn_eta:
+            self.eta_param = nn.Parameter(eta_t)
+        else:
+            self.register_buffer("eta_param", eta_t)
+        if self.learn_lambda:
+            p = lam / lambda_max
+            self.lambda_raw = nn.Parameter(torch.tensor(math.log(p / (1.0 - p))))
+        else:
+            self.register_buffer("lambda_raw", torch.tensor(lam))
+
+    @property
+    def eta(self) -> torch.Tensor:
+        """Current Hebbian learning rate (0-dim tensor)."""
+        return self.eta_param
+
+    @property
+    def lambda_(self) -> torch.Tensor:
+        """Current decay of M (0-dim tensor), always < lambda_max."""
+        if self.learn_lambda:
+            # the clamp keeps sigmoid < 1 even in float32 (sigmoid(17) rounds to 1.0 there)
+            return self.lambda_max * torch.sigmoid(self.lambda_raw.clamp(-_RAW_LIMIT, _RAW_LIMIT))
+        return self.lambda_raw
+
+    def state_shapes(self):
+        return ((self.hidden_dim, self.input_dim),)
+
+    def _step(self, x_t, state):
+        (M,) = state
+        W_eff = self.W * (1.0 + M)                                   # (B, H, D)
+        h = self._act(self.b + torch.einsum("bhd,bd->bh", W_eff, x_t))
+        M = self.lambda_ * M + self.eta * h.unsqueeze(2) * x_t.unsqueeze(1)
+        return h, (M,)
+
+    def _forward(self, x, state, starts):
+        # Inherently sequential (h_t needs M_{t-1}); each step is batched over B.
+        ys, norms = [], []
+        any_start = starts.any(dim=1).tolist()
+        for t in range(x.shape[0]):
+            if any_start[t]:
+                state = self.reset_state(state, starts[t])
+            y_t, state = self._step(x[t], state)
+            ys.append(y_t)
+            norms.append(state[0].detach().flatten(1).norm(dim=1))
+        self.aux = {"state_norm": torch.stack(norms)}
+        return torch.stack(ys), state
+
+    def extra_repr(self) -> str:
+        return (f"{super().extra_repr()}, activation={self.activation!r}, learn_eta={self.learn_eta}, "
+                f"learn_lambda={self.learn_lambda}, lambda_max={self.lambda_max}")

@@ -1,0 +1,97 @@
+"""MPN core: the Hebbian recurrence matches a hand-written numpy loop; lambda stays below lambda_max."""
+import numpy as np
+import pytest
+import torch
+
+from memory_agents.cores import make_core
+from memory_agents.cores.mpn import MPNCore
+
+torch.set_num_threads(1)
+
+
+def numpy_mpn(W, b, x, starts, eta, lam, act=np.tanh):
+    """Reference: h_t = act(b + (W * (1 + M)) x_t), M <- lam * M + eta * h_t x_t^T, M = 0 at starts."""
+    T, B, D = x.shape
+    M = np.zeros((B, W.shape[0], D))
+    ys, Ms = [], []
+    for t in range(T):
+        M[starts[t]] = 0.0
+        h = act(b + np.einsum("hd,bhd,bd->bh", W, 1.0 + M, x[t]))
+        M = lam * M + eta * h[:, :, None] * x[t][:, None, :]
+        ys.append(h)
+        Ms.append(M.copy())
+    return np.stack(ys), np.stack(Ms)
+
+
+@pytest.mark.parametrize("activation,act", [("tanh", np.tanh), ("relu", lambda z: np.maximum(z, 0.0))])
+def test_hebbian_matrix_follows_formula(activation, act):
+    torch.manual_seed(0)
+    T, B, D, H = 12, 3, 4, 5
+    # eta and lambda are exact in float32, so the float64 comparison can be tight
+    core = make_core("mpn", D, H, eta=0.25, lambda_=0.75, activation=activation).double()
+    x = torch.randn(T, B, D, dtype=torch.float64)
+    starts = torch.rand(T, B) < 0.2
+    y_ref, M_ref = numpy_mpn(core.W.detach().numpy(), core.b.detach().numpy(), x.numpy(), starts.numpy(),
+                             eta=0.25, lam=0.75, act=act)
+    y, (M,) = core(x, None, starts)
+    np.testing.assert_allclose(y.detach().numpy(), y_ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(M.detach().numpy(), M_ref[-1], rtol=1e-12, atol=1e-12)
+    # step by step, the carried state is M_t after every step
+    state = core.initial_state(B)
+    for t in range(T):
+        _, state = core(x[t:t + 1], state, starts[t:t + 1])
+        np.testing.assert_allclose(state[0].detach().numpy(), M_ref[t], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(core.aux["state_norm"].numpy()[0], np.linalg.norm(M_ref[-1].reshape(B, -1), axis=1))
+
+
+def test_memory_lives_in_M_and_decays_with_lambda():
+    """A pattern seen once changes later responses; with zero input M only decays by lambda per step."""
+    torch.manual_seed(1)
+    core = make_core("mpn", 6, 8, eta=0.5, lambda_=0.875).double()
+    cue = torch.randn(1, 1, 6, dtype=torch.float64)
+    _, state = core(cue)
+    M0 = state[0].clone()
+    _, state = core(torch.zeros(5, 1, 6, dtype=torch.float64), state)
+    torch.testing.assert_close(state[0], 0.875 ** 5 * M0)
+    probe = cue
+    y_mem, _ = core(probe, state)
+    y_fresh, _ = core(probe)
+    assert (y_mem - y_fresh).abs().max() > 1e-3
+
+
+def test_learned_lambda_stays_below_lambda_max():
+    torch.manual_seed(2)
+    core = make_core("mpn", 4, 6, lambda_=0.85, lambda_max=0.9, learn_lambda=True, learn_eta=True)
+    names = {n for n, _ in core.named_parameters()}
+    assert {"lambda_raw", "eta_param"} <= names
+    opt = torch.optim.Adam(core.parameters(), lr=1.0)  # large steps: lambda would pass the bound if unconstrained
+    x = torch.randn(20, 8, 4)
+    lam0 = float(core.lambda_.detach())
+    for _ in range(30):
+        _, (M,) = core(x)
+        loss = -M.pow(2).mean()          # rewards long memory: pushes lambda up
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        assert float(core.lambda_.detach()) < 0.9
+    assert float(core.lambda_.detach()) > lam0 + 0.04
+    assert torch.isfinite(M).all()
+
+
+def test_fixed_eta_and_lambda_are_buffers_not_parameters():
+    core = make_core("mpn", 3, 4)
+    names = {n for n, _ in core.named_parameters()}
+    assert names == {"W", "b"}
+    assert float(core.eta) == pytest.approx(0.1) and float(core.lambda_) == pytest.approx(0.95)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"lambda_": 0.95, "lambda_max": 0.9}, "lambda_ must be in"),
+    ({"lambda_": 0.0, "learn_lambda": True}, "lambda_ must be in"),
+    ({"lambda_max": 1.5}, "lambda_max must be in"),
+    ({"eta": float("nan")}, "eta must be a finite"),
+    ({"activation": "gelu"}, "activation must be one of"),
+])
+def test_bad_kwargs_raise(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        MPNCore(3, 4, **kwargs)
