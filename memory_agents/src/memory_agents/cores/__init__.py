@@ -14,7 +14,8 @@ _CORE_MODULES = (
     # "mamba2",
     # "pseudo_mamba",
     "mpn",
-    # cores2: "pseudo_memory", "transformer"
+    "pseudo_memory",
+    # cores2: "transformer"
 )
 
 for _module in _CORE_MODULES:
