@@ -1,0 +1,19 @@
+"""Ground-truth ("oracle") actions for single and vector NeuroGym envs."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+
+
+def ground_truth_actions(env: gym.Env | gym.vector.VectorEnv) -> int | np.ndarray:
+    """The ground-truth action for the step about to be taken.
+
+    A single env (any gymnasium wrappers around a `NeuroGymEnv`) gives an int; a sync vector
+    env (`gym.make_vec(..., vectorization_mode="sync")`, the default for these ids) gives an
+    int64 array with one action per sub-env.
+    """
+    sub_envs = getattr(env, "envs", None)
+    if sub_envs is not None:
+        return np.array([sub.unwrapped.oracle_action() for sub in sub_envs], dtype=np.int64)
+    return env.unwrapped.oracle_action()
