@@ -116,9 +116,11 @@ def test_reset_forgets_everything_before(name):
     # No gradient crosses the reset.
     y_a[r:, 0].sum().backward()
     assert x_a.grad is not None
-    assert torch.all(x_a.grad[:r, 0] == 0), f"{name}: gradient crosses the reset boundary"
+    # (Scans built on cumulative sums may leave float rounding residue, hence relative 1e-10.)
+    post = x_a.grad[r:, 0].abs().max()
+    assert post > 0
+    assert x_a.grad[:r, 0].abs().max() <= 1e-10 * post, f"{name}: gradient crosses the reset boundary"
     assert torch.all(x_a.grad[:, 1:] == 0), f"{name}: gradient leaks between batch rows"
-    assert x_a.grad[r:, 0].abs().sum() > 0
 
 
 @pytest.mark.parametrize("name", CORE_NAMES)

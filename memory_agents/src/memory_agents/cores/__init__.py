@@ -11,7 +11,7 @@ from .base import MemoryCore, State, make_core, register_core, registered_cores,
 _CORE_MODULES = (
     "gru",
     "lstm",
-    # "mamba2",
+    "mamba2",
     # "pseudo_mamba",
     "mpn",
     "pseudo_memory",
