@@ -1,0 +1,328 @@
+"""MemoryPPO: PPO (clip) with a recurrent memory core, as a Stable-Baselines3 on-policy algorithm.
+
+The rollout is one batched T=1 forward per step for all envs; the update re-runs the core's
+sequence path on (T, M) tensors per minibatch (no Python loop over envs). ``recurrent_mode``
+chooses how far gradients flow back in time (see ``rollout_buffer``). The recurrent state is
+carried across rollouts and reset only where an episode starts.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from stable_baselines3.common.buffers import RolloutBuffer
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
+from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
+from stable_baselines3.common.utils import FloatSchedule, explained_variance
+from stable_baselines3.common.vec_env import VecEnv
+
+from .policies import MemoryActorCriticPolicy
+from .rollout_buffer import RECURRENT_MODES, MemoryRolloutBuffer
+
+SelfMemoryPPO = TypeVar("SelfMemoryPPO", bound="MemoryPPO")
+
+
+def _check_int(name: str, value, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+class MemoryPPO(OnPolicyAlgorithm):
+    """Recurrent PPO with a swappable memory core (``policy_kwargs=dict(memory="gru", ...)``).
+
+    Args (besides SB3 PPO's):
+        recurrent_mode: "full" (exact BPTT over the whole rollout, minibatches of whole env
+            trajectories), "truncated" (chunks of ``bptt_len`` steps re-run from the state stored
+            at each chunk, after ``burn_in`` gradient-free steps), "cached" (one step from the state
+            stored at each step: cheapest, approximate).
+        bptt_len: chunk length for "truncated" (must divide ``n_steps``; default ``n_steps``).
+        burn_in: gradient-free steps re-run before each chunk ("truncated" only; <= bptt_len).
+        batch_size: env steps per minibatch (SB3 meaning); must be a whole number of sequences
+            ("full": n_steps, "truncated": bptt_len, "cached": 1) that splits the rollout evenly.
+            Default: the whole rollout in one minibatch.
+        gate_coef: weight of the mean write gate in the loss, for cores that report a gate.
+    """
+
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {"MemoryPolicy": MemoryActorCriticPolicy}
+    policy: MemoryActorCriticPolicy
+    rollout_buffer: MemoryRolloutBuffer  # type: ignore[assignment]
+
+    def __init__(
+        self,
+        policy: str | type[MemoryActorCriticPolicy],
+        env: GymEnv | str,
+        learning_rate: float | Schedule = 3e-4,
+        n_steps: int = 128,
+        batch_size: int | None = None,
+        n_epochs: int = 4,
+        gamma: float = 0.99,
+        gae_lambda: float = 0.95,
+        clip_range: float | Schedule = 0.2,
+        clip_range_vf: float | Schedule | None = None,
+        normalize_advantage: bool = True,
+        ent_coef: float = 0.0,
+        vf_coef: float = 0.5,
+        max_grad_norm: float = 0.5,
+        target_kl: float | None = None,
+        recurrent_mode: str = "full",
+        bptt_len: int | None = None,
+        burn_in: int = 0,
+        gate_coef: float = 0.0,
+        stats_window_size: int = 100,
+        tensorboard_log: str | None = None,
+        policy_kwargs: dict[str, Any] | None = None,
+        verbose: int = 0,
+        seed: int | None = None,
+        device: torch.device | str = "auto",
+        _init_setup_model: bool = True,
+    ):
+        super().__init__(
+            policy, env, learning_rate=learning_rate, n_steps=n_steps, gamma=gamma, gae_lambda=gae_lambda,
+            ent_coef=ent_coef, vf_coef=vf_coef, max_grad_norm=max_grad_norm, use_sde=False, sde_sample_freq=-1,
+            stats_window_size=stats_window_size, tensorboard_log=tensorboard_log, policy_kwargs=policy_kwargs,
+            verbose=verbose, seed=seed, device=device, _init_setup_model=False,
+            supported_action_spaces=(spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary),
+        )
+        self.batch_size = batch_size
+        self.n_epochs = n_epochs
+        self.clip_range = clip_range
+        self.clip_range_vf = clip_range_vf
+        self.normalize_advantage = normalize_advantage
+        self.target_kl = target_kl
+        self.recurrent_mode = recurrent_mode
+        self.bptt_len = bptt_len
+        self.burn_in = burn_in
+        self.gate_coef = gate_coef
+        self._last_memory_state: tuple[torch.Tensor, ...] | None = None
+        if _init_setup_model:
+            self._setup_model()
+
+    # ------------------------------------------------------------------ configuration
+    def _check_config(self) -> None:
+        """Validate the recurrent/minibatch settings; each error names the parameter and the value."""
+        if self.recurrent_mode not in RECURRENT_MODES:
+            raise ValueError(f"recurrent_mode must be one of {RECURRENT_MODES}, got {self.recurrent_mode!r}")
+        n_steps = _check_int("n_steps", self.n_steps, 1)
+        _check_int("n_epochs", self.n_epochs, 1)
+        if self.recurrent_mode == "truncated":
+            bptt = n_steps if self.bptt_len is None else _check_int("bptt_len", self.bptt_len, 1)
+            if bptt > n_steps or n_steps % bptt:
+                raise ValueError(f"bptt_len must divide n_steps={n_steps} (1 <= bptt_len <= n_steps), got {bptt}")
+            burn_in = _check_int("burn_in", self.burn_in, 0)
+            if burn_in > bptt:
+                raise ValueError(f"burn_in must be in [0, bptt_len={bptt}], got {burn_in}")
+            self.bptt_len, seq_len = bptt, bptt
+        else:
+            if self.bptt_len is not None:
+                raise ValueError(f"bptt_len is used only by recurrent_mode='truncated', got bptt_len={self.bptt_len} "
+                                 f"with recurrent_mode={self.recurrent_mode!r}")
+            if self.burn_in:
+                raise ValueError(f"burn_in is used only by recurrent_mode='truncated', got burn_in={self.burn_in}")
+            seq_len = n_steps if self.recurrent_mode == "full" else 1
+        rollout = n_steps * self.n_envs
+        batch = rollout if self.batch_size is None else _check_int("batch_size", self.batch_size, 1)
+        if batch % seq_len or rollout % batch:
+            raise ValueError(
+                f"batch_size must be a multiple of the sequence length ({seq_len} steps in recurrent_mode="
+                f"{self.recurrent_mode!r}) that divides n_steps * n_envs = {rollout}, got {batch}")
+        self._sequences_per_batch = batch // seq_len
+        if self.gate_coef < 0:
+            raise ValueError(f"gate_coef must be >= 0, got {self.gate_coef}")
+
+    def _setup_model(self) -> None:
+        self._check_config()
+        self._setup_lr_schedule()
+        self.set_random_seed(self.seed)
+        self.policy = self.policy_class(  # type: ignore[assignment]
+            self.observation_space, self.action_space, self.lr_schedule, **self.policy_kwargs)
+        if not isinstance(self.policy, MemoryActorCriticPolicy):
+            raise ValueError(f"policy must be a MemoryActorCriticPolicy, got {type(self.policy).__name__}")
+        self.policy = self.policy.to(self.device)
+        self.rollout_buffer = MemoryRolloutBuffer(
+            self.n_steps, self.n_envs, self.observation_space, self.action_space, self.policy.state_shapes(),
+            self.policy.initial_state, self.device, recurrent_mode=self.recurrent_mode, bptt_len=self.bptt_len,
+            burn_in=self.burn_in, gamma=self.gamma, gae_lambda=self.gae_lambda)
+        self._last_memory_state = None
+        self.clip_range = FloatSchedule(self.clip_range)
+        if self.clip_range_vf is not None:
+            if isinstance(self.clip_range_vf, (float, int)) and self.clip_range_vf <= 0:
+                raise ValueError(f"clip_range_vf must be > 0 (or None to disable), got {self.clip_range_vf}")
+            self.clip_range_vf = FloatSchedule(self.clip_range_vf)
+
+    def _excluded_save_params(self) -> list[str]:
+        return [*super()._excluded_save_params(), "_last_memory_state", "_sequences_per_batch"]
+
+    def _setup_learn(self, total_timesteps, callback=None, reset_num_timesteps=True, tb_log_name="run",
+                     progress_bar=False):
+        envs_reset = reset_num_timesteps or self._last_obs is None
+        out = super()._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar)
+        if envs_reset or self._last_memory_state is None:
+            self._last_memory_state = self.policy.initial_state(self.n_envs)
+            self.rollout_buffer.forget_history()
+        return out
+
+    def _update_info_buffer(self, infos: list[dict[str, Any]], dones: np.ndarray | None = None) -> None:
+        # Same as SB3's, but visits only the envs that finished an episode (the only ones with stats).
+        if dones is None:
+            return super()._update_info_buffer(infos, dones)
+        for idx in np.flatnonzero(dones):
+            info = infos[idx]
+            if info.get("episode") is not None:
+                self.ep_info_buffer.append(info["episode"])
+            if info.get("is_success") is not None:
+                self.ep_success_buffer.append(info["is_success"])
+
+    # ------------------------------------------------------------------ rollout
+    def collect_rollouts(self, env: VecEnv, callback: BaseCallback, rollout_buffer: RolloutBuffer,
+                         n_rollout_steps: int) -> bool:
+        assert self._last_obs is not None, "No previous observation was provided"
+        buf = self.rollout_buffer
+        policy = self.policy
+        policy.set_training_mode(False)
+        buf.reset()
+        callback.on_rollout_start()
+        state = self._last_memory_state
+        dev = self.device
+        box = isinstance(self.action_space, spaces.Box)
+        for _ in range(n_rollout_steps):
+            buf.maybe_store_state(state)
+            with torch.no_grad():
+                obs_t = torch.as_tensor(self._last_obs, device=dev)
+                if obs_t.dtype == torch.float64:
+                    obs_t = obs_t.float()
+                starts_np = np.asarray(self._last_episode_starts, dtype=np.float32)
+                starts_t = torch.as_tensor(starts_np, device=dev)
+                actions, values, log_probs, new_state = policy(obs_t, state, starts_t)
+            actions_np = actions.cpu().numpy()
+            env_actions = np.clip(actions_np, self.action_space.low, self.action_space.high) if box else actions_np
+
+            new_obs, rewards, dones, infos = env.step(env_actions)
+            self.num_timesteps += env.num_envs
+            callback.update_locals(locals())
+            if not callback.on_step():
+                return False
+            self._update_info_buffer(infos, dones)
+            rewards = self._bootstrap_truncated(np.asarray(rewards, dtype=np.float32), dones, infos, new_state)
+            buf.add(obs_t, actions, rewards, starts_np, values, log_probs)
+            self._last_obs = new_obs
+            self._last_episode_starts = dones
+            state = new_state
+            self._last_memory_state = state
+
+        with torch.no_grad():
+            obs_t = torch.as_tensor(new_obs, device=dev).float()
+            last_values = policy.predict_values(obs_t, state, torch.as_tensor(dones, dtype=torch.float32, device=dev))
+        buf.compute_returns_and_advantage(last_values, np.asarray(dones))
+        callback.update_locals(locals())
+        callback.on_rollout_end()
+        return True
+
+    def _bootstrap_truncated(self, rewards: np.ndarray, dones: np.ndarray, infos, state) -> np.ndarray:
+        """Add gamma * V(terminal obs) to the reward of episodes cut by a time limit (SB3 issue #633),
+        one batched forward from the state after the last step (before the episode's reset)."""
+        idx = [i for i in np.flatnonzero(dones)
+               if infos[i].get("TimeLimit.truncated", False) and infos[i].get("terminal_observation") is not None]
+        if not idx:
+            return rewards
+        term_obs = np.stack([np.asarray(infos[i]["terminal_observation"]) for i in idx])
+        rows = torch.as_tensor(idx, device=self.device)
+        with torch.no_grad():
+            values = self.policy.predict_values(
+                torch.as_tensor(term_obs, device=self.device).float(), tuple(s[rows] for s in state),
+                torch.zeros(len(idx), device=self.device)).flatten().cpu().numpy()
+        rewards = rewards.copy()
+        rewards[idx] += self.gamma * values
+        return rewards
+
+    # ------------------------------------------------------------------ update
+    def train(self) -> None:
+        policy = self.policy
+        policy.set_training_mode(True)
+        self._update_learning_rate(policy.optimizer)
+        clip_range = self.clip_range(self._current_progress_remaining)
+        clip_range_vf = None if self.clip_range_vf is None else self.clip_range_vf(self._current_progress_remaining)
+
+        stats: dict[str, list[torch.Tensor]] = {k: [] for k in
+                                                ("pg", "vf", "ent", "clip", "kl", "gate", "loss")}
+        continue_training = True
+        for epoch in range(self.n_epochs):
+            epoch_kl = []
+            for batch in self.rollout_buffer.get(self._sequences_per_batch):
+                state = batch.states
+                if batch.burn_in_observations is not None:
+                    with torch.no_grad():
+                        state = policy.advance_state(batch.burn_in_observations, state, batch.burn_in_episode_starts)
+                values, log_prob, entropy = policy.evaluate_actions(
+                    batch.observations, batch.actions, state, batch.episode_starts)
+                gate = policy.gate()
+                advantages = batch.advantages.flatten()
+                if self.normalize_advantage and advantages.numel() > 1:
+                    advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+                old_log_prob = batch.old_log_prob.flatten()
+                log_ratio = log_prob - old_log_prob
+                ratio = torch.exp(log_ratio)
+                pg_loss = -torch.min(advantages * ratio,
+                                     advantages * torch.clamp(ratio, 1 - clip_range, 1 + clip_range)).mean()
+                old_values = batch.old_values.flatten()
+                if clip_range_vf is not None:
+                    values = old_values + torch.clamp(values - old_values, -clip_range_vf, clip_range_vf)
+                value_loss = ((batch.returns.flatten() - values) ** 2).mean()
+                # No analytic entropy (e.g. squashed Gaussian): -E[log p] estimates it.
+                entropy_loss = log_prob.mean() if entropy is None else -entropy.mean()
+                loss = pg_loss + self.ent_coef * entropy_loss + self.vf_coef * value_loss
+                if gate is not None:
+                    loss = loss + self.gate_coef * gate
+                    stats["gate"].append(gate.detach())
+
+                with torch.no_grad():
+                    approx_kl = ((ratio - 1) - log_ratio).mean()
+                    stats["pg"].append(pg_loss.detach())
+                    stats["vf"].append(value_loss.detach())
+                    stats["ent"].append(entropy_loss.detach())
+                    stats["clip"].append(((ratio - 1).abs() > clip_range).float().mean())
+                    stats["kl"].append(approx_kl)
+                    stats["loss"].append(loss.detach())
+                    epoch_kl.append(approx_kl)
+                if self.target_kl is not None and approx_kl.item() > 1.5 * self.target_kl:
+                    continue_training = False
+                    if self.verbose >= 1:
+                        print(f"Early stopping at step {epoch} due to reaching max kl: {approx_kl.item():.2f}")
+                    break
+                policy.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(policy.parameters(), self.max_grad_norm)
+                policy.optimizer.step()
+            self._n_updates += 1
+            if not continue_training:
+                break
+
+        mean = lambda xs: torch.stack(xs).mean().item() if xs else float("nan")  # noqa: E731
+        buf = self.rollout_buffer
+        self.logger.record("train/entropy_loss", mean(stats["ent"]))
+        self.logger.record("train/policy_gradient_loss", mean(stats["pg"]))
+        self.logger.record("train/value_loss", mean(stats["vf"]))
+        self.logger.record("train/approx_kl", mean(stats["kl"]))
+        self.logger.record("train/clip_fraction", mean(stats["clip"]))
+        self.logger.record("train/loss", mean(stats["loss"]))
+        self.logger.record("train/explained_variance",
+                           explained_variance(buf.values.cpu().numpy().flatten(), buf.returns.flatten()))
+        if stats["gate"]:
+            self.logger.record("train/gate_mean", mean(stats["gate"]))
+        if hasattr(policy, "log_std"):
+            self.logger.record("train/std", torch.exp(policy.log_std).mean().item())
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        self.logger.record("train/clip_range", clip_range)
+        if clip_range_vf is not None:
+            self.logger.record("train/clip_range_vf", clip_range_vf)
+
+    def learn(self: SelfMemoryPPO, total_timesteps: int, callback: MaybeCallback = None, log_interval: int = 1,
+              tb_log_name: str = "MemoryPPO", reset_num_timesteps: bool = True,
+              progress_bar: bool = False) -> SelfMemoryPPO:
+        return super().learn(total_timesteps=total_timesteps, callback=callback, log_interval=log_interval,
+                             tb_log_name=tb_log_name, reset_num_timesteps=reset_num_timesteps,
+                             progress_bar=progress_bar)

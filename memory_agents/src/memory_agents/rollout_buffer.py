@@ -1,0 +1,198 @@
+"""Rollout storage for recurrent PPO: (n_steps, n_envs) tensors plus the recurrent states each
+``recurrent_mode`` needs to re-run the memory core, served as minibatches of sequences.
+
+Every mode is one layout, "M sequences of T steps, each starting from a stored state":
+- ``full``: M = n_envs whole rollouts (T = n_steps) from the state at the rollout start;
+- ``truncated``: M = n_chunks * n_envs chunks of ``bptt_len`` steps, each from the state stored
+  ``burn_in`` steps before the chunk (those steps are re-run without gradient first);
+- ``cached``: M = n_steps * n_envs single steps, each from the state stored at that step.
+Only those states are stored.
+"""
+from __future__ import annotations
+
+from typing import Iterator, NamedTuple
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from stable_baselines3.common.preprocessing import get_action_dim, get_obs_shape
+
+RECURRENT_MODES = ("full", "truncated", "cached")
+
+
+class SequenceSamples(NamedTuple):
+    """One minibatch of M sequences: tensors are (T, M, ...), states (M, ...), burn-in (K, M, ...)."""
+
+    observations: torch.Tensor
+    actions: torch.Tensor
+    episode_starts: torch.Tensor
+    old_values: torch.Tensor
+    old_log_prob: torch.Tensor
+    advantages: torch.Tensor
+    returns: torch.Tensor
+    states: tuple[torch.Tensor, ...]
+    burn_in_observations: torch.Tensor | None
+    burn_in_episode_starts: torch.Tensor | None
+
+
+def _seq(x: torch.Tensor, n_chunks: int) -> torch.Tensor:
+    """(n_steps, B, ...) -> (n_steps // n_chunks, n_chunks * B, ...), sequence j = chunk * B + env."""
+    n_steps, B = x.shape[:2]
+    L = n_steps // n_chunks
+    rest = x.shape[2:]
+    return x.reshape(n_chunks, L, B, *rest).transpose(0, 1).reshape(L, n_chunks * B, *rest)
+
+
+class MemoryRolloutBuffer:
+    """Rollout tensors on the training device; see the module docstring for the stored states."""
+
+    def __init__(self, n_steps: int, n_envs: int, observation_space: spaces.Space, action_space: spaces.Space,
+                 state_shapes: tuple[tuple[int, ...], ...], initial_state_fn, device: torch.device,
+                 recurrent_mode: str = "full", bptt_len: int | None = None, burn_in: int = 0,
+                 gamma: float = 0.99, gae_lambda: float = 0.95):
+        if recurrent_mode not in RECURRENT_MODES:
+            raise ValueError(f"recurrent_mode must be one of {RECURRENT_MODES}, got {recurrent_mode!r}")
+        self.n_steps, self.n_envs = n_steps, n_envs
+        self.mode = recurrent_mode
+        self.bptt_len = bptt_len if recurrent_mode == "truncated" else (n_steps if recurrent_mode == "full" else 1)
+        self.burn_in = burn_in if recurrent_mode == "truncated" else 0
+        self.n_chunks = n_steps // self.bptt_len
+        self.gamma, self.gae_lambda = gamma, gae_lambda
+        self.device = device
+        self.obs_shape = get_obs_shape(observation_space)
+        self.action_shape = () if isinstance(action_space, spaces.Discrete) else (get_action_dim(action_space),)
+        self.action_dtype = torch.long if isinstance(action_space, spaces.Discrete) else torch.float32
+        self.obs_dtype = torch.float32
+        self.state_shapes = state_shapes
+        self._initial_state_fn = initial_state_fn
+
+        T, B = n_steps, n_envs
+        kw = dict(device=device)
+        self.observations = torch.zeros((T, B, *self.obs_shape), dtype=self.obs_dtype, **kw)
+        self.actions = torch.zeros((T, B, *self.action_shape), dtype=self.action_dtype, **kw)
+        self.rewards = np.zeros((T, B), dtype=np.float32)
+        self.episode_starts = np.zeros((T, B), dtype=np.float32)
+        self.values = torch.zeros((T, B), dtype=torch.float32, **kw)
+        self.log_probs = torch.zeros((T, B), dtype=torch.float32, **kw)
+        self.advantages = np.zeros((T, B), dtype=np.float32)
+        self.returns = np.zeros((T, B), dtype=np.float32)
+
+        # Steps whose state (before that step) the mode needs; slot k holds state of store_steps[k].
+        if self.mode == "full":
+            self.store_steps = [0]
+        elif self.mode == "cached":
+            self.store_steps = list(range(T))
+        else:  # truncated: chunk c re-runs from step c*L - burn_in; chunk 0's comes from the previous rollout
+            self.store_steps = [c * self.bptt_len - self.burn_in for c in range(1, self.n_chunks + 1)]
+            if self.burn_in == 0:
+                self.store_steps = [c * self.bptt_len for c in range(self.n_chunks)]
+        self._slot_of = {t: k for k, t in enumerate(self.store_steps)}
+        self.states = tuple(torch.zeros((len(self.store_steps), B, *shape), **kw) for shape in state_shapes)
+        if self.burn_in > 0:
+            K = self.burn_in
+            self.tail_observations = torch.zeros((K, B, *self.obs_shape), dtype=self.obs_dtype, **kw)
+            self.tail_episode_starts = torch.zeros((K, B), **kw)
+            self.tail_state = tuple(s.clone() for s in initial_state_fn(B))
+        self.pos = 0
+        self.full = False
+
+    # ------------------------------------------------------------------ filling
+    def reset(self) -> None:
+        """Start a new rollout; with burn-in, keep the last ``burn_in`` steps of the previous one."""
+        if self.burn_in > 0 and self.full:
+            K = self.burn_in
+            self.tail_observations.copy_(self.observations[-K:])
+            self.tail_episode_starts.copy_(torch.as_tensor(self.episode_starts[-K:], device=self.device))
+            for tail, s in zip(self.tail_state, self.states):
+                tail.copy_(s[-1])  # stored at step n_steps - burn_in
+        self.pos = 0
+        self.full = False
+
+    def forget_history(self) -> None:
+        """The envs were reset: there is no previous rollout to burn in from."""
+        if self.burn_in > 0:
+            self.tail_observations.zero_()
+            self.tail_episode_starts.fill_(1.0)
+            self.tail_state = tuple(s.clone() for s in self._initial_state_fn(self.n_envs))
+        self.full = False
+
+    def maybe_store_state(self, state: tuple[torch.Tensor, ...]) -> None:
+        """Store ``state`` (the state before the step about to be added) if the mode needs it."""
+        k = self._slot_of.get(self.pos)
+        if k is not None:
+            for dst, s in zip(self.states, state):
+                dst[k].copy_(s)
+
+    def add(self, obs: torch.Tensor, actions: torch.Tensor, rewards: np.ndarray, episode_starts: np.ndarray,
+            values: torch.Tensor, log_probs: torch.Tensor) -> None:
+        t = self.pos
+        self.observations[t].copy_(obs.reshape(self.n_envs, *self.obs_shape))
+        self.actions[t].copy_(actions.reshape(self.n_envs, *self.action_shape))
+        self.rewards[t] = rewards
+        self.episode_starts[t] = episode_starts
+        self.values[t].copy_(values.reshape(self.n_envs))
+        self.log_probs[t].copy_(log_probs.reshape(self.n_envs))
+        self.pos += 1
+        self.full = self.pos == self.n_steps
+
+    def compute_returns_and_advantage(self, last_values: torch.Tensor, dones: np.ndarray) -> None:
+        """GAE(lambda) as SB3's RolloutBuffer (numpy on CPU: the loop is over steps, not envs)."""
+        values = self.values.cpu().numpy()
+        last_values = last_values.detach().cpu().numpy().reshape(self.n_envs)
+        last_gae = np.zeros(self.n_envs, dtype=np.float32)
+        for t in reversed(range(self.n_steps)):
+            if t == self.n_steps - 1:
+                non_terminal = 1.0 - dones.astype(np.float32)
+                next_values = last_values
+            else:
+                non_terminal = 1.0 - self.episode_starts[t + 1]
+                next_values = values[t + 1]
+            delta = self.rewards[t] + self.gamma * next_values * non_terminal - values[t]
+            last_gae = delta + self.gamma * self.gae_lambda * non_terminal * last_gae
+            self.advantages[t] = last_gae
+        self.returns[:] = self.advantages + values
+
+    # ------------------------------------------------------------------ sampling
+    @property
+    def n_sequences(self) -> int:
+        return self.n_chunks * self.n_envs
+
+    def get(self, sequences_per_batch: int, generator: torch.Generator | None = None) -> Iterator[SequenceSamples]:
+        """Yield shuffled minibatches of ``sequences_per_batch`` sequences covering the rollout once."""
+        assert self.full, "the rollout buffer is not full"
+        dev = self.device
+        n_chunks = self.n_chunks
+        as_t = lambda a: torch.as_tensor(a, device=dev)  # noqa: E731
+        data = {
+            "observations": _seq(self.observations, n_chunks),
+            "actions": _seq(self.actions, n_chunks),
+            "episode_starts": _seq(as_t(self.episode_starts), n_chunks),
+            "old_values": _seq(self.values, n_chunks),
+            "old_log_prob": _seq(self.log_probs, n_chunks),
+            "advantages": _seq(as_t(self.advantages), n_chunks),
+            "returns": _seq(as_t(self.returns), n_chunks),
+        }
+        if self.mode == "truncated" and self.burn_in > 0:
+            states = tuple(torch.cat([tail.unsqueeze(0), s[:-1]], 0).reshape(-1, *s.shape[2:])
+                           for tail, s in zip(self.tail_state, self.states))
+            K, L = self.burn_in, self.bptt_len
+            ext_obs = torch.cat([self.tail_observations, self.observations], 0)
+            ext_starts = torch.cat([self.tail_episode_starts, as_t(self.episode_starts)], 0)
+            # chunk c's burn-in is ext[c*L : c*L + K]
+            burn_obs = torch.stack([ext_obs[c * L:c * L + K] for c in range(n_chunks)], 1)
+            burn_starts = torch.stack([ext_starts[c * L:c * L + K] for c in range(n_chunks)], 1)
+            burn_obs = burn_obs.reshape(K, n_chunks * self.n_envs, *self.obs_shape)
+            burn_starts = burn_starts.reshape(K, n_chunks * self.n_envs)
+        else:
+            states = tuple(s.reshape(-1, *s.shape[2:]) for s in self.states)
+            burn_obs = burn_starts = None
+
+        perm = torch.randperm(self.n_sequences, generator=generator).to(dev)
+        for i in range(0, self.n_sequences, sequences_per_batch):
+            idx = perm[i:i + sequences_per_batch]
+            yield SequenceSamples(
+                **{k: v[:, idx] for k, v in data.items()},
+                states=tuple(s[idx] for s in states),
+                burn_in_observations=None if burn_obs is None else burn_obs[:, idx],
+                burn_in_episode_starts=None if burn_starts is None else burn_starts[:, idx],
+            )
