@@ -1,0 +1,137 @@
+"""T-maze, passive and active (Ni et al. 2023, "When do transformers shine in RL?").
+
+A corridor of ``corridor_length`` (L) cells ends at a junction with an up arm and a down arm. Cell
+0 is the cue cell, where the observation shows the cue (up or down). The passive maze starts on
+the cue cell; the active maze starts one cell to its right, so the agent must first step back to
+look. The agent then walks right to the junction and turns into an arm: the episode ends there,
+and succeeds when the arm is the one the cue named. The time limit is the shortest successful
+path (L + 1 steps passive, L + 3 active) plus ``slack``.
+
+Observation ``[cue_cell, cue_up, cue_down, corridor, junction]``: the corridor cells all look the
+same and there is no clock, so after leaving the cue cell nothing observed depends on the cue and
+a memoryless policy turns correctly half of the time whatever it does (ceiling 0.5).
+Actions: 0 right, 1 left, 2 up, 3 down (up/down in the corridor and moves into walls stay put).
+
+Reward: each corridor cell reached for the first time on the way to the junction pays
+``cell_reward`` (the largest power of two <= progress_reward / L, so that sums are exact in
+floating point); the correct arm pays ``1 - L * cell_reward``. The oracle's return is exactly 1.0;
+a wrong arm keeps only the progress reward. The progress reward stands in for the paper's
+per-step penalty (returns must stay in [0, 1]) and gives a learner a signal to walk the corridor.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..difficulty import preset
+from .base import BatchedTask, check_float, check_int
+
+__all__ = ["TMazePassive", "TMazeActive"]
+
+RIGHT, LEFT, UP, DOWN = 0, 1, 2, 3
+
+
+class _TMaze(BatchedTask):
+    """Shared logic; subclasses only choose where the agent starts (``active``)."""
+
+    active = False
+
+    def __init__(self, num_envs: int, *, corridor_length: int, slack: int = 0, progress_reward: float = 0.25):
+        self.corridor_length = check_int(self.name, "corridor_length", corridor_length, 1, 1_000_000)
+        self.slack = check_int(self.name, "slack", slack, 0, 1_000_000)
+        self.progress_reward = check_float(self.name, "progress_reward", progress_reward, 0.0, 0.5)
+        super().__init__(num_envs)
+        self.obs_size = 5
+        self.num_actions = 4
+        self.start = 1 if self.active else 0
+        self.junction = self.start + self.corridor_length
+        self.horizon = self.corridor_length + 1 + 2 * self.start + self.slack
+        if self.progress_reward > 0:
+            self.cell_reward = 2.0 ** math.floor(math.log2(self.progress_reward / self.corridor_length))
+        else:
+            self.cell_reward = 0.0
+        self.arm_reward = 1.0 - self.corridor_length * self.cell_reward
+        n = self.num_envs
+        self.cue = np.zeros(n, dtype=np.int64)  # 0 = up, 1 = down
+        self.pos = np.zeros(n, dtype=np.int64)
+        self.farthest = np.zeros(n, dtype=np.int64)
+        self.correct = np.zeros(n, dtype=bool)
+
+    def _new_episodes(self, rows):
+        self.cue[rows] = self.rng.integers(rows, 2, 1)[:, 0]
+        self.pos[rows] = self.start
+        self.farthest[rows] = self.start
+        self.correct[rows] = False
+
+    def _observe(self):
+        obs = np.empty((self.num_envs, 5), dtype=np.float32)
+        at_cue = self.pos == 0
+        at_junction = self.pos == self.junction
+        obs[:, 0] = at_cue
+        obs[:, 1] = at_cue & (self.cue == 0)
+        obs[:, 2] = at_cue & (self.cue == 1)
+        obs[:, 3] = ~(at_cue | at_junction)
+        obs[:, 4] = at_junction
+        return obs
+
+    def _step(self, actions):
+        at_junction = self.pos == self.junction
+        turned = at_junction & (actions >= UP)
+        self.correct = turned & (actions - UP == self.cue)
+        self.pos += (actions == RIGHT) & ~at_junction
+        self.pos -= (actions == LEFT) & (self.pos > 0)
+        new_cell = self.pos > self.farthest
+        np.maximum(self.farthest, self.pos, out=self.farthest)
+        reward = new_cell * self.cell_reward + self.correct * self.arm_reward
+        return reward, turned
+
+    def _success(self):
+        return self.correct.copy()
+
+    def oracle_action(self):
+        """Look at the cue first (active maze), walk to the junction, turn to the cued arm."""
+        action = np.where(self.pos < self.junction, RIGHT, UP + self.cue)
+        if self.active:
+            action[self.t == 0] = LEFT
+        return action
+
+    def memoryless_action(self, obs):
+        # Walk right; at the junction the cue is no longer visible, so guess "up".
+        return np.where(np.asarray(obs)[:, 4] > 0, UP, RIGHT).astype(np.int64)
+
+    @property
+    def memoryless_ceiling(self):
+        return 0.5
+
+    @property
+    def memoryless_return(self):
+        return self.corridor_length * self.cell_reward + 0.5 * self.arm_reward
+
+
+class TMazePassive(_TMaze):
+    """Passive T-maze: the agent starts on the cue cell (see the module docstring)."""
+
+    name = "TMazePassive"
+    description = "cue seen at the start of a length-L corridor; turn to the cued arm at its end"
+    active = False
+    presets = {
+        "easy": preset(0.95, corridor_length=100),
+        "medium": preset(0.9, corridor_length=500),
+        "hard": preset(0.8, corridor_length=2_500),
+        "extreme": preset(0.7, corridor_length=10_000),
+    }
+
+
+class TMazeActive(_TMaze):
+    """Active T-maze: the cue cell is one step behind the start; the agent must go and look."""
+
+    name = "TMazeActive"
+    description = "cue only in a side cell behind the start: go look, walk the corridor, turn to the cued arm"
+    active = True
+    presets = {
+        "easy": preset(0.9, corridor_length=100),
+        "medium": preset(0.85, corridor_length=500),
+        "hard": preset(0.75, corridor_length=2_500),
+        "extreme": preset(0.65, corridor_length=10_000),
+    }

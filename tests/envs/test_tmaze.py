@@ -1,0 +1,150 @@
+"""T-maze (passive / active): oracle, memoryless ceiling, a memory policy from observations only,
+time limit, wrong arm, observation aliasing and parameter errors."""
+import numpy as np
+import pytest
+
+from memory_gym_envs.evaluation import evaluate
+from memory_gym_envs.tasks.tmaze import DOWN, LEFT, RIGHT, UP, TMazeActive, TMazePassive
+from memory_gym_envs.vector import MemoryVectorEnv
+
+TASKS = [TMazePassive, TMazeActive]
+
+
+def _memory_policy(active):
+    """Remembers the cue from the observation (no hidden state): the policy a memory agent should find."""
+    state = {"t": 0, "cue": None}
+
+    def policy(env, obs, rng):
+        if state["cue"] is None:
+            state["cue"] = np.zeros(len(obs), dtype=np.int64)
+        seen = obs[:, 0] > 0
+        state["cue"][seen] = obs[seen, 2].astype(np.int64)
+        if active and state["t"] == 0:
+            action = np.full(len(obs), LEFT)
+        else:
+            action = np.where(obs[:, 4] > 0, UP + state["cue"], RIGHT)
+        state["t"] += 1
+        return action
+
+    return policy
+
+
+@pytest.mark.parametrize("cls", TASKS)
+@pytest.mark.parametrize("difficulty", ["easy", "medium"])
+def test_oracle_scores_exactly_one(cls, difficulty):
+    res = evaluate(cls, "oracle", episodes=100, difficulty=difficulty, seed=3)
+    assert res.success_rate == 1.0
+    assert np.all(res.returns == 1.0)  # dyadic progress rewards sum exactly
+
+
+@pytest.mark.parametrize("cls", TASKS)
+@pytest.mark.parametrize("progress_reward", [0.0, 0.1, 0.5])
+def test_oracle_exact_for_any_progress_reward(cls, progress_reward):
+    res = evaluate(cls, "oracle", episodes=50, corridor_length=37, progress_reward=progress_reward)
+    assert np.all(res.returns == 1.0)
+
+
+@pytest.mark.parametrize("cls", TASKS)
+def test_memoryless_policy_sits_at_one_half(cls):
+    # The memoryless policy never steps onto the cue cell in the active maze.
+    res = evaluate(cls, "memoryless", episodes=600, difficulty="easy", seed=11)
+    task = cls(1, **cls.presets["easy"].params)
+    assert task.memoryless_ceiling == 0.5
+    assert abs(res.success_rate - 0.5) < 0.07  # 600 episodes: sd 0.02
+    assert abs(res.mean_return - task.memoryless_return) < 0.07 * task.arm_reward
+    assert res.success_rate < 0.6
+
+
+@pytest.mark.parametrize("cls", TASKS)
+def test_memory_policy_from_observations_solves_it(cls):
+    res = evaluate(cls, _memory_policy(cls.active), episodes=100, difficulty="easy", seed=5)
+    assert res.success_rate == 1.0
+
+
+def test_active_without_looking_back_is_chance_even_with_memory():
+    """A memory policy that skips the cue cell never sees the cue: 0.5 in the active maze."""
+    pol = _memory_policy(active=False)
+    res = evaluate(TMazeActive, pol, episodes=600, difficulty="easy", seed=2)
+    assert abs(res.success_rate - 0.5) < 0.07
+
+
+def test_active_start_hides_the_cue_passive_start_shows_it():
+    for cls, visible in ((TMazePassive, True), (TMazeActive, False)):
+        env = MemoryVectorEnv(cls, num_envs=64, corridor_length=4)
+        obs, _ = env.reset(seed=0)
+        assert np.all(obs[:, 0] == visible)
+        assert np.all(obs[:, 1] + obs[:, 2] == visible)
+        if visible:  # both cues occur across rows
+            assert 0 < obs[:, 1].sum() < 64
+
+
+def test_corridor_observations_do_not_depend_on_the_cue():
+    env = MemoryVectorEnv(TMazeActive, num_envs=200, corridor_length=5)
+    obs, _ = env.reset(seed=1)
+    cue = env.task.cue.copy()
+    assert 0 < cue.sum() < 200
+    seen = []
+    for a in [LEFT] + [RIGHT] * 6:
+        obs, *_ = env.step(np.full(200, a))
+        seen.append(obs)
+    seen = np.stack(seen)  # (7, N, 5): cue cell, start, corridor..., junction
+    assert np.all(seen[0, :, 1] == (cue == 0)) and np.all(seen[0, :, 2] == (cue == 1))
+    assert np.all(seen[1:] == seen[1:, :1])  # after leaving the cue cell all rows look alike
+    assert np.all(seen[-1, :, 4] == 1)
+
+
+@pytest.mark.parametrize("cls", TASKS)
+def test_time_limit_truncates_a_dawdling_agent(cls):
+    env = MemoryVectorEnv(cls, num_envs=8, corridor_length=3)
+    env.reset(seed=0)
+    assert env.task.horizon == 3 + 1 + 2 * cls.active
+    env.step(np.full(8, UP))  # wastes the only spare step (up in the corridor stays put)
+    for _ in range(env.task.horizon - 2):
+        _, _, term, trunc, info = env.step(np.full(8, RIGHT))
+        assert not term.any() and not trunc.any()
+    _, _, term, trunc, info = env.step(np.full(8, RIGHT))
+    assert trunc.all() and not term.any()
+    assert not info["is_success"].any()
+
+
+@pytest.mark.parametrize("cls", TASKS)
+def test_slack_extends_the_limit(cls):
+    task = cls(1, corridor_length=10, slack=7)
+    assert task.horizon == 10 + 1 + 2 * cls.active + 7
+
+
+def test_wrong_arm_ends_the_episode_without_the_arm_reward():
+    env = MemoryVectorEnv(TMazePassive, num_envs=32, corridor_length=2, progress_reward=0.5)
+    env.reset(seed=4)
+    cue = env.task.cue.copy()
+    total = np.zeros(32)
+    for _ in range(2):
+        total += env.step(np.full(32, RIGHT))[1]
+    _, r, term, trunc, info = env.step(np.where(cue == 0, DOWN, UP))
+    total += r
+    assert term.all() and not trunc.any()
+    assert not info["is_success"].any()
+    assert np.all(total == 0.5)  # progress only: two cells of 0.25
+
+
+def test_cell_reward_is_a_power_of_two():
+    task = TMazePassive(1, corridor_length=100, progress_reward=0.25)
+    assert task.cell_reward == 2.0**-9  # largest power of two <= 0.0025
+    assert task.arm_reward == 1.0 - 100 * 2.0**-9
+    assert TMazePassive(1, corridor_length=5, progress_reward=0.0).arm_reward == 1.0
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        (dict(corridor_length=0), "corridor_length"),
+        (dict(corridor_length=2.5), "corridor_length"),
+        (dict(corridor_length=5, slack=-1), "slack"),
+        (dict(corridor_length=5, progress_reward=0.6), "progress_reward"),
+        (dict(corridor_length=5, progress_reward=-0.1), "progress_reward"),
+    ],
+)
+@pytest.mark.parametrize("cls", TASKS)
+def test_bad_parameters_raise(cls, kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        cls(2, **kwargs)
