@@ -1,0 +1,96 @@
+"""Difficulty presets: one registry, declared by each task class in its ``presets`` attribute.
+
+A preset fixes a task's parameters and a target success rate (what a good memory agent should
+reach); its horizon (maximum episode length) is computed from the parameters. Horizons per
+difficulty fall in ``HORIZON_BANDS``.
+"""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Mapping
+
+__all__ = [
+    "DIFFICULTIES",
+    "HORIZON_BANDS",
+    "Preset",
+    "preset",
+    "get_preset",
+    "build_task",
+    "task_params",
+]
+
+DIFFICULTIES = ("easy", "medium", "hard", "extreme")
+HORIZON_BANDS = {
+    "easy": (50, 200),
+    "medium": (200, 1_000),
+    "hard": (1_000, 5_000),
+    "extreme": (5_000, 20_000),
+}
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A task's settings at one difficulty."""
+
+    horizon: int
+    params: Mapping[str, Any]
+    target_success: float
+
+
+@dataclass(frozen=True)
+class _PresetSpec:
+    target_success: float
+    params: Mapping[str, Any]
+
+
+def preset(target_success: float, **params: Any) -> _PresetSpec:
+    """Declare a preset in a task class: ``presets = {"easy": preset(0.95, delay=60), ...}``."""
+    return _PresetSpec(float(target_success), MappingProxyType(dict(params)))
+
+
+def check_difficulty(difficulty: Any) -> str:
+    if difficulty not in DIFFICULTIES:
+        raise ValueError(f"difficulty must be one of {DIFFICULTIES}, got {difficulty!r}")
+    return difficulty
+
+
+def task_params(cls) -> list[str]:
+    """Names of a task class's keyword parameters (everything but num_envs)."""
+    sig = inspect.signature(cls.__init__)
+    return [p for p in sig.parameters if p not in ("self", "num_envs")]
+
+
+def build_task(task: Any, num_envs: int, difficulty: str = "easy", overrides: Mapping | None = None):
+    """Instantiate a task: preset parameters, then explicit ``overrides`` on top."""
+    from .tasks import task_class
+
+    cls = task_class(task)
+    spec = cls.presets[check_difficulty(difficulty)]
+    overrides = dict(overrides or {})
+    valid = task_params(cls)
+    unknown = sorted(set(overrides) - set(valid))
+    if unknown:
+        raise ValueError(
+            f"{cls.name}: unknown parameter(s) {unknown}; valid parameters: {valid} "
+            f"(plus 'difficulty' in {DIFFICULTIES})"
+        )
+    return cls(num_envs, **{**spec.params, **overrides})
+
+
+_CACHE: dict[tuple[str, str], Preset] = {}
+
+
+def get_preset(task: Any, difficulty: str) -> Preset:
+    """The Preset of a task (class name, gym id or class) at a difficulty."""
+    from .tasks import task_class
+
+    cls = task_class(task)
+    key = (cls.name, check_difficulty(difficulty))
+    if key not in _CACHE:
+        spec = cls.presets[difficulty]
+        horizon = cls(1, **spec.params).horizon
+        _CACHE[key] = Preset(int(horizon), dict(spec.params), spec.target_success)
+    cached = _CACHE[key]
+    return Preset(cached.horizon, dict(cached.params), cached.target_success)

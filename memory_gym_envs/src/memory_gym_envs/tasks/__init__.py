@@ -1,0 +1,29 @@
+"""All native MemoryGym tasks. Adding a task = its own module + one entry in TASK_CLASSES."""
+from __future__ import annotations
+
+from typing import Any
+
+from .base import BatchedTask
+from .delayed_cue import DelayedCue
+
+TASK_CLASSES: list[type[BatchedTask]] = [
+    DelayedCue,
+]
+
+__all__ = ["BatchedTask", "TASK_CLASSES", "task_class"] + [c.__name__ for c in TASK_CLASSES]
+
+
+def task_class(task: Any) -> type[BatchedTask]:
+    """Resolve a task class from itself, its name ("DelayedCue") or its gym id."""
+    if isinstance(task, type) and issubclass(task, BatchedTask):
+        return task
+    name = str(task)
+    if "/" in name:
+        name = name.split("/", 1)[1]
+    name = name.rsplit("-v", 1)[0]
+    for cls in TASK_CLASSES:
+        if cls.name == name:
+            return cls
+    raise ValueError(
+        f"unknown task {task!r}; valid tasks: {[c.name for c in TASK_CLASSES]}"
+    )

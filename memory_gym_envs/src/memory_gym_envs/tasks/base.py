@@ -1,0 +1,148 @@
+"""BatchedTask: one task stepping N independent episodes with array operations.
+
+Every task is written once against this class; `MemoryEnv` (N=1) and `MemoryVectorEnv` (N rows)
+are thin shells around it, which is why single and vector envs give the same episodes.
+
+A subclass implements (all array-at-once over rows, no Python loop over rows):
+
+- ``__init__(self, num_envs, *, <params>)``: validate params with :func:`check_int` /
+  :func:`check_float` (ValueError naming parameter, allowed range and value), call
+  ``super().__init__(num_envs)`` and set ``self.obs_size``, ``self.num_actions``, ``self.horizon``
+  (the maximum episode length) and the hidden-state arrays.
+- ``_new_episodes(rows)``: sample hidden episode data for the index array ``rows`` with
+  ``self.rng`` (RowRNG draws for exactly those rows, so streams stay per-row).
+- ``_observe() -> (N, obs_size) float32``: a fresh array, observation at time ``self.t``.
+- ``_step(actions) -> (reward float64 (N,), terminated bool (N,))``: score ``actions`` taken at
+  time ``self.t`` (the base then advances ``self.t`` and truncates rows reaching ``horizon``).
+  It is also called on rows whose episode already ended (vector NEXT_STEP autoreset); their
+  results are discarded and the rows are reset right after, so it only must not fail for them
+  (clip indices).
+- ``_success() -> bool (N,)``: whether each row's episode succeeded (read at episode end).
+- ``oracle_action() -> int (N,)``: reads hidden state; scores return 1.0.
+- ``memoryless_action(obs) -> int (N,)``: best policy that sees only the current observation.
+- properties ``memoryless_ceiling`` (its success rate) and ``memoryless_return`` (its expected
+  episode return), from the task's parameters.
+- class attributes ``name`` (gym id is ``MemoryGym/<name>-v0``), ``description`` (one line) and
+  ``presets`` ({difficulty: difficulty.preset(target_success, **params)}).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..rng import RowRNG
+
+__all__ = ["BatchedTask", "check_int", "check_float"]
+
+
+def _fmt_range(low, high) -> str:
+    hi = "inf)" if high is None else f"{high}]"
+    return f"[{low}, {hi}"
+
+
+def check_int(task: str, name: str, value: Any, low: int, high: int | None = None) -> int:
+    """Return ``value`` as int, or raise ValueError naming the parameter, range and value."""
+    ok = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+    if not ok or value < low or (high is not None and value > high):
+        raise ValueError(
+            f"{task}: parameter {name!r} must be an int in {_fmt_range(low, high)}, got {value!r}"
+        )
+    return int(value)
+
+
+def check_float(task: str, name: str, value: Any, low: float, high: float) -> float:
+    """Return ``value`` as float, or raise ValueError naming the parameter, range and value."""
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if not ok or not math.isfinite(float(value)) or not low <= float(value) <= high:
+        raise ValueError(
+            f"{task}: parameter {name!r} must be a number in [{low}, {high}], got {value!r}"
+        )
+    return float(value)
+
+
+class BatchedTask:
+    """Base of every task: time, returns, row RNG and action checking live here, once."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    presets: ClassVar[dict[str, Any]] = {}
+
+    obs_size: int
+    num_actions: int
+    horizon: int
+
+    def __init__(self, num_envs: int):
+        self.num_envs = check_int(type(self).__name__, "num_envs", num_envs, 1)
+        self.rng = RowRNG(self.num_envs)
+        self.t = np.zeros(self.num_envs, dtype=np.int64)
+        self.episode_return = np.zeros(self.num_envs, dtype=np.float64)
+
+    # ---- driven by MemoryEnv / MemoryVectorEnv -------------------------------------------------
+    def seed(self, rows: np.ndarray, seeds: np.ndarray) -> None:
+        """Restart the random streams of ``rows`` from ``seeds``."""
+        self.rng.seed(rows, seeds)
+
+    def reset(self, rows: np.ndarray) -> None:
+        """Start new episodes in ``rows`` (index array)."""
+        self.t[rows] = 0
+        self.episode_return[rows] = 0.0
+        self._new_episodes(rows)
+
+    def observe(self) -> np.ndarray:
+        return self._observe()
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Apply checked actions; returns (reward, terminated, truncated) arrays."""
+        reward, terminated = self._step(actions)
+        self.t += 1
+        self.episode_return += reward
+        truncated = (self.t >= self.horizon) & ~terminated
+        return reward, terminated, truncated
+
+    def success(self) -> np.ndarray:
+        return self._success()
+
+    def check_actions(self, actions: Any) -> np.ndarray:
+        """Actions as an int64 (N,) array; ValueError for a wrong shape, dtype or range."""
+        arr = np.asarray(actions)
+        if arr.shape != (self.num_envs,):
+            raise ValueError(
+                f"{self.name}: actions must have shape ({self.num_envs},), got shape {arr.shape}"
+            )
+        if arr.dtype.kind not in "iu":
+            raise ValueError(f"{self.name}: actions must be integers, got dtype {arr.dtype}")
+        if arr.size and (arr.min() < 0 or arr.max() >= self.num_actions):
+            bad = arr[(arr < 0) | (arr >= self.num_actions)][0]
+            raise ValueError(
+                f"{self.name}: actions must be in [0, {self.num_actions - 1}], got {bad}"
+            )
+        return arr.astype(np.int64, copy=False)
+
+    # ---- implemented by each task ---------------------------------------------------------------
+    def _new_episodes(self, rows: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _observe(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def _step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def _success(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def oracle_action(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def memoryless_action(self, obs: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    @property
+    def memoryless_ceiling(self) -> float:
+        raise NotImplementedError
+
+    @property
+    def memoryless_return(self) -> float:
+        raise NotImplementedError
