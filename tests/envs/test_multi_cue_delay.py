@@ -1,0 +1,113 @@
+"""MultiCueDelay: cue times distinct, inside the window and uniform; recall is scored in order of
+appearance; oracle 1.0; memoryless at V^-N; a memory policy from observations solves it."""
+import numpy as np
+import pytest
+
+from memory_gym_envs.evaluation import evaluate
+from memory_gym_envs.tasks.multi_cue_delay import MultiCueDelay
+from memory_gym_envs.vector import MemoryVectorEnv
+
+SMALL = dict(num_cues=3, num_tokens=4, window=6, delay=5)
+
+
+def _recorder(order=1):
+    """Memory policy from observations only: store each shown token, replay them in order (or reversed)."""
+    state = {}
+
+    def policy(env, obs, rng):
+        n = len(obs)
+        if not state:
+            state.update(seen=[[] for _ in range(n)], k=np.zeros(n, dtype=np.int64))
+        action = np.zeros(n, dtype=np.int64)
+        for i in range(n):  # test-side bookkeeping only
+            if obs[i, 0]:
+                state["seen"][i].append(int(obs[i, 2:].argmax()))
+            if obs[i, 1]:
+                seq = state["seen"][i][::order]
+                action[i] = seq[state["k"][i]]
+                state["k"][i] += 1
+        return action
+
+    return policy
+
+
+@pytest.mark.parametrize("difficulty", ["easy", "medium"])
+def test_oracle_scores_one(difficulty):
+    res = evaluate(MultiCueDelay, "oracle", episodes=100, difficulty=difficulty, seed=1)
+    assert res.success_rate == 1.0
+    np.testing.assert_allclose(res.returns, 1.0, atol=1e-12)
+
+
+def test_memory_policy_recalls_in_order_of_appearance():
+    res = evaluate(MultiCueDelay, _recorder(), episodes=200, seed=2, **SMALL)
+    assert res.success_rate == 1.0
+    backwards = evaluate(MultiCueDelay, _recorder(order=-1), episodes=200, seed=2, **SMALL)
+    assert backwards.success_rate < 0.3  # only palindromic cue sequences survive reversal
+
+
+def test_memoryless_policy_at_its_ceiling():
+    params = dict(num_cues=2, num_tokens=2, window=4, delay=3)
+    res = evaluate(MultiCueDelay, "memoryless", episodes=800, seed=3, **params)
+    task = MultiCueDelay(1, **params)
+    assert task.memoryless_ceiling == 0.25 and task.memoryless_return == 0.5
+    assert abs(res.success_rate - 0.25) < 0.07  # 800 episodes: sd 0.015
+    assert abs(res.mean_return - 0.5) < 0.05
+    easy = evaluate(MultiCueDelay, "memoryless", episodes=300, difficulty="easy", seed=3)
+    assert easy.success_rate < 0.05 and easy.mean_return < 0.25
+
+
+def test_cue_times_distinct_sorted_in_window_and_shown_once():
+    env = MemoryVectorEnv(MultiCueDelay, num_envs=500, **SMALL)
+    obs, _ = env.reset(seed=4)
+    task = env.task
+    times = task.times[:, : task.num_cues]
+    assert np.all(np.diff(times, axis=1) > 0)  # distinct and in order
+    assert times.min() >= 0 and times.max() < task.window
+    flags, tokens = [], []
+    for _ in range(task.horizon):
+        flags.append(obs[:, 0].copy())
+        tokens.append(obs[:, 2:].argmax(axis=1))
+        assert np.all(obs[:, 2:].sum(axis=1) == obs[:, 0])  # a token exactly when the cue flag is up
+        obs, *_ = env.step(np.zeros(500, dtype=np.int64))
+    flags, tokens = np.array(flags).T, np.array(tokens).T  # (N, T)
+    assert np.all(flags.sum(axis=1) == task.num_cues)
+    shown_at = np.array([np.flatnonzero(f) for f in flags])
+    np.testing.assert_array_equal(shown_at, times)
+    np.testing.assert_array_equal(np.take_along_axis(tokens, shown_at, 1), task.tokens[:, : task.num_cues])
+
+
+def test_cue_time_subsets_are_uniform():
+    env = MemoryVectorEnv(MultiCueDelay, num_envs=3000, num_cues=2, num_tokens=2, window=5, delay=0)
+    env.reset(seed=5)
+    t = env.task.times[:, :2]
+    counts = np.bincount(t[:, 0] * 5 + t[:, 1], minlength=25)
+    pairs = counts[counts > 0]
+    assert len(pairs) == 10  # every 2-subset of 5 slots occurs
+    assert np.all(np.abs(pairs - 300) < 75)  # sd ~16
+
+
+def test_recall_phase_layout():
+    task = MultiCueDelay(1, **SMALL)
+    assert task.horizon == 6 + 5 + 3
+    env = MemoryVectorEnv(MultiCueDelay, num_envs=2, **SMALL)
+    obs, _ = env.reset(seed=0)
+    recall = []
+    for _ in range(task.horizon):
+        recall.append(obs[:, 1].copy())
+        obs, r, term, trunc, info = env.step(np.zeros(2, dtype=np.int64))
+    assert np.all(np.array(recall)[:, 0] == [0] * 11 + [1] * 3)
+    assert term.all() and not trunc.any()
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        (dict(SMALL, num_cues=1), "num_cues"),
+        (dict(SMALL, num_tokens=1), "num_tokens"),
+        (dict(SMALL, window=2), "window"),
+        (dict(SMALL, delay=-1), "delay"),
+    ],
+)
+def test_bad_parameters_raise(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        MultiCueDelay(2, **kwargs)
