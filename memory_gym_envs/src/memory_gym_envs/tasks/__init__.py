@@ -5,9 +5,14 @@ from typing import Any
 
 from .base import BatchedTask
 from .delayed_cue import DelayedCue
+from .multi_cue_delay import MultiCueDelay
+from .tmaze import TMazeActive, TMazePassive
 
 TASK_CLASSES: list[type[BatchedTask]] = [
     DelayedCue,
+    TMazePassive,
+    TMazeActive,
+    MultiCueDelay,
 ]
 
 __all__ = ["BatchedTask", "TASK_CLASSES", "task_class"] + [c.__name__ for c in TASK_CLASSES]
