@@ -76,14 +76,16 @@ def test_cue_times_distinct_sorted_in_window_and_shown_once():
     np.testing.assert_array_equal(np.take_along_axis(tokens, shown_at, 1), task.tokens[:, : task.num_cues])
 
 
-def test_cue_time_subsets_are_uniform():
-    env = MemoryVectorEnv(MultiCueDelay, num_envs=3000, num_cues=2, num_tokens=2, window=5, delay=0)
+@pytest.mark.parametrize("window", [5, 20])  # small window: argsort sampler; larger: Floyd's
+def test_cue_time_subsets_are_uniform(window):
+    subsets = window * (window - 1) // 2
+    env = MemoryVectorEnv(MultiCueDelay, num_envs=100 * subsets, num_cues=2, num_tokens=2, window=window, delay=0)
     env.reset(seed=5)
     t = env.task.times[:, :2]
-    counts = np.bincount(t[:, 0] * 5 + t[:, 1], minlength=25)
+    counts = np.bincount(t[:, 0] * window + t[:, 1], minlength=window * window)
     pairs = counts[counts > 0]
-    assert len(pairs) == 10  # every 2-subset of 5 slots occurs
-    assert np.all(np.abs(pairs - 300) < 75)  # sd ~16
+    assert len(pairs) == subsets  # every 2-subset of the window occurs
+    assert np.all(np.abs(pairs - 100) < 45)  # sd 10
 
 
 def test_recall_phase_layout():

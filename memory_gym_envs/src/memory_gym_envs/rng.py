@@ -91,5 +91,14 @@ class RowRNG:
 
     def distinct(self, rows: np.ndarray, population: int, n: int) -> np.ndarray:
         """(len(rows), n) distinct ints from range(population) per row, in random order."""
-        return np.argsort(self.random(rows, population), axis=1, kind="stable")[:, :n]
+        if population <= 8 * n:
+            return np.argsort(self.random(rows, population), axis=1, kind="stable")[:, :n]
+        # Large population (a long window, a big pattern space): Floyd's algorithm draws n values
+        # per row, not `population`, and keeps every n-subset equally likely; then shuffle.
+        out = np.empty((len(rows), n), dtype=np.int64)
+        for i, j in enumerate(range(population - n, population)):
+            r = self.integers(rows, j + 1, 1)[:, 0]
+            out[:, i] = np.where((out[:, :i] == r[:, None]).any(axis=1), j, r)
+        order = np.argsort(self.random(rows, n), axis=1, kind="stable")
+        return np.take_along_axis(out, order, axis=1)
 
