@@ -5,7 +5,7 @@
     env = memory_gym_envs.neurogym.make("ContextDecisionMaking-v0", dt=50, pass_reward=True)
 """
 
-from memory_gym_envs.neurogym.env import INSTALL_HINT, NeuroGymEnv, make, neurogym_task_ids
+from memory_gym_envs.neurogym.env import INSTALL_HINT, NeuroGymEnv, make, make_vector_env, neurogym_task_ids
 from memory_gym_envs.neurogym.policies import ground_truth_actions
 from memory_gym_envs.neurogym.registration import TASKS, env_id, register_neurogym_envs
 
@@ -16,6 +16,7 @@ __all__ = [
     "env_id",
     "ground_truth_actions",
     "make",
+    "make_vector_env",
     "neurogym_task_ids",
     "register_neurogym_envs",
 ]

@@ -278,3 +278,28 @@ def make(
         pass_action=pass_action,
         **neurogym_kwargs,
     )
+
+
+def make_vector_env(
+    num_envs: int,
+    neurogym_id: str,
+    autoreset_mode: gym.vector.AutoresetMode | str = gym.vector.AutoresetMode.NEXT_STEP,
+    **kwargs,
+) -> gym.vector.SyncVectorEnv:
+    """Vector entry point of the registered ids: `num_envs` NeuroGymEnvs in a SyncVectorEnv.
+
+    Lets `gym.make_vec(id, num_envs=N, autoreset_mode=...)` take the autoreset mode as a keyword,
+    the way the native MemoryGym vector envs do. Row i reset with seed s behaves like a single
+    env reset with seed s + i (gymnasium's vector seeding). The trial keys reach the vector
+    infos as per-env arrays with `_key` masks.
+    """
+    if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
+        raise ValueError(f"num_envs must be an int >= 1; got {num_envs!r}")
+    try:
+        mode = gym.vector.AutoresetMode(autoreset_mode)
+    except ValueError as exc:
+        allowed = [m.value for m in gym.vector.AutoresetMode]
+        raise ValueError(f"autoreset_mode must be one of {allowed}; got {autoreset_mode!r}") from exc
+    return gym.vector.SyncVectorEnv(
+        [lambda: NeuroGymEnv(neurogym_id, **kwargs) for _ in range(int(num_envs))], autoreset_mode=mode
+    )

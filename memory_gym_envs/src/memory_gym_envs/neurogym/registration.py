@@ -5,6 +5,7 @@ from __future__ import annotations
 import gymnasium as gym
 
 ENTRY_POINT = "memory_gym_envs.neurogym.env:NeuroGymEnv"
+VECTOR_ENTRY_POINT = "memory_gym_envs.neurogym.env:make_vector_env"
 
 # neurogym's native tasks that construct with default kwargs, have Discrete actions and a
 # per-step ground truth (so `oracle_action` works). The rest is listed in the README.
@@ -42,6 +43,11 @@ def register_neurogym_envs() -> list[str]:
     for task in TASKS:
         gym_id = env_id(task)
         if gym_id not in gym.registry:
-            gym.register(id=gym_id, entry_point=ENTRY_POINT, kwargs={"neurogym_id": f"{task}-v0"})
+            gym.register(
+                id=gym_id,
+                entry_point=ENTRY_POINT,
+                vector_entry_point=VECTOR_ENTRY_POINT,
+                kwargs={"neurogym_id": f"{task}-v0"},
+            )
         ids.append(gym_id)
     return ids
