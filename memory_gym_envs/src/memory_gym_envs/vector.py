@@ -69,6 +69,7 @@ class MemoryVectorEnv(gym.vector.VectorEnv):
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self._all_rows = np.arange(self.num_envs)
         self._autoreset = np.zeros(self.num_envs, dtype=bool)
+        self._any_autoreset = False
         self._needs_reset = True
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
@@ -103,6 +104,7 @@ class MemoryVectorEnv(gym.vector.VectorEnv):
             self.task.seed(rows, seeds[rows])
         self.task.reset(rows)
         self._autoreset[rows] = False
+        self._any_autoreset = bool(np.count_nonzero(self._autoreset))
         self._needs_reset = False
         return self.task.observe(), {}
 
@@ -114,7 +116,7 @@ class MemoryVectorEnv(gym.vector.VectorEnv):
         reward, terminated, truncated = task.step(actions)
         infos: dict[str, Any] = {}
         if self.autoreset_mode is AutoresetMode.NEXT_STEP:
-            if self._autoreset.any():
+            if self._any_autoreset:
                 rows = np.flatnonzero(self._autoreset)
                 reward[rows] = 0.0
                 terminated[rows] = False
@@ -122,14 +124,15 @@ class MemoryVectorEnv(gym.vector.VectorEnv):
                 task.reset(rows)
             obs = task.observe()
             done = terminated | truncated
-            if done.any():
+            self._any_autoreset = bool(np.count_nonzero(done))
+            if self._any_autoreset:
                 infos["is_success"] = task.success() & done
                 infos["_is_success"] = done
             self._autoreset = done.copy()
         else:  # SAME_STEP
             obs = task.observe()
             done = terminated | truncated
-            if done.any():
+            if np.count_nonzero(done):
                 rows = np.flatnonzero(done)
                 final_obs = np.full(self.num_envs, None, dtype=object)
                 for r in rows:  # gymnasium's format: an object array of per-env observations

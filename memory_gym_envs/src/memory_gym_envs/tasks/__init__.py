@@ -4,12 +4,20 @@ from __future__ import annotations
 from typing import Any
 
 from .base import BatchedTask
+from .associative_recall import AssociativeRecall
+from .copy_memory import CopyMemory
 from .delayed_cue import DelayedCue
+from .nback import NBack
+from .permuted_copy import PermutedCopy
 from .multi_cue_delay import MultiCueDelay
 from .tmaze import TMazeActive, TMazePassive
 
 TASK_CLASSES: list[type[BatchedTask]] = [
     DelayedCue,
+    CopyMemory,
+    AssociativeRecall,
+    NBack,
+    PermutedCopy,
     TMazePassive,
     TMazeActive,
     MultiCueDelay,

@@ -34,7 +34,7 @@ import numpy as np
 
 from ..rng import RowRNG
 
-__all__ = ["BatchedTask", "check_int", "check_float"]
+__all__ = ["BatchedTask", "check_int", "check_float", "count_reward"]
 
 
 def _fmt_range(low, high) -> str:
@@ -60,6 +60,16 @@ def check_float(task: str, name: str, value: Any, low: float, high: float) -> fl
             f"{task}: parameter {name!r} must be a number in [{low}, {high}], got {value!r}"
         )
     return float(value)
+
+
+def count_reward(count_before: np.ndarray, count_after: np.ndarray, total: float) -> np.ndarray:
+    """Reward for raising a score count from ``count_before`` to ``count_after`` out of ``total``.
+
+    Paid as ``after/total - before/total`` (not ``1/total`` per point) so that summing the rewards
+    in float64 gives exactly ``count/total`` at every step (Sterbenz: the difference of two floats
+    within a factor 2 is exact), hence a perfect episode returns exactly 1.0.
+    """
+    return count_after / total - count_before / total
 
 
 class BatchedTask:
@@ -111,14 +121,17 @@ class BatchedTask:
             raise ValueError(
                 f"{self.name}: actions must have shape ({self.num_envs},), got shape {arr.shape}"
             )
-        if arr.dtype.kind not in "iu":
-            raise ValueError(f"{self.name}: actions must be integers, got dtype {arr.dtype}")
-        if arr.size and (arr.min() < 0 or arr.max() >= self.num_actions):
+        if arr.dtype != np.int64:
+            if arr.dtype.kind not in "iu":
+                raise ValueError(f"{self.name}: actions must be integers, got dtype {arr.dtype}")
+            arr = arr.astype(np.int64)
+        # One reduction checks both ends: negatives wrap to huge unsigned values.
+        if arr.view(np.uint64).max() >= self.num_actions:
             bad = arr[(arr < 0) | (arr >= self.num_actions)][0]
             raise ValueError(
                 f"{self.name}: actions must be in [0, {self.num_actions - 1}], got {bad}"
             )
-        return arr.astype(np.int64, copy=False)
+        return arr
 
     # ---- implemented by each task ---------------------------------------------------------------
     def _new_episodes(self, rows: np.ndarray) -> None:

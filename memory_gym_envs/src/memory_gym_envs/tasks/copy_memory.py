@@ -1,0 +1,40 @@
+"""CopyMemory: reproduce a sequence of L tokens, in order, after D blank steps."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..difficulty import preset
+from .base import check_int
+from .recall import StudyRecallTask
+
+
+class CopyMemory(StudyRecallTask):
+    """Study: L steps each showing one token of a V-token alphabet (write flag). D blank steps.
+    Recall: L steps with the read flag only; step k's action must be token k (reward 1/L each;
+    success = all L right). Episode length 2L + D.
+
+    Observation ``[write_flag, read_flag, token one-hot (V)]``; V actions. Every read step looks
+    the same, so without memory each answer is a 1/V guess: memoryless success V^-L.
+    """
+
+    name = "CopyMemory"
+    description = "L tokens with a write flag, D blank steps, then reproduce them in order"
+    presets = {
+        "easy": preset(0.9, length=5, vocab_size=8, delay=50),
+        "medium": preset(0.8, length=10, vocab_size=8, delay=300),
+        "hard": preset(0.6, length=20, vocab_size=8, delay=2_000),
+        "extreme": preset(0.4, length=20, vocab_size=8, delay=10_000),
+    }
+
+    def __init__(self, num_envs: int, *, length: int, vocab_size: int, delay: int):
+        self.length = check_int(self.name, "length", length, 1, 1_000)
+        self.vocab_size = check_int(self.name, "vocab_size", vocab_size, 2, 1_024)
+        delay = check_int(self.name, "delay", delay, 0, 1_000_000)
+        self._setup(num_envs, study_steps=self.length, delay=delay, recall_steps=self.length,
+                    obs_size=2 + self.vocab_size, num_actions=self.vocab_size,
+                    study_width=1, recall_width=0)
+
+    def _sample(self, rows):
+        tokens = self.rng.integers(rows, self.vocab_size, self.length)
+        recall = np.zeros((len(rows), self.length, 0), dtype=np.int64)
+        return (2 + tokens)[:, :, None], recall, tokens

@@ -1,0 +1,42 @@
+"""PermutedCopy: CopyMemory where each read step names which source position to output."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..difficulty import preset
+from .base import check_int
+from .recall import StudyRecallTask
+
+
+class PermutedCopy(StudyRecallTask):
+    """Study: L steps each showing one token (V-token alphabet) with the write flag; positions
+    are not shown, so the agent must keep the order. D blank steps. Recall: L steps, each with
+    the read flag and a position one-hot (a random permutation of 0..L-1); the action must be
+    the token written at that position (reward 1/L each; success = all L right). Length 2L + D.
+
+    Observation ``[write_flag, read_flag, token one-hot (V), position one-hot (L)]``; V actions.
+    A read step shows only a position, never a token: memoryless success V^-L.
+    """
+
+    name = "PermutedCopy"
+    description = "L tokens, D blank steps, then output the token at each named source position"
+    presets = {
+        "easy": preset(0.9, length=5, vocab_size=8, delay=50),
+        "medium": preset(0.8, length=10, vocab_size=8, delay=300),
+        "hard": preset(0.6, length=20, vocab_size=8, delay=2_000),
+        "extreme": preset(0.4, length=20, vocab_size=8, delay=10_000),
+    }
+
+    def __init__(self, num_envs: int, *, length: int, vocab_size: int, delay: int):
+        self.length = check_int(self.name, "length", length, 1, 1_000)
+        self.vocab_size = check_int(self.name, "vocab_size", vocab_size, 2, 1_024)
+        delay = check_int(self.name, "delay", delay, 0, 1_000_000)
+        self._setup(num_envs, study_steps=self.length, delay=delay, recall_steps=self.length,
+                    obs_size=2 + self.vocab_size + self.length, num_actions=self.vocab_size,
+                    study_width=1, recall_width=1)
+
+    def _sample(self, rows):
+        tokens = self.rng.integers(rows, self.vocab_size, self.length)
+        order = self.rng.distinct(rows, self.length, self.length)  # position asked at read step k
+        answers = tokens[np.arange(len(rows))[:, None], order]
+        return (2 + tokens)[:, :, None], (2 + self.vocab_size + order)[:, :, None], answers

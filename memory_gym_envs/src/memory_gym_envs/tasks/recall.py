@@ -1,0 +1,98 @@
+"""StudyRecallTask: the shared skeleton of CopyMemory, PermutedCopy and AssociativeRecall.
+
+An episode is a study phase (P steps, each lighting a few one-hot columns), D blank steps, and a
+recall phase (Q steps, each optionally lighting cue columns) where each step's action is scored
+against a hidden answer (reward 1/Q per correct answer, see ``count_reward``; success = all Q correct). Subclasses only
+say what is shown and what the answers are (``_sample``); timing, observation, scoring, oracle and
+the memoryless baseline live here once.
+
+Observation columns 0 and 1 are the study and recall flags; the rest is the subclass's layout.
+Answers are drawn i.i.d. uniformly from the ``num_actions`` values and recall cues never show
+them, so a memoryless policy is right with probability 1/num_actions per recall step.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import BatchedTask, count_reward
+
+STUDY_FLAG, RECALL_FLAG = 0, 1
+
+
+class StudyRecallTask(BatchedTask):
+    """Subclass: validate params, call ``_setup(...)``, implement ``_sample(rows)``."""
+
+    def _setup(self, num_envs: int, *, study_steps: int, delay: int, recall_steps: int,
+               obs_size: int, num_actions: int, study_width: int, recall_width: int) -> None:
+        super().__init__(num_envs)
+        self.study_steps, self.delay, self.recall_steps = study_steps, delay, recall_steps
+        self.recall_start = study_steps + delay
+        self.obs_size = obs_size
+        self.num_actions = num_actions
+        self.horizon = study_steps + delay + recall_steps
+        n = self.num_envs
+        self.study_cols = np.zeros((n, study_steps, study_width), dtype=np.int64)
+        self.recall_cols = np.zeros((n, recall_steps, recall_width), dtype=np.int64)
+        self.answers = np.zeros((n, recall_steps), dtype=np.int64)
+        self.num_correct = np.zeros(n, dtype=np.int64)
+        self._arange = np.arange(n)
+
+    def _sample(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return (study_cols (r, P, Ws), recall_cols (r, Q, Wr), answers (r, Q)) for ``rows``:
+        absolute observation columns to light at each study / recall step, and the answers."""
+        raise NotImplementedError
+
+    def _new_episodes(self, rows):
+        study, recall, answers = self._sample(rows)
+        self.study_cols[rows] = study
+        self.recall_cols[rows] = recall
+        self.answers[rows] = answers
+        self.num_correct[rows] = 0
+
+    def _observe(self):
+        obs = np.zeros((self.num_envs, self.obs_size), dtype=np.float32)
+        t = self.t
+        rows = np.flatnonzero(t < self.study_steps)
+        if rows.size:
+            obs[rows, STUDY_FLAG] = 1.0
+            obs[rows[:, None], self.study_cols[rows, t[rows]]] = 1.0
+        j = t - self.recall_start
+        rows = np.flatnonzero((j >= 0) & (j < self.recall_steps))
+        if rows.size:
+            obs[rows, RECALL_FLAG] = 1.0
+            if self.recall_cols.shape[2]:
+                obs[rows[:, None], self.recall_cols[rows, j[rows]]] = 1.0
+        return obs
+
+    def _recall_index(self) -> tuple[np.ndarray, np.ndarray]:
+        j = self.t - self.recall_start
+        in_recall = (j >= 0) & (j < self.recall_steps)
+        return np.clip(j, 0, self.recall_steps - 1), in_recall
+
+    def _step(self, actions):
+        j, in_recall = self._recall_index()
+        correct = in_recall & (actions == self.answers[self._arange, j])
+        before = self.num_correct.copy()
+        self.num_correct += correct
+        reward = count_reward(before, self.num_correct, self.recall_steps)
+        terminated = self.t == self.horizon - 1
+        return reward, terminated
+
+    def _success(self):
+        return self.num_correct == self.recall_steps
+
+    def oracle_action(self):
+        j, _ = self._recall_index()
+        return self.answers[self._arange, j]
+
+    def memoryless_action(self, obs):
+        # Answers are uniform and never visible at recall time: any fixed guess is optimal.
+        return np.zeros(len(obs), dtype=np.int64)
+
+    @property
+    def memoryless_ceiling(self):
+        return float(self.num_actions) ** -self.recall_steps
+
+    @property
+    def memoryless_return(self):
+        return 1.0 / self.num_actions
