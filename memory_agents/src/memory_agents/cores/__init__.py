@@ -15,7 +15,7 @@ _CORE_MODULES = (
     # "pseudo_mamba",
     "mpn",
     "pseudo_memory",
-    # cores2: "transformer"
+    "transformer",
 )
 
 for _module in _CORE_MODULES:

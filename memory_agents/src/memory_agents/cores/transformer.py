@@ -1,0 +1,149 @@
+"""Transformer core: pre-LN causal self-attention over a sliding window, with a KV cache as state.
+
+Each step attends to itself and to the previous ``window`` steps of its episode. Positions are
+relative only (ALiBi: a per-head bias ``-slope * distance`` added to the attention scores), so
+there is no position table and episodes can run for any number of steps.
+
+State ``(keys, values, length)``: keys/values of shape (B, n_layers, window, d_model) hold the
+cached attention inputs of the last ``window`` steps (right-aligned, newest last, zero where
+unused); ``length`` (B, 1) is how many of them belong to the current episode (read as an integer
+clamped to [0, window]). A reset sets length to 0, so nothing before it is attended to.
+
+Sequence path: the chunk is cut into blocks of ``block_len`` steps; each block runs as one
+batched attention over ``[cache ; block]`` with a causal + window + episode-reset mask, then the
+cache keeps the last ``window`` entries. Memory is linear in T, and the result equals T single
+steps (up to float rounding). With L layers an output can depend on inputs up to ``L * window``
+steps back (each layer looks ``window`` further), hence ``gradient_reach = L * window + 1``.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .base import MemoryCore, check_positive_int, register_core
+
+
+def alibi_slopes(n_heads: int) -> torch.Tensor:
+    """ALiBi's geometric head slopes 2^(-8 (h+1) / n_heads): some heads local, some long-range."""
+    return torch.tensor([2.0 ** (-8.0 * (h + 1) / n_heads) for h in range(n_heads)])
+
+
+class _Block(nn.Module):
+    """Pre-LN transformer block; attention is computed by the core (it owns the cache and mask)."""
+
+    def __init__(self, d_model: int, mlp_ratio: int):
+        super().__init__()
+        self.ln1 = nn.LayerNorm(d_model)
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.proj = nn.Linear(d_model, d_model)
+        self.ln2 = nn.LayerNorm(d_model)
+        self.mlp = nn.Sequential(nn.Linear(d_model, mlp_ratio * d_model), nn.GELU(),
+                                 nn.Linear(mlp_ratio * d_model, d_model))
+
+
+@register_core("transformer")
+class TransformerCore(MemoryCore):
+    """Sliding-window causal transformer with a KV cache (see module docstring).
+
+    Args:
+        window: how many previous steps each step attends to (the cache length). Default 64.
+        n_layers: number of transformer blocks. Default 2.
+        n_heads: attention heads; must divide d_model (None: the largest of 4, 2, 1 that does).
+        d_model: width of the residual stream (None: hidden_dim).
+        mlp_ratio: MLP hidden width as a multiple of d_model. Default 4.
+        block_len: steps per batched attention block on the sequence path. Default 64.
+    """
+
+    def __init__(self, input_dim: int, hidden_dim: int, window: int = 64, n_layers: int = 2,
+                 n_heads: int | None = None, d_model: int | None = None, mlp_ratio: int = 4,
+                 block_len: int = 64):
+        super().__init__(input_dim, hidden_dim)
+        self.window = check_positive_int("window", window)
+        self.n_layers = check_positive_int("n_layers", n_layers)
+        self.d_model = check_positive_int("d_model", hidden_dim if d_model is None else d_model)
+        if n_heads is None:
+            n_heads = next(n for n in (4, 2, 1) if self.d_model % n == 0)
+        self.n_heads = check_positive_int("n_heads", n_heads)
+        if self.d_model % self.n_heads:
+            raise ValueError(f"n_heads must divide d_model={self.d_model}, got n_heads={n_heads!r}")
+        self.mlp_ratio = check_positive_int("mlp_ratio", mlp_ratio)
+        self.block_len = check_positive_int("block_len", block_len)
+        self.gradient_reach = self.n_layers * self.window + 1
+        self.inp = nn.Linear(input_dim, self.d_model)
+        self.blocks = nn.ModuleList(_Block(self.d_model, self.mlp_ratio) for _ in range(self.n_layers))
+        self.ln_out = nn.LayerNorm(self.d_model)
+        self.out = nn.Linear(self.d_model, hidden_dim)
+        self.register_buffer("slopes", alibi_slopes(self.n_heads), persistent=False)
+
+    def state_shapes(self):
+        cache = (self.n_layers, self.window, self.d_model)
+        return (cache, cache, (1,))
+
+    # ------------------------------------------------------------------ attention mask
+    def _attn_bias(self, valid: torch.Tensor, starts: torch.Tensor, dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        """Additive bias (B, n_heads, T, W+T) over keys [cache ; block] and each row's new cache length.
+
+        Query i (at concat position W+i) may see cache entry c if it is within the window
+        (c >= i), belongs to the episode (c >= W - valid) and no reset came at or before i in
+        this block; it may see block step j if j <= i, i - j <= W and j is not before its reset.
+        """
+        T, B = starts.shape
+        W, dev = self.window, starts.device
+        steps = torch.arange(T, device=dev)
+        seg_start = torch.where(starts, steps[:, None], -1).cummax(dim=0).values.T        # (B, T)
+        i = steps[:, None]
+        c = torch.arange(W, device=dev)
+        cache_ok = ((c[None, :] >= i)[None]                                               # window
+                    & (c[None, None, :] >= (W - valid)[:, None, None])                     # episode
+                    & (seg_start < 0)[:, :, None])                                        # no reset yet
+        j = steps[None, :]
+        new_ok = ((j <= i) & (i - j <= W))[None] & (j[None] >= seg_start[:, :, None])
+        mask = torch.cat([cache_ok, new_ok], dim=-1)                                      # (B, T, W+T)
+        dist = (W + i) - torch.arange(W + T, device=dev)[None, :]                           # (T, W+T)
+        bias = -self.slopes.to(dtype)[:, None, None] * dist.to(dtype)                     # (H, T, W+T)
+        bias = torch.where(mask[:, None], bias[None], torch.tensor(float("-inf"), dtype=dtype, device=dev))
+        last = seg_start[:, -1]
+        new_valid = torch.where(last >= 0, T - last, valid + T).clamp(max=W)
+        return bias, new_valid
+
+    def _block_forward(self, x, keys, values, valid, starts):
+        """One block of T steps: x (T, B, D) -> y (T, B, H), updated cache."""
+        T, B, _ = x.shape
+        W, nh = self.window, self.n_heads
+        dh = self.d_model // nh
+        bias, new_valid = self._attn_bias(valid, starts, x.dtype)
+        keep = (torch.arange(W, device=x.device)[None, :] >= (W - new_valid)[:, None])[:, :, None]  # (B, W, 1)
+        h = self.inp(x).transpose(0, 1)                                                   # (B, T, d)
+        new_k, new_v, kv_sq = [], [], 0.0
+        for layer, block in enumerate(self.blocks):
+            q, k, v = block.qkv(block.ln1(h)).chunk(3, dim=-1)
+            K = torch.cat([keys[:, layer], k], dim=1)                                     # (B, W+T, d)
+            V = torch.cat([values[:, layer], v], dim=1)
+            heads = lambda z: z.view(B, z.shape[1], nh, dh).transpose(1, 2)               # noqa: E731
+            o = F.scaled_dot_product_attention(heads(q), heads(K), heads(V), attn_mask=bias)
+            h = h + block.proj(o.transpose(1, 2).reshape(B, T, self.d_model))
+            h = h + block.mlp(block.ln2(h))
+            zero = K.new_zeros(())
+            new_k.append(torch.where(keep, K[:, -W:], zero))
+            new_v.append(torch.where(keep, V[:, -W:], zero))
+            kv_sq = kv_sq + k.detach().pow(2).sum(-1) + v.detach().pow(2).sum(-1)
+        y = self.out(self.ln_out(h)).transpose(0, 1)                                      # (T, B, H)
+        return y, torch.stack(new_k, dim=1), torch.stack(new_v, dim=1), new_valid, kv_sq.sqrt().T
+
+    def _forward(self, x, state, starts):
+        keys, values, length = state
+        valid = length[:, 0].detach().round().clamp(0, self.window).long()
+        ys, norms = [], []
+        for t0 in range(0, x.shape[0], self.block_len):
+            t1 = min(t0 + self.block_len, x.shape[0])
+            y, keys, values, valid, norm = self._block_forward(x[t0:t1], keys, values, valid, starts[t0:t1])
+            ys.append(y)
+            norms.append(norm)
+        self.aux = {"state_norm": torch.cat(norms)}   # norm of the keys/values each step adds to the cache
+        length = valid.to(x.dtype)[:, None]
+        return (ys[0] if len(ys) == 1 else torch.cat(ys)), (keys, values, length)
+
+    def extra_repr(self) -> str:
+        return (f"{super().extra_repr()}, window={self.window}, n_layers={self.n_layers}, "
+                f"n_heads={self.n_heads}, d_model={self.d_model}, mlp_ratio={self.mlp_ratio}")
