@@ -21,7 +21,7 @@ from stable_baselines3.common.utils import FloatSchedule, explained_variance
 from stable_baselines3.common.vec_env import VecEnv
 
 from .policies import MemoryActorCriticPolicy
-from .rollout_buffer import RECURRENT_MODES, MemoryRolloutBuffer
+from .rollout_buffer import RECURRENT_MODES, MemoryRolloutBuffer, SequenceSamples
 
 SelfMemoryPPO = TypeVar("SelfMemoryPPO", bound="MemoryPPO")
 
@@ -247,47 +247,14 @@ class MemoryPPO(OnPolicyAlgorithm):
         clip_range = self.clip_range(self._current_progress_remaining)
         clip_range_vf = None if self.clip_range_vf is None else self.clip_range_vf(self._current_progress_remaining)
 
-        stats: dict[str, list[torch.Tensor]] = {k: [] for k in
-                                                ("pg", "vf", "ent", "clip", "kl", "gate", "loss")}
+        stats: dict[str, list[torch.Tensor]] = {k: [] for k in ("pg", "vf", "ent", "clip", "kl", "gate", "loss")}
         continue_training = True
         for epoch in range(self.n_epochs):
-            epoch_kl = []
             for batch in self.rollout_buffer.get(self._sequences_per_batch):
-                state = batch.states
-                if batch.burn_in_observations is not None:
-                    with torch.no_grad():
-                        state = policy.advance_state(batch.burn_in_observations, state, batch.burn_in_episode_starts)
-                values, log_prob, entropy = policy.evaluate_actions(
-                    batch.observations, batch.actions, state, batch.episode_starts)
-                gate = policy.gate()
-                advantages = batch.advantages.flatten()
-                if self.normalize_advantage and advantages.numel() > 1:
-                    advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
-                old_log_prob = batch.old_log_prob.flatten()
-                log_ratio = log_prob - old_log_prob
-                ratio = torch.exp(log_ratio)
-                pg_loss = -torch.min(advantages * ratio,
-                                     advantages * torch.clamp(ratio, 1 - clip_range, 1 + clip_range)).mean()
-                old_values = batch.old_values.flatten()
-                if clip_range_vf is not None:
-                    values = old_values + torch.clamp(values - old_values, -clip_range_vf, clip_range_vf)
-                value_loss = ((batch.returns.flatten() - values) ** 2).mean()
-                # No analytic entropy (e.g. squashed Gaussian): -E[log p] estimates it.
-                entropy_loss = log_prob.mean() if entropy is None else -entropy.mean()
-                loss = pg_loss + self.ent_coef * entropy_loss + self.vf_coef * value_loss
-                if gate is not None:
-                    loss = loss + self.gate_coef * gate
-                    stats["gate"].append(gate.detach())
-
-                with torch.no_grad():
-                    approx_kl = ((ratio - 1) - log_ratio).mean()
-                    stats["pg"].append(pg_loss.detach())
-                    stats["vf"].append(value_loss.detach())
-                    stats["ent"].append(entropy_loss.detach())
-                    stats["clip"].append(((ratio - 1).abs() > clip_range).float().mean())
-                    stats["kl"].append(approx_kl)
-                    stats["loss"].append(loss.detach())
-                    epoch_kl.append(approx_kl)
+                loss, batch_stats = self._loss(batch, clip_range, clip_range_vf)
+                for key, value in batch_stats.items():
+                    stats[key].append(value)
+                approx_kl = batch_stats["kl"]
                 if self.target_kl is not None and approx_kl.item() > 1.5 * self.target_kl:
                     continue_training = False
                     if self.verbose >= 1:
@@ -319,6 +286,40 @@ class MemoryPPO(OnPolicyAlgorithm):
         self.logger.record("train/clip_range", clip_range)
         if clip_range_vf is not None:
             self.logger.record("train/clip_range_vf", clip_range_vf)
+
+    def _loss(self, batch: SequenceSamples, clip_range: float, clip_range_vf: float | None
+              ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """PPO-clip loss of one minibatch of sequences (re-run from their stored states) and its stats."""
+        policy = self.policy
+        state = batch.states
+        if batch.burn_in_observations is not None:
+            with torch.no_grad():
+                state = policy.advance_state(batch.burn_in_observations, state, batch.burn_in_episode_starts)
+        values, log_prob, entropy = policy.evaluate_actions(batch.observations, batch.actions, state,
+                                                            batch.episode_starts)
+        gate = policy.gate()
+        advantages = batch.advantages.flatten()
+        if self.normalize_advantage and advantages.numel() > 1:
+            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+        log_ratio = log_prob - batch.old_log_prob.flatten()
+        ratio = torch.exp(log_ratio)
+        pg_loss = -torch.min(advantages * ratio, advantages * torch.clamp(ratio, 1 - clip_range, 1 + clip_range)).mean()
+        if clip_range_vf is not None:
+            old_values = batch.old_values.flatten()
+            values = old_values + torch.clamp(values - old_values, -clip_range_vf, clip_range_vf)
+        value_loss = ((batch.returns.flatten() - values) ** 2).mean()
+        # No analytic entropy (e.g. squashed Gaussian): -E[log p] estimates it.
+        entropy_loss = log_prob.mean() if entropy is None else -entropy.mean()
+        loss = pg_loss + self.ent_coef * entropy_loss + self.vf_coef * value_loss
+        stats = {}
+        if gate is not None:
+            loss = loss + self.gate_coef * gate
+            stats["gate"] = gate.detach()
+        with torch.no_grad():
+            stats.update(pg=pg_loss.detach(), vf=value_loss.detach(), ent=entropy_loss.detach(),
+                         clip=((ratio - 1).abs() > clip_range).float().mean(),
+                         kl=((ratio - 1) - log_ratio).mean(), loss=loss.detach())
+        return loss, stats
 
     def learn(self: SelfMemoryPPO, total_timesteps: int, callback: MaybeCallback = None, log_interval: int = 1,
               tb_log_name: str = "MemoryPPO", reset_num_timesteps: bool = True,
