@@ -26,6 +26,9 @@ def register_envs() -> None:
             vector_entry_point="memory_gym_envs.vector:MemoryVectorEnv",
             kwargs={"task": cls.name},
         )
+    from .neurogym.registration import register_neurogym_envs  # NeuroGym ids; imports no neurogym
+
+    register_neurogym_envs()
 
 
 def list_tasks(include_neurogym: bool = False) -> list[str]:
