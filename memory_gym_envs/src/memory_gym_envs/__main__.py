@@ -11,7 +11,7 @@ import argparse
 import sys
 import time
 
-from . import DIFFICULTIES, get_preset, list_tasks, task_class
+from . import DIFFICULTIES, env_id, get_preset, list_tasks, task_class
 from .evaluation import POLICIES, evaluate
 
 
@@ -23,6 +23,8 @@ def _parse(argv):
     p.add_argument("--tasks", nargs="+", default=None, help="task names or ids (default: all)")
     p.add_argument("--difficulties", nargs="+", default=list(DIFFICULTIES), choices=DIFFICULTIES)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--list", action="store_true",
+                   help="only print the task table (descriptions, ceilings, presets); no measurement")
     args = p.parse_args(argv)
     if args.episodes < 1:
         p.error(f"--episodes must be >= 1, got {args.episodes}")
@@ -35,8 +37,33 @@ def _parse(argv):
     return args
 
 
+def print_task_table(names) -> None:
+    """Markdown tables of the tasks (what to remember, memoryless ceiling) and their presets."""
+    print("| task | what the agent must remember | memoryless ceiling at easy: success / return "
+          "| horizon easy / medium / hard / extreme |")
+    print("|---|---|---|---|")
+    for name in names:
+        cls = task_class(name)
+        task = cls(1, **get_preset(name, "easy").params)
+        horizons = " / ".join(f"{get_preset(name, d).horizon:,}" for d in DIFFICULTIES)
+        print(f"| `{env_id(name)}` | {cls.description} | {task.memoryless_ceiling:.3g} / "
+              f"{task.memoryless_return:.3g} | {horizons} |")
+    print("\n| task | " + " | ".join(DIFFICULTIES) + " |")
+    print("|---|" + "---|" * len(DIFFICULTIES))
+    for name in names:
+        cells = []
+        for d in DIFFICULTIES:
+            p = get_preset(name, d)
+            params = ", ".join(f"{k}={v}" for k, v in p.params.items())
+            cells.append(f"{params}; target {p.target_success:g}")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
 def main(argv=None) -> int:
     args = _parse(argv)
+    if args.list:
+        print_task_table(args.tasks)
+        return 0
     head = ["task", "difficulty", "horizon", "obs", "actions", "target", "episodes",
             "oracle ret/succ", "memoryless ret/succ (ceiling)", "random ret/succ"]
     print("| " + " | ".join(head) + " |")
