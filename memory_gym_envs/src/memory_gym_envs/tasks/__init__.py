@@ -10,6 +10,7 @@ from .delayed_cue import DelayedCue
 from .nback import NBack
 from .permuted_copy import PermutedCopy
 from .multi_cue_delay import MultiCueDelay
+from .pattern_binding import PatternBinding
 from .tmaze import TMazeActive, TMazePassive
 
 TASK_CLASSES: list[type[BatchedTask]] = [
@@ -21,6 +22,7 @@ TASK_CLASSES: list[type[BatchedTask]] = [
     TMazePassive,
     TMazeActive,
     MultiCueDelay,
+    PatternBinding,
 ]
 
 __all__ = ["BatchedTask", "TASK_CLASSES", "task_class"] + [c.__name__ for c in TASK_CLASSES]

@@ -1,0 +1,129 @@
+"""PatternBinding: bind P pattern pairs (A_i, B_i); after a delay, given one A_j, output its B_j."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..difficulty import preset
+from .base import BatchedTask, check_int
+
+__all__ = ["PatternBinding"]
+
+A_FLAG, B_FLAG, QUERY_FLAG, ANSWER_FLAG = range(4)
+_MAX_PATTERNS = 2**53  # pattern codes are drawn as exact integers through float64 uniforms
+
+
+class PatternBinding(BatchedTask):
+    """Patterns are ``pattern_length`` (K) tokens of a ``num_tokens`` (V) alphabet. Steps: for each
+    pair i in turn, A_i token by token (A flag) then B_i (B flag); ``delay`` (D) blank steps; A_j of
+    a random pair j token by token (query flag); then K answer steps (answer flag) whose actions
+    are scored against B_j in order (reward 1/K each). Episode length 2PK + D + 2K; success = the
+    whole B_j right.
+
+    The A patterns are distinct (every set of P distinct patterns equally likely, in random
+    order), so the query names exactly one pair; the B patterns are independent uniform tokens.
+    ``num_pairs`` (P) >= 2, so the query carries information and the agent must bind, not just
+    remember the last B.
+
+    Observation ``[A_flag, B_flag, query_flag, answer_flag, token one-hot (V)]``; V actions
+    (ignored outside the answer). The answer observations are all alike and B_j is uniform, so
+    without memory each answer token is right with probability 1/V: success ceiling V^-K,
+    return 1/V.
+    """
+
+    name = "PatternBinding"
+    description = "P pattern pairs (A_i, B_i), a delay, then A_j: output B_j token by token"
+    presets = {
+        "easy": preset(0.9, num_pairs=2, pattern_length=2, num_tokens=8, delay=60),
+        "medium": preset(0.75, num_pairs=3, pattern_length=3, num_tokens=8, delay=300),
+        "hard": preset(0.6, num_pairs=4, pattern_length=3, num_tokens=8, delay=1_500),
+        "extreme": preset(0.4, num_pairs=4, pattern_length=4, num_tokens=8, delay=8_000),
+    }
+
+    def __init__(self, num_envs: int, *, num_pairs: int, pattern_length: int, num_tokens: int, delay: int):
+        self.num_tokens = check_int(self.name, "num_tokens", num_tokens, 2, 1024)
+        self.pattern_length = check_int(self.name, "pattern_length", pattern_length, 1, 64)
+        self.delay = check_int(self.name, "delay", delay, 0, 1_000_000)
+        self.num_patterns = self.num_tokens**self.pattern_length
+        if self.num_patterns > _MAX_PATTERNS:
+            raise ValueError(
+                f"{self.name}: num_tokens ** pattern_length must be in [num_pairs, 2**53], got "
+                f"{self.num_tokens} ** {self.pattern_length} (lower pattern_length or num_tokens)"
+            )
+        # A patterns must be distinct: at most num_tokens ** pattern_length of them.
+        self.num_pairs = check_int(self.name, "num_pairs", num_pairs, 2, min(256, self.num_patterns))
+        super().__init__(num_envs)
+        p, k, n = self.num_pairs, self.pattern_length, self.num_envs
+        self.obs_size = 4 + self.num_tokens
+        self.num_actions = self.num_tokens
+        present = 2 * p * k
+        self.query_start = present + self.delay
+        self.answer_start = self.query_start + k
+        self.horizon = self.answer_start + k
+        # Per-step schedule shared by all rows (index = t, one spare entry for t == horizon):
+        # which flag is up, and which entry of a row's shown-token stream appears.
+        steps = np.arange(self.horizon + 1)
+        self.flag_at = np.full(self.horizon + 1, -1, dtype=np.int64)
+        self.flag_at[:present] = (steps[:present] // k) % 2  # A_0, B_0, A_1, B_1, ...
+        self.flag_at[self.query_start:self.answer_start] = QUERY_FLAG
+        self.flag_at[self.answer_start:self.horizon] = ANSWER_FLAG
+        self.stream_at = np.full(self.horizon + 1, -1, dtype=np.int64)
+        self.stream_at[:present] = steps[:present]
+        self.stream_at[self.query_start:self.answer_start] = present + np.arange(k)
+        self.stream = np.zeros((n, present + k), dtype=np.int64)  # A_0 B_0 ... A_{P-1} B_{P-1} A_j
+        self.answer = np.zeros((n, k), dtype=np.int64)  # B_j
+        self.query = np.zeros(n, dtype=np.int64)  # j
+        self.num_correct = np.zeros(n, dtype=np.int64)
+
+    def _new_episodes(self, rows):
+        p, k, v = self.num_pairs, self.pattern_length, self.num_tokens
+        codes = self.rng.distinct(rows, self.num_patterns, p)  # (R, P) distinct, random order
+        a = (codes[:, :, None] // v ** np.arange(k, dtype=np.int64)) % v  # (R, P, K) base-V digits
+        b = self.rng.integers(rows, v, p * k).reshape(-1, p, k)
+        j = self.rng.integers(rows, p, 1)[:, 0]
+        pick = np.arange(len(rows))
+        self.stream[rows] = np.concatenate([np.stack([a, b], axis=1).transpose(0, 2, 1, 3).reshape(-1, 2 * p * k),
+                                            a[pick, j]], axis=1)
+        self.answer[rows] = b[pick, j]
+        self.query[rows] = j
+        self.num_correct[rows] = 0
+
+    def _observe(self):
+        obs = np.zeros((self.num_envs, self.obs_size), dtype=np.float32)
+        flag = self.flag_at[self.t]
+        rows = np.flatnonzero(flag >= 0)
+        obs[rows, flag[rows]] = 1.0
+        idx = self.stream_at[self.t]
+        rows = np.flatnonzero(idx >= 0)
+        obs[rows, 4 + self.stream[rows, idx[rows]]] = 1.0
+        return obs
+
+    def _step(self, actions):
+        k = self.t - self.answer_start
+        answering = k >= 0
+        if answering.any():
+            target = np.take_along_axis(self.answer, np.clip(k, 0, self.pattern_length - 1)[:, None], 1)[:, 0]
+            hit = answering & (actions == target)
+            self.num_correct += hit
+            reward = hit / self.pattern_length
+        else:
+            reward = np.zeros(self.num_envs)
+        return reward, k >= self.pattern_length - 1
+
+    def _success(self):
+        return self.num_correct == self.pattern_length
+
+    def oracle_action(self):
+        k = np.clip(self.t - self.answer_start, 0, self.pattern_length - 1)
+        return np.take_along_axis(self.answer, k[:, None], 1)[:, 0]
+
+    def memoryless_action(self, obs):
+        # Answer observations carry no token: any fixed guess is optimal.
+        return np.zeros(len(obs), dtype=np.int64)
+
+    @property
+    def memoryless_ceiling(self):
+        return float(self.num_tokens) ** -self.pattern_length
+
+    @property
+    def memoryless_return(self):
+        return 1.0 / self.num_tokens
