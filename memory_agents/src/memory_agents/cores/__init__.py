@@ -12,7 +12,7 @@ _CORE_MODULES = (
     "gru",
     "lstm",
     "mamba2",
-    # "pseudo_mamba",
+    "pseudo_mamba",
     "mpn",
     "pseudo_memory",
     "transformer",
