@@ -1,0 +1,112 @@
+"""What can be named in a suite or on the command line: tasks, difficulties, cores, algorithms, suites.
+
+Every lookup that fails raises ``ValueError`` naming the bad name and listing the valid ones, so
+a typo in a YAML file or a flag is a one-line fix.
+"""
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+NAMESPACE = "MemoryGym"
+ALGOS = ("ppo", "dqn")
+RECURRENT_MODES = ("full", "truncated", "cached")
+
+
+def _short_name(env_id: str) -> str:
+    """'MemoryGym/DelayedCue-v0' -> 'DelayedCue' (the name used in suites and result rows)."""
+    name = env_id.split("/", 1)[1] if "/" in env_id else env_id
+    head, sep, version = name.rpartition("-v")
+    return head if sep and version.isdigit() else name
+
+
+def task_catalog() -> dict[str, str]:
+    """Short task name -> Gymnasium id, for every task registered by ``memory_gym_envs``."""
+    import gymnasium as gym
+    import memory_gym_envs
+
+    ids = []
+    for item in memory_gym_envs.list_tasks():
+        item = str(item)
+        ids.append(item if "/" in item else f"{NAMESPACE}/{item}-v0")
+    # NeuroGym wrappers and later additions register in the namespace; list them too.
+    ids.extend(k for k in gym.registry if k.startswith(f"{NAMESPACE}/") and k not in ids)
+    return {_short_name(i): i for i in ids}
+
+
+def resolve_task(name: str) -> tuple[str, str]:
+    """(short name, env id) for a task given by short name or by full id."""
+    catalog = task_catalog()
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"task must be a non-empty task name, got {name!r}")
+    if name in catalog:
+        return name, catalog[name]
+    for short, env_id in catalog.items():
+        if env_id == name:
+            return short, env_id
+    raise ValueError(f"unknown task {name!r}; valid tasks: {', '.join(sorted(catalog))}")
+
+
+def difficulties() -> tuple[str, ...]:
+    import memory_gym_envs
+
+    return tuple(memory_gym_envs.DIFFICULTIES)
+
+
+def check_difficulty(difficulty: str) -> str:
+    valid = difficulties()
+    if difficulty not in valid:
+        raise ValueError(f"unknown difficulty {difficulty!r}; valid difficulties: {', '.join(valid)}")
+    return difficulty
+
+
+def target_success(task: str, difficulty: str) -> float | None:
+    """The preset's target success rate, or None where the task has no preset (e.g. NeuroGym)."""
+    import memory_gym_envs
+
+    try:
+        return float(memory_gym_envs.get_preset(task, difficulty).target_success)
+    except (KeyError, ValueError, AttributeError):
+        return None
+
+
+def core_names() -> tuple[str, ...]:
+    """Registered memory cores plus "mlp" (the memoryless baseline policy)."""
+    from memory_agents.policies import memory_names
+
+    return tuple(memory_names())
+
+
+def check_core(core: str) -> str:
+    valid = core_names()
+    if core not in valid:
+        raise ValueError(f"unknown core {core!r}; valid cores: {', '.join(valid)}")
+    return core
+
+
+def check_choice(parameter: str, value, valid) -> str:
+    if value not in valid:
+        raise ValueError(f"{parameter} must be one of {', '.join(map(str, valid))}; got {value!r}")
+    return value
+
+
+def _suite_dir():
+    return resources.files("memory_agents.suite") / "suites"
+
+
+def suite_names() -> tuple[str, ...]:
+    """Names of the suites shipped with the package (``suites/*.yaml``)."""
+    return tuple(sorted(p.name[: -len(".yaml")] for p in _suite_dir().iterdir() if p.name.endswith(".yaml")))
+
+
+def suite_source(name_or_path: str) -> tuple[str, str]:
+    """(YAML text, where it came from) for a shipped suite name or a path to a YAML file."""
+    candidate = Path(name_or_path)
+    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
+        if not candidate.is_file():
+            raise ValueError(f"suite file {str(candidate)!r} does not exist")
+        return candidate.read_text(), str(candidate)
+    names = suite_names()
+    if name_or_path not in names:
+        raise ValueError(f"unknown suite {name_or_path!r}; shipped suites: {', '.join(names)} (or give a path to a .yaml file)")
+    return (_suite_dir() / f"{name_or_path}.yaml").read_text(), f"{name_or_path} (shipped)"

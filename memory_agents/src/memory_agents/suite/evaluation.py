@@ -1,0 +1,79 @@
+"""Evaluate an agent over N whole episodes: success rate and mean return with 95% intervals.
+
+Episodes are spread over the vector env as SB3's ``evaluate_policy`` does (env i runs
+``(N + i) // n_envs`` episodes), so short episodes cannot crowd out long ones and bias the score.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .stats import mean_interval, wilson_interval
+
+
+def run_episodes(model, env, n_episodes: int, deterministic: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(success per episode as 0/1, return per episode) for ``n_episodes`` episodes of ``env``."""
+    if isinstance(n_episodes, bool) or not isinstance(n_episodes, int) or n_episodes < 1:
+        raise ValueError(f"episodes must be an integer >= 1, got {n_episodes!r}")
+    n_envs = env.num_envs
+    targets = np.array([(n_episodes + i) // n_envs for i in range(n_envs)], dtype=np.int64)
+    counts = np.zeros(n_envs, dtype=np.int64)
+    running = np.zeros(n_envs, dtype=np.float64)
+    successes, returns = [], []
+    obs = env.reset()
+    state = None
+    starts = np.ones(n_envs, dtype=bool)
+    while (counts < targets).any():
+        actions, state = model.predict(obs, state=state, episode_start=starts, deterministic=deterministic)
+        obs, rewards, dones, infos = env.step(actions)
+        running += np.asarray(rewards, dtype=np.float64)
+        for i in np.flatnonzero(dones):
+            if counts[i] < targets[i]:
+                info = infos[i]
+                if "is_success" not in info:
+                    raise ValueError(f"{env.__class__.__name__}: episode ended without info['is_success']; "
+                                     "memory-suite evaluates MemoryGym tasks, which report it")
+                successes.append(float(bool(info["is_success"])))
+                returns.append(float(running[i]))
+                counts[i] += 1
+            running[i] = 0.0
+        starts = np.asarray(dones, dtype=bool)
+    return np.asarray(successes), np.asarray(returns)
+
+
+def summarize(successes, returns, confidence: float = 0.95) -> dict:
+    n = len(successes)
+    k = int(np.sum(successes))
+    lo, hi = wilson_interval(k, n, confidence)
+    mean, rlo, rhi = mean_interval(returns, confidence)
+    return {"episodes": n, "success": k / n, "success_ci": [lo, hi], "return": mean, "return_ci": [rlo, rhi]}
+
+
+def evaluate_agent(model, env, n_episodes: int, deterministic: bool = True) -> dict:
+    """{'episodes', 'success', 'success_ci', 'return', 'return_ci'} over ``n_episodes``."""
+    return summarize(*run_episodes(model, env, n_episodes, deterministic))
+
+
+def evaluate_checkpoint(checkpoint, episodes: int = 100, task: str | None = None, difficulty: str | None = None,
+                        seed: int = 12345, device: str = "auto", deterministic: bool = True,
+                        num_envs: int = 16) -> dict:
+    """Load a saved agent and evaluate it on its training task (or on ``task`` / ``difficulty``)."""
+    from . import catalog
+    from .training import load_agent, make_env
+
+    model, info = load_agent(checkpoint, device=device)
+    if task is None and not info:
+        raise ValueError(f"no run.json beside {checkpoint!r}: give --task and --difficulty")
+    target = {"env_id": info.get("env_id"), "difficulty": info.get("difficulty"), "env_kwargs": (info.get("config") or {}).get("env_kwargs")}
+    if task is not None:
+        short, env_id = catalog.resolve_task(task)
+        target.update(env_id=env_id, env_kwargs={} if env_id != info.get("env_id") else target["env_kwargs"])
+    if difficulty is not None:
+        target["difficulty"] = catalog.check_difficulty(difficulty)
+    target["difficulty"] = target["difficulty"] or "easy"
+    env = make_env(target, min(num_envs, episodes), seed)
+    try:
+        result = evaluate_agent(model, env, episodes, deterministic)
+    finally:
+        env.close()
+    return {"task": catalog._short_name(target["env_id"]), "env_id": target["env_id"],
+            "difficulty": target["difficulty"], "checkpoint": str(checkpoint), "deterministic": deterministic, **result}

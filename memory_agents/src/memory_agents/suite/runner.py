@@ -1,0 +1,236 @@
+"""Execute a suite's runs: in this process, in a local process pool, or on a Ray cluster.
+
+All backends share one loop: submit pending runs, collect each outcome, retry a run that
+raised (up to ``retries`` extra attempts), and write its row (finished or failed) into the one
+results JSON as soon as it is known. The main process is the only writer of that file.
+Runs whose ``run_id`` is already ``finished`` in the file are skipped; failed ones are tried again.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from multiprocessing import get_context
+from pathlib import Path
+
+from . import schema
+from .config import RunSpec, Suite
+
+
+def execute_run(spec_dict: dict, run_dir: str, threads: int) -> dict:
+    """Train + evaluate one run; never raises: a failure comes back as a 'failed' row.
+
+    Module-level (picklable) so process pools and Ray workers can call it.
+    """
+    spec = RunSpec.from_dict(spec_dict)
+    try:
+        import torch
+
+        if threads > 0:
+            torch.set_num_threads(threads)
+        from .training import train_run
+
+        return train_run(spec, Path(run_dir), progress=False)
+    except Exception as exc:  # noqa: BLE001 - the row records it; the runner decides on retries
+        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)[-6:])
+        return failed_row(spec, f"{type(exc).__name__}: {exc}\n{tb}", run_dir)
+
+
+def failed_row(spec: RunSpec, error: str, run_dir: str | None) -> dict:
+    from .training import environment_info
+
+    env_info = environment_info(spec.device, resolve=False)
+    return {
+        "run_id": spec.run_id, "status": "failed", "task": spec.task, "env_id": spec.env_id,
+        "difficulty": spec.difficulty, "core": spec.core, "algo": spec.algo, "seed": spec.seed, "steps": spec.steps,
+        "success": None, "success_ci": None, "return": None, "return_ci": None,
+        "eval_episodes": spec.eval_episodes, "target_success": None, "wall_time": None, "train_time": None,
+        "sps": None, **env_info, "curve": [], "config": spec.to_dict(), "attempts": 1, "error": error,
+        "log_dir": str(run_dir) if run_dir else None, "checkpoint": None, "finished_at": schema.now_iso(),
+    }
+
+
+# ----------------------------------------------------------------------------- backends
+class _InlineBackend:
+    """Runs one at a time in this process (workers=1): no start-up cost, same code path."""
+
+    def __init__(self, threads):
+        self.threads = threads
+        self._queue = []
+
+    def submit(self, key, spec, run_dir):
+        self._queue.append((key, spec, run_dir))
+
+    def next_done(self):
+        key, spec, run_dir = self._queue.pop(0)
+        return key, execute_run(spec.to_dict(), str(run_dir), self.threads)
+
+    def close(self):
+        pass
+
+
+class _PoolBackend:
+    """A spawn-context process pool: each run in a fresh interpreter (torch and fork don't mix)."""
+
+    def __init__(self, workers, threads):
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+        self.threads = threads
+        self.futures = {}
+
+    def submit(self, key, spec, run_dir):
+        fut = self.pool.submit(execute_run, spec.to_dict(), str(run_dir), self.threads)
+        self.futures[fut] = (key, spec, run_dir)
+
+    def next_done(self):
+        done, _ = wait(list(self.futures), return_when=FIRST_COMPLETED)
+        fut = next(iter(done))
+        key, spec, run_dir = self.futures.pop(fut)
+        try:
+            return key, fut.result()
+        except Exception as exc:  # the worker process died (BrokenProcessPool, pickling, ...)
+            return key, failed_row(spec, f"worker process failed: {type(exc).__name__}: {exc}", str(run_dir))
+
+    def close(self):
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _RayBackend:
+    """Ray tasks (one CPU each unless the run asks for a GPU); results come back to this process."""
+
+    def __init__(self, address, threads, workers):
+        try:
+            import ray
+        except ImportError:
+            raise ValueError("--backend ray needs Ray: install the extra with "
+                             "`uv sync --package memory-agents --extra ray --inexact` or `pip install 'memory-agents[ray]'`") from None
+        self.ray = ray
+        self._started = False
+        if not ray.is_initialized():
+            kwargs = {"address": address} if address else {"num_cpus": max(workers, 1), "include_dashboard": False}
+            ray.init(log_to_driver=False, **kwargs)
+            self._started = True
+        self.threads = threads
+        self.remote = ray.remote(max_retries=0)(execute_run)
+        self.refs = {}
+
+    def submit(self, key, spec, run_dir):
+        gpus = 1 if spec.device.startswith("cuda") else 0
+        ref = self.remote.options(num_cpus=1, num_gpus=gpus).remote(spec.to_dict(), str(run_dir), self.threads or 1)
+        self.refs[ref] = (key, spec, run_dir)
+
+    def next_done(self):
+        [ref], _ = self.ray.wait(list(self.refs), num_returns=1)
+        key, spec, run_dir = self.refs.pop(ref)
+        try:
+            return key, self.ray.get(ref)
+        except Exception as exc:  # node lost, worker crashed
+            return key, failed_row(spec, f"ray task failed: {type(exc).__name__}: {exc}", str(run_dir))
+
+    def close(self):
+        if self._started:
+            self.ray.shutdown()
+
+
+# ----------------------------------------------------------------------------- the loop
+def plan(suite: Suite, out: Path) -> tuple[dict, list[RunSpec], list[RunSpec]]:
+    """(results document, runs to do, runs already finished in it)."""
+    out = Path(out)
+    doc = schema.load_results(out) if out.exists() else schema.new_results(suite.name, suite.source, suite.description)
+    finished = {r["run_id"] for r in doc["runs"] if r["status"] == "finished"}
+    todo = [s for s in suite.runs if s.run_id not in finished]
+    done = [s for s in suite.runs if s.run_id in finished]
+    return doc, todo, done
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run_suite(suite: Suite, out, log_dir, *, workers: int = 1, threads: int = 0, backend: str = "local",
+              address: str | None = None, retries: int = 1, dry_run: bool = False, progress: bool = True) -> dict:
+    """Run what is not finished yet; return {'finished', 'failed', 'skipped'} counts."""
+    for name, value, minimum in (("workers", workers, 1), ("retries", retries, 0), ("threads", threads, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    out, log_dir = Path(out), Path(log_dir)
+    doc, todo, done = plan(suite, out)
+    if dry_run:
+        print(f"suite {suite.name} ({suite.source}): {len(suite.runs)} runs, {len(done)} finished in {out}, {len(todo)} to run")
+        finished = {s.run_id for s in done}
+        for s in suite.runs:
+            mark = "done" if s.run_id in finished else "todo"
+            print(f"  [{mark}] {s.run_id:48s} {s.task} {s.difficulty} {s.core} seed={s.seed} steps={s.steps} "
+                  f"envs={s.num_envs} device={s.device}")
+        return {"finished": 0, "failed": 0, "skipped": len(done), "todo": len(todo)}
+
+    if not todo:
+        _say(f"suite {suite.name}: all {len(done)} runs already finished in {out}")
+        return {"finished": 0, "failed": 0, "skipped": len(done)}
+    if threads == 0:
+        threads = max(1, (os.cpu_count() or 1) // workers)
+    if backend == "ray":
+        runner = _RayBackend(address, threads, workers)
+    elif workers == 1:
+        runner = _InlineBackend(threads)
+    else:
+        runner = _PoolBackend(workers, threads)
+    _say(f"suite {suite.name}: {len(todo)} runs to do ({len(done)} already finished) -> {out} "
+         f"[{backend}, workers={workers}, threads/run={threads}]")
+
+    attempts = {s.run_id: 0 for s in todo}
+    counts = {"finished": 0, "failed": 0, "skipped": len(done)}
+    bar = _progress(len(todo), progress)
+    try:
+        for spec in todo:
+            attempts[spec.run_id] += 1
+            runner.submit(spec.run_id, spec, log_dir / spec.run_id)
+        pending = len(todo)
+        specs = {s.run_id: s for s in todo}
+        while pending:
+            run_id, row = runner.next_done()
+            row["attempts"] = attempts[run_id]
+            if row["status"] == "failed" and attempts[run_id] <= retries:
+                _say(f"  run {run_id} failed (attempt {attempts[run_id]}), retrying: {row['error'].splitlines()[0]}")
+                attempts[run_id] += 1
+                runner.submit(run_id, specs[run_id], log_dir / run_id)
+                continue
+            pending -= 1
+            schema.upsert_row(doc, row)
+            schema.save_results(doc, out)
+            counts[row["status"]] += 1
+            if row["status"] == "failed":
+                _say(f"  FAILED {run_id} after {row['attempts']} attempt(s): {row['error'].splitlines()[0]}")
+            else:
+                _say(f"  done {run_id}: success {row['success']:.3f} return {row['return']:.3f} "
+                     f"({row['wall_time']:.0f}s, {row['sps']:.0f} steps/s)")
+            bar.advance()
+    finally:
+        bar.close()
+        runner.close()
+    _say(f"suite {suite.name}: {counts['finished']} finished, {counts['failed']} failed, "
+         f"{counts['skipped']} skipped (already finished) -> {out}")
+    return counts
+
+
+class _progress:
+    """A rich progress bar over runs (a no-op when disabled)."""
+
+    def __init__(self, total: int, enabled: bool):
+        self._p = None
+        if enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._p = Progress(TextColumn("runs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                               console=Console(stderr=True), transient=False)
+            self._p.start()
+            self._task = self._p.add_task("runs", total=total)
+
+    def advance(self):
+        if self._p:
+            self._p.advance(self._task)
+
+    def close(self):
+        if self._p:
+            self._p.stop()

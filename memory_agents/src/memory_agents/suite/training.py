@@ -1,0 +1,203 @@
+"""Train and evaluate one run (task x difficulty x core x seed) and describe it as a results row.
+
+One function, ``train_run``, serves ``memory-suite train`` and every suite backend, so a row
+in a suite's JSON means exactly what a single ``train`` prints. The run directory holds the
+TensorBoard logs (``tb/``), the saved agent (``model.zip``), optional checkpoints and ``run.json``
+(the row, also used by ``eval`` / ``render`` to rebuild the environment).
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import time
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from . import catalog, schema
+from .config import RunSpec
+from .evaluation import evaluate_agent
+
+EVAL_SEED_OFFSET = 10_000
+_VERSION_PACKAGES = ("torch", "numpy", "gymnasium", "stable-baselines3", "memory-agents", "memory-gym-envs")
+
+
+def algo_class(algo: str):
+    """The algorithm class and its policy alias for an ``algo`` name."""
+    catalog.check_choice("algo", algo, catalog.ALGOS)
+    if algo == "ppo":
+        from memory_agents.ppo import MemoryPPO
+
+        return MemoryPPO, "MemoryPolicy"
+    from memory_agents.dqn import TrialReplayDQN
+
+    return TrialReplayDQN, "MemoryQPolicy"
+
+
+def environment_info(device, resolve: bool = True) -> dict:
+    """'device', 'versions' and 'host' fields of a row."""
+    versions = {"python": platform.python_version()}
+    for pkg in _VERSION_PACKAGES:
+        try:
+            versions[pkg.replace("-", "_")] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg.replace("-", "_")] = None
+    name = str(device)
+    if resolve:
+        import torch
+
+        dev = torch.device(device)
+        name = str(dev)
+        if dev.type == "cuda":
+            name += f" ({torch.cuda.get_device_name(dev)})"
+    host = f"{socket.gethostname()} ({platform.machine()}, {os.cpu_count()} CPUs, {platform.system()})"
+    return {"device": name, "versions": versions, "host": host}
+
+
+class CurveCallback:
+    """Learning curve from the training episodes themselves: at ``points`` evenly spaced steps,
+    the success rate and mean return of the episodes finished since the previous point.
+
+    Built lazily as an SB3 BaseCallback subclass (SB3 import stays inside training).
+    """
+
+    def __new__(cls, total_steps: int, points: int, start_step: int = 0):
+        from stable_baselines3.common.callbacks import BaseCallback
+
+        class _Curve(BaseCallback):
+            def __init__(self):
+                super().__init__()
+                span = max(total_steps - start_step, 1)
+                self.marks = [start_step + span * (i + 1) / points for i in range(points)]
+                self.curve: list[dict] = []
+                self._succ: list[float] = []
+                self._ret: list[float] = []
+                self._running = None
+
+            def _on_step(self) -> bool:
+                rewards = np.asarray(self.locals["rewards"], dtype=np.float64).reshape(-1)
+                dones = np.asarray(self.locals["dones"], dtype=bool).reshape(-1)
+                infos = self.locals.get("infos") or [{}] * len(dones)
+                if self._running is None or len(self._running) != len(rewards):
+                    self._running = np.zeros(len(rewards))
+                self._running += rewards
+                for i in np.flatnonzero(dones):
+                    info = infos[i]
+                    if "is_success" in info:
+                        self._succ.append(float(bool(info["is_success"])))
+                    self._ret.append(float(self._running[i]))
+                    self._running[i] = 0.0
+                while self.marks and self.num_timesteps >= self.marks[0] - 1e-9:
+                    self.marks.pop(0)
+                    self._flush()
+                return True
+
+            def _flush(self):
+                if not self._ret:
+                    return
+                point = {"step": int(self.num_timesteps),
+                         "success": float(np.mean(self._succ)) if self._succ else None,
+                         "return": float(np.mean(self._ret)), "episodes": len(self._ret)}
+                self.curve.append(point)
+                if point["success"] is not None:
+                    self.logger.record("suite/train_success", point["success"])
+                self.logger.record("suite/train_return", point["return"])
+                self._succ, self._ret = [], []
+
+            def _on_training_end(self) -> None:
+                self._flush()
+
+        return _Curve()
+
+
+def _build_model(spec: RunSpec, env, run_dir: Path, resume: str | None):
+    cls, policy = algo_class(spec.algo)
+    if resume:
+        if not Path(resume).is_file():
+            raise ValueError(f"--resume checkpoint {resume!r} does not exist")
+        model = cls.load(resume, env=env, device=spec.device)
+        model.tensorboard_log = str(run_dir / "tb")
+        return model
+    policy_kwargs = {"memory": spec.core, "memory_kwargs": dict(spec.memory_kwargs), **spec.policy_kwargs}
+    kwargs = dict(spec.algo_kwargs)
+    if spec.algo == "ppo":
+        kwargs.setdefault("recurrent_mode", spec.recurrent_mode)
+    return cls(policy, env, policy_kwargs=policy_kwargs, tensorboard_log=str(run_dir / "tb"), seed=spec.seed,
+               device=spec.device, verbose=0, **kwargs)
+
+
+def make_env(spec_or_row, num_envs: int, seed: int):
+    """SB3 VecEnv for a run spec (or a results row / run.json, which hold the same fields)."""
+    from memory_agents.vec_env import make_vec_env
+
+    get = spec_or_row.get if isinstance(spec_or_row, dict) else lambda k: getattr(spec_or_row, k)
+    return make_vec_env(get("env_id"), num_envs=num_envs, seed=seed, difficulty=get("difficulty"),
+                        env_kwargs=dict(get("env_kwargs") or {}))
+
+
+def train_run(spec: RunSpec, run_dir, *, resume: str | None = None, checkpoint_every: int = 0,
+              progress: bool = False) -> dict:
+    """Train ``spec`` (or continue ``resume`` up to ``spec.steps``), save, evaluate; return the row."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    env = make_env(spec, spec.num_envs, spec.seed)
+    model = _build_model(spec, env, run_dir, resume)
+    done_steps = int(model.num_timesteps) if resume else 0
+    remaining = spec.steps - done_steps
+    if remaining < 0:
+        raise ValueError(f"steps={spec.steps} is below the {done_steps} steps the checkpoint already has")
+
+    curve = CurveCallback(spec.steps, spec.curve_points, start_step=done_steps)
+    callbacks = [curve]
+    if checkpoint_every:
+        from stable_baselines3.common.callbacks import CheckpointCallback
+
+        callbacks.append(CheckpointCallback(max(1, checkpoint_every // spec.num_envs), str(run_dir / "checkpoints"),
+                                            name_prefix="model"))
+    t0 = time.perf_counter()
+    if remaining:
+        model.learn(remaining, callback=callbacks, progress_bar=progress, reset_num_timesteps=not resume,
+                    tb_log_name=spec.algo)
+    train_time = time.perf_counter() - t0
+    checkpoint = run_dir / "model.zip"
+    model.save(checkpoint)
+    env.close()
+
+    eval_env = make_env(spec, min(spec.num_envs, spec.eval_episodes), spec.seed + EVAL_SEED_OFFSET)
+    ev = evaluate_agent(model, eval_env, spec.eval_episodes, deterministic=True)
+    eval_env.close()
+    trained = int(model.num_timesteps)
+    row = {
+        "run_id": spec.run_id, "status": "finished", "task": spec.task, "env_id": spec.env_id,
+        "difficulty": spec.difficulty, "core": spec.core, "algo": spec.algo, "seed": spec.seed, "steps": trained,
+        "success": ev["success"], "success_ci": ev["success_ci"], "return": ev["return"], "return_ci": ev["return_ci"],
+        "eval_episodes": ev["episodes"], "target_success": catalog.target_success(spec.task, spec.difficulty),
+        "wall_time": time.perf_counter() - start, "train_time": train_time,
+        "sps": (trained - done_steps) / train_time if train_time > 0 else 0.0,
+        **environment_info(model.device), "curve": curve.curve, "config": spec.to_dict(), "attempts": 1,
+        "error": None, "log_dir": str(run_dir), "checkpoint": str(checkpoint), "finished_at": schema.now_iso(),
+    }
+    schema.validate_row(row, f"run {spec.run_id}")
+    (run_dir / "run.json").write_text(json.dumps(row, indent=1) + "\n")
+    return row
+
+
+def load_run_info(checkpoint) -> dict | None:
+    """The run.json written beside a saved agent, if there is one."""
+    path = Path(checkpoint).with_name("run.json")
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def load_agent(checkpoint, device: str = "auto", algo: str | None = None):
+    """Load a saved agent; the algorithm comes from run.json (else ``algo``, else MemoryPPO)."""
+    checkpoint = Path(checkpoint)
+    if not checkpoint.is_file():
+        raise ValueError(f"checkpoint {str(checkpoint)!r} does not exist (expected a model.zip written by train/run)")
+    info = load_run_info(checkpoint) or {}
+    cls, _ = algo_class(info.get("algo") or algo or "ppo")
+    return cls.load(str(checkpoint), device=device), info
+
