@@ -11,7 +11,7 @@ import secrets
 
 import numpy as np
 
-__all__ = ["splitmix64", "hash_uniform", "RowRNG", "fresh_seed"]
+__all__ = ["splitmix64", "hash_uniform", "hash_integers", "RowRNG", "fresh_seed"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -45,6 +45,20 @@ def hash_uniform(keys: np.ndarray, counters: np.ndarray | int) -> np.ndarray:
     c = np.atleast_1d(np.asarray(counters).astype(np.uint64)) + np.uint64(1)
     k = np.atleast_1d(np.asarray(keys, dtype=np.uint64))
     return _to_unit(splitmix64(k + c * _GOLDEN))
+
+
+_S32 = np.uint64(32)
+
+
+def hash_integers(keys: np.ndarray, counters: np.ndarray, high: int) -> np.ndarray:
+    """Stateless int64 draw in [0, high) for (key, counter) arrays: the top 32 hash bits scaled
+    by ``high`` in integer arithmetic (multiply-shift; bias < high / 2**32)."""
+    c = np.asarray(counters).astype(np.uint64) + np.uint64(1)
+    h = splitmix64(np.asarray(keys, dtype=np.uint64) + c * _GOLDEN)
+    h >>= _S32
+    h *= np.uint64(high)
+    h >>= _S32
+    return h.view(np.int64)
 
 
 def fresh_seed() -> int:

@@ -73,7 +73,7 @@ def count_reward(count_before: np.ndarray, count_after: np.ndarray, total: float
 
 
 class BatchedTask:
-    """Base of every task: time, returns, row RNG and action checking live here, once."""
+    """Base of every task: time, truncation, row RNG and action checking live here, once."""
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
@@ -87,7 +87,6 @@ class BatchedTask:
         self.num_envs = check_int(type(self).__name__, "num_envs", num_envs, 1)
         self.rng = RowRNG(self.num_envs)
         self.t = np.zeros(self.num_envs, dtype=np.int64)
-        self.episode_return = np.zeros(self.num_envs, dtype=np.float64)
 
     # ---- driven by MemoryEnv / MemoryVectorEnv -------------------------------------------------
     def seed(self, rows: np.ndarray, seeds: np.ndarray) -> None:
@@ -97,7 +96,6 @@ class BatchedTask:
     def reset(self, rows: np.ndarray) -> None:
         """Start new episodes in ``rows`` (index array)."""
         self.t[rows] = 0
-        self.episode_return[rows] = 0.0
         self._new_episodes(rows)
 
     def observe(self) -> np.ndarray:
@@ -107,8 +105,9 @@ class BatchedTask:
         """Apply checked actions; returns (reward, terminated, truncated) arrays."""
         reward, terminated = self._step(actions)
         self.t += 1
-        self.episode_return += reward
-        truncated = (self.t >= self.horizon) & ~terminated
+        truncated = self.t >= self.horizon
+        if np.count_nonzero(truncated):
+            truncated &= ~terminated
         return reward, terminated, truncated
 
     def success(self) -> np.ndarray:

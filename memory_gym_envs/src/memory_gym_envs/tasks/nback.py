@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from ..difficulty import preset
-from ..rng import hash_uniform
+from ..rng import hash_integers
 from .base import BatchedTask, check_float, check_int, count_reward
 
 
@@ -59,7 +59,7 @@ class NBack(BatchedTask):
         self._arange = np.arange(self.num_envs)
 
     def _token(self, t: np.ndarray) -> np.ndarray:
-        return (hash_uniform(self.key, t) * self.vocab_size).astype(np.int64)
+        return hash_integers(self.key, t, self.vocab_size)
 
     def _new_episodes(self, rows):
         self.key[rows] = self.rng.bits(rows, 1)[:, 0]

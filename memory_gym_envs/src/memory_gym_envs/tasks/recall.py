@@ -35,7 +35,7 @@ class StudyRecallTask(BatchedTask):
         self.recall_cols = np.zeros((n, recall_steps, recall_width), dtype=np.int64)
         self.answers = np.zeros((n, recall_steps), dtype=np.int64)
         self.num_correct = np.zeros(n, dtype=np.int64)
-        self._arange = np.arange(n)
+        self._row_base = np.arange(n) * recall_steps  # flat index of each row's answer 0
 
     def _sample(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Return (study_cols (r, P, Ws), recall_cols (r, Q, Wr), answers (r, Q)) for ``rows``:
@@ -49,6 +49,13 @@ class StudyRecallTask(BatchedTask):
         self.answers[rows] = answers
         self.num_correct[rows] = 0
 
+    def _recall_index(self) -> tuple[np.ndarray, np.ndarray]:
+        """(recall step index clipped to [0, Q-1], whether the row is in the recall phase)."""
+        j = self.t - self.recall_start
+        in_recall = j.view(np.uint64) < self.recall_steps  # negatives wrap to huge values
+        np.minimum(np.maximum(j, 0, out=j), self.recall_steps - 1, out=j)
+        return j, in_recall
+
     def _observe(self):
         obs = np.zeros((self.num_envs, self.obs_size), dtype=np.float32)
         t = self.t
@@ -56,34 +63,32 @@ class StudyRecallTask(BatchedTask):
         if rows.size:
             obs[rows, STUDY_FLAG] = 1.0
             obs[rows[:, None], self.study_cols[rows, t[rows]]] = 1.0
-        j = t - self.recall_start
-        rows = np.flatnonzero((j >= 0) & (j < self.recall_steps))
+        j, in_recall = self._recall_index()
+        rows = np.flatnonzero(in_recall)
         if rows.size:
             obs[rows, RECALL_FLAG] = 1.0
             if self.recall_cols.shape[2]:
                 obs[rows[:, None], self.recall_cols[rows, j[rows]]] = 1.0
         return obs
 
-    def _recall_index(self) -> tuple[np.ndarray, np.ndarray]:
-        j = self.t - self.recall_start
-        in_recall = (j >= 0) & (j < self.recall_steps)
-        return np.clip(j, 0, self.recall_steps - 1), in_recall
+    def _answer(self, j: np.ndarray) -> np.ndarray:
+        return self.answers.ravel().take(self._row_base + j)
 
     def _step(self, actions):
+        terminated = self.t == self.horizon - 1
         j, in_recall = self._recall_index()
-        correct = in_recall & (actions == self.answers[self._arange, j])
+        if not np.count_nonzero(in_recall):  # study / delay steps: nothing to score
+            return np.zeros(self.num_envs), terminated
+        correct = in_recall & (actions == self._answer(j))
         before = self.num_correct.copy()
         self.num_correct += correct
-        reward = count_reward(before, self.num_correct, self.recall_steps)
-        terminated = self.t == self.horizon - 1
-        return reward, terminated
+        return count_reward(before, self.num_correct, self.recall_steps), terminated
 
     def _success(self):
         return self.num_correct == self.recall_steps
 
     def oracle_action(self):
-        j, _ = self._recall_index()
-        return self.answers[self._arange, j]
+        return self._answer(self._recall_index()[0])
 
     def memoryless_action(self, obs):
         # Answers are uniform and never visible at recall time: any fixed guess is optimal.
