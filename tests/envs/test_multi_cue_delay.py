@@ -60,7 +60,7 @@ def test_cue_times_distinct_sorted_in_window_and_shown_once():
     env = MemoryVectorEnv(MultiCueDelay, num_envs=500, **SMALL)
     obs, _ = env.reset(seed=4)
     task = env.task
-    times = task.times[:, : task.num_cues]
+    times = task.cues.times[:, : task.num_cues]
     assert np.all(np.diff(times, axis=1) > 0)  # distinct and in order
     assert times.min() >= 0 and times.max() < task.window
     flags, tokens = [], []
@@ -81,7 +81,7 @@ def test_cue_time_subsets_are_uniform(window):
     subsets = window * (window - 1) // 2
     env = MemoryVectorEnv(MultiCueDelay, num_envs=100 * subsets, num_cues=2, num_tokens=2, window=window, delay=0)
     env.reset(seed=5)
-    t = env.task.times[:, :2]
+    t = env.task.cues.times[:, :2]
     counts = np.bincount(t[:, 0] * window + t[:, 1], minlength=window * window)
     pairs = counts[counts > 0]
     assert len(pairs) == subsets  # every 2-subset of the window occurs

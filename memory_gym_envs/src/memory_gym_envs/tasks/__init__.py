@@ -7,6 +7,7 @@ from .base import BatchedTask
 from .associative_recall import AssociativeRecall
 from .copy_memory import CopyMemory
 from .delayed_cue import DelayedCue
+from .distractor_navigation import DistractorNavigation
 from .nback import NBack
 from .permuted_copy import PermutedCopy
 from .multi_cue_delay import MultiCueDelay
@@ -23,6 +24,7 @@ TASK_CLASSES: list[type[BatchedTask]] = [
     TMazeActive,
     MultiCueDelay,
     PatternBinding,
+    DistractorNavigation,
 ]
 
 __all__ = ["BatchedTask", "TASK_CLASSES", "task_class"] + [c.__name__ for c in TASK_CLASSES]

@@ -6,6 +6,7 @@ import numpy as np
 
 from ..difficulty import preset
 from .base import BatchedTask, check_int
+from .schedule import EventSchedule
 
 __all__ = ["MultiCueDelay"]
 
@@ -42,35 +43,26 @@ class MultiCueDelay(BatchedTask):
         self.num_actions = self.num_tokens
         self.recall_start = self.window + self.delay
         self.horizon = self.recall_start + c
-        self.times = np.zeros((n, c + 1), dtype=np.int64)  # last column: -1, never shown
-        self.tokens = np.zeros((n, c + 1), dtype=np.int64)
-        self.shown = np.zeros(n, dtype=np.int64)  # cues shown so far = index of the next one
-        self.next_time = np.zeros(n, dtype=np.int64)
+        self.cues = EventSchedule(n, c)
+        self.tokens = np.zeros((n, c + 1), dtype=np.int64)  # token of cue i (last column unused)
         self.num_correct = np.zeros(n, dtype=np.int64)
 
     def _new_episodes(self, rows):
-        c = self.num_cues
-        self.times[rows, :c] = np.sort(self.rng.distinct(rows, self.window, c), axis=1)
-        self.times[rows, c] = -1
-        self.tokens[rows, :c] = self.rng.integers(rows, self.num_tokens, c)
-        self.shown[rows] = 0
-        self.next_time[rows] = self.times[rows, 0]
+        self.cues.sample(self.rng, rows, 0, self.window)
+        self.tokens[rows, : self.num_cues] = self.rng.integers(rows, self.num_tokens, self.num_cues)
         self.num_correct[rows] = 0
 
     def _observe(self):
         obs = np.zeros((self.num_envs, self.obs_size), dtype=np.float32)
-        show = self.next_time == self.t
+        show = self.cues.due(self.t)
         obs[:, 0] = show
         obs[:, 1] = self.t >= self.recall_start
         rows = np.flatnonzero(show)
-        obs[rows, 2 + self.tokens[rows, self.shown[rows]]] = 1.0
+        obs[rows, 2 + self.tokens[rows, self.cues.index[rows]]] = 1.0
         return obs
 
     def _step(self, actions):
-        rows = np.flatnonzero(self.next_time == self.t)
-        if rows.size:  # advance past the cue observed at this step
-            self.shown[rows] += 1
-            self.next_time[rows] = self.times[rows, self.shown[rows]]
+        self.cues.advance(np.flatnonzero(self.cues.due(self.t)))  # past the cue seen at this step
         k = self.t - self.recall_start
         recall = k >= 0
         if recall.any():

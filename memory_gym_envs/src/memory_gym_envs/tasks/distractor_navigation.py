@@ -1,0 +1,126 @@
+"""DistractorNavigation: see the goal once, ignore look-alike decoys, be on the goal at the end."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..difficulty import preset
+from .base import BatchedTask, check_int
+from .schedule import EventSchedule
+
+__all__ = ["DistractorNavigation"]
+
+STAY, UP, DOWN, LEFT, RIGHT = range(5)
+_DX = np.array([0, 0, 0, -1, 1], dtype=np.int64)
+_DY = np.array([0, -1, 1, 0, 0], dtype=np.int64)
+
+
+class DistractorNavigation(BatchedTask):
+    """A ``grid_size`` x ``grid_size`` (S x S) grid; the agent starts on a uniform random cell and
+    always sees its own position. Step 0 shows the goal cell (uniform over all cells) with the
+    marker flag; the action taken there is ignored, so the agent's moves never depend on what it
+    saw before its memory could act. Afterwards ``num_decoys`` (M) decoy markers, each on a
+    uniform cell other than the goal, flash at distinct random steps in [1, T) in exactly the same
+    channel as the goal did. The episode has ``episode_length`` (T) steps; its last step pays 1
+    (and succeeds) when the agent stands on the true goal after it, else 0.
+
+    Observation ``[marker_flag, agent x one-hot (S), agent y one-hot (S), marker x one-hot (S),
+    marker y one-hot (S)]``; actions 0 stay, 1 up, 2 down, 3 left, 4 right (moves into a wall stay
+    put). A policy that keeps the latest marker is always wrong when M >= 1: the true goal is the
+    first one.
+
+    Memoryless ceiling 1/S^2 (walk to a fixed cell and stay). After step 0 the only goal
+    information in any observation is that a flashing decoy cell is not the goal; even a policy
+    remembering every decoy cannot beat 1/(S^2 - M).
+    """
+
+    name = "DistractorNavigation"
+    description = "goal cell shown at t=0, decoy markers flash later; stand on the true goal at the end"
+    presets = {
+        "easy": preset(0.9, grid_size=5, episode_length=60, num_decoys=3),
+        "medium": preset(0.8, grid_size=7, episode_length=400, num_decoys=10),
+        "hard": preset(0.6, grid_size=9, episode_length=2_000, num_decoys=30),
+        "extreme": preset(0.4, grid_size=11, episode_length=10_000, num_decoys=100),
+    }
+
+    def __init__(self, num_envs: int, *, grid_size: int, episode_length: int, num_decoys: int):
+        self.grid_size = check_int(self.name, "grid_size", grid_size, 2, 256)
+        # Step 0 is the display step; the remaining T - 1 moves must reach any cell.
+        self.episode_length = check_int(
+            self.name, "episode_length", episode_length, 2 * self.grid_size - 1, 1_000_000
+        )
+        self.num_decoys = check_int(self.name, "num_decoys", num_decoys, 0, self.episode_length - 1)
+        super().__init__(num_envs)
+        s, n = self.grid_size, self.num_envs
+        self.obs_size = 1 + 4 * s
+        self.num_actions = 5
+        self.horizon = self.episode_length
+        self.x = np.zeros(n, dtype=np.int64)
+        self.y = np.zeros(n, dtype=np.int64)
+        self.goal = np.zeros(n, dtype=np.int64)  # cell index y * S + x
+        self.decoys = EventSchedule(n, self.num_decoys)
+        self.decoy_cell = np.zeros((n, self.num_decoys + 1), dtype=np.int64)  # last column unused
+        self._all = np.arange(n)
+
+    def _new_episodes(self, rows):
+        s, m = self.grid_size, self.num_decoys
+        cells = s * s
+        start_goal = self.rng.integers(rows, cells, 2)
+        self.x[rows] = start_goal[:, 0] % s
+        self.y[rows] = start_goal[:, 0] // s
+        goal = start_goal[:, 1]
+        self.goal[rows] = goal
+        self.decoys.sample(self.rng, rows, 1, self.episode_length)
+        decoy = self.rng.integers(rows, cells - 1, m)
+        self.decoy_cell[rows, :m] = decoy + (decoy >= goal[:, None])  # uniform over cells != goal
+
+    def _observe(self):
+        s = self.grid_size
+        obs = np.zeros((self.num_envs, self.obs_size), dtype=np.float32)
+        decoy = self.decoys.due(self.t)
+        show = decoy | (self.t == 0)
+        obs[:, 0] = show
+        obs[self._all, 1 + self.x] = 1.0
+        obs[self._all, 1 + s + self.y] = 1.0
+        rows = np.flatnonzero(show)
+        cell = np.where(decoy[rows], self.decoy_cell[rows, self.decoys.index[rows]], self.goal[rows])
+        obs[rows, 1 + 2 * s + cell % s] = 1.0
+        obs[rows, 1 + 3 * s + cell // s] = 1.0
+        return obs
+
+    def _step(self, actions):
+        self.decoys.advance(np.flatnonzero(self.decoys.due(self.t)))
+        moving = self.t > 0  # step 0 shows the goal; its action is ignored
+        top = self.grid_size - 1
+        self.x = np.clip(self.x + _DX[actions] * moving, 0, top)
+        self.y = np.clip(self.y + _DY[actions] * moving, 0, top)
+        final = self.t >= self.episode_length - 1
+        reward = (final & self._on_goal()).astype(np.float64)
+        return reward, final
+
+    def _on_goal(self):
+        return self.y * self.grid_size + self.x == self.goal
+
+    def _success(self):
+        return self._on_goal()
+
+    def oracle_action(self):
+        gx, gy = self.goal % self.grid_size, self.goal // self.grid_size
+        return np.select(
+            [self.x < gx, self.x > gx, self.y < gy, self.y > gy], [RIGHT, LEFT, DOWN, UP], STAY
+        ).astype(np.int64)
+
+    def memoryless_action(self, obs):
+        # Without the goal, head for a fixed cell (the top-left corner) and stay there.
+        s = self.grid_size
+        obs = np.asarray(obs)
+        x = obs[:, 1:1 + s].argmax(axis=1)
+        y = obs[:, 1 + s:1 + 2 * s].argmax(axis=1)
+        return np.select([x > 0, y > 0], [LEFT, UP], STAY).astype(np.int64)
+
+    @property
+    def memoryless_ceiling(self):
+        return 1.0 / self.grid_size**2
+
+    @property
+    def memoryless_return(self):
+        return 1.0 / self.grid_size**2

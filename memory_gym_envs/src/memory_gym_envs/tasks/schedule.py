@@ -1,0 +1,41 @@
+"""EventSchedule: per-row events at random distinct times, stepped through in time order.
+
+Shared by the tasks whose observations flash things at random moments (MultiCueDelay's cues,
+DistractorNavigation's decoys): each row keeps its sorted event times and the index of the next
+event, so a step only compares one time per row.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..rng import RowRNG
+
+__all__ = ["EventSchedule"]
+
+
+class EventSchedule:
+    """``count`` events per row; ``index`` = events already passed (the next one's position)."""
+
+    def __init__(self, num_envs: int, count: int):
+        self.count = count
+        self.times = np.full((num_envs, count + 1), -1, dtype=np.int64)  # last column: never due
+        self.index = np.zeros(num_envs, dtype=np.int64)
+        self.next_time = np.full(num_envs, -1, dtype=np.int64)
+
+    def sample(self, rng: RowRNG, rows: np.ndarray, low: int, high: int) -> None:
+        """New events for ``rows`` at ``count`` distinct times in [low, high), each set equally likely."""
+        if self.count:
+            times = rng.distinct(rows, high - low, self.count)
+            self.times[rows, : self.count] = low + np.sort(times, axis=1)
+        self.index[rows] = 0
+        self.next_time[rows] = self.times[rows, 0]
+
+    def due(self, t: np.ndarray) -> np.ndarray:
+        """Bool (N,): the row's next event happens at its time ``t``."""
+        return self.next_time == t
+
+    def advance(self, rows: np.ndarray) -> None:
+        """Move ``rows`` past their current event (call once the step that showed it is taken)."""
+        if rows.size:
+            self.index[rows] += 1
+            self.next_time[rows] = self.times[rows, self.index[rows]]

@@ -1,0 +1,125 @@
+"""DistractorNavigation: decoys really flash (distinct steps, never on the goal, same channel as
+the goal); reward only at the last step; oracle 1.0; memoryless at 1/S^2; remembering the first
+marker solves it while remembering the latest marker (almost) never does."""
+import numpy as np
+import pytest
+
+from memory_gym_envs.evaluation import evaluate
+from memory_gym_envs.tasks.distractor_navigation import (
+    DOWN, LEFT, RIGHT, STAY, UP, DistractorNavigation,
+)
+from memory_gym_envs.vector import MemoryVectorEnv
+
+SMALL = dict(grid_size=4, episode_length=12, num_decoys=4)
+
+
+def _marker_memory(keep="first"):
+    """Policy from observations only: remember the first (or latest) marker, walk there, stay."""
+    state = {}
+
+    def policy(env, obs, rng):
+        s = env.task.grid_size
+        seen = obs[:, 0] > 0
+        mx, my = obs[:, 1 + 2 * s:1 + 3 * s].argmax(1), obs[:, 1 + 3 * s:].argmax(1)
+        if not state:
+            state.update(x=mx.copy(), y=my.copy())
+        elif keep == "latest":
+            state["x"][seen], state["y"][seen] = mx[seen], my[seen]
+        x, y = obs[:, 1:1 + s].argmax(1), obs[:, 1 + s:1 + 2 * s].argmax(1)
+        gx, gy = state["x"], state["y"]
+        return np.select([x < gx, x > gx, y < gy, y > gy], [RIGHT, LEFT, DOWN, UP], STAY)
+
+    return policy
+
+
+@pytest.mark.parametrize("difficulty", ["easy", "medium"])
+def test_oracle_scores_one(difficulty):
+    res = evaluate(DistractorNavigation, "oracle", episodes=100, difficulty=difficulty, seed=1)
+    assert res.success_rate == 1.0 and np.all(res.returns == 1.0)
+
+
+def test_oracle_scores_one_with_the_tightest_time_limit():
+    res = evaluate(DistractorNavigation, "oracle", episodes=300, grid_size=4, episode_length=7, num_decoys=6)
+    assert res.success_rate == 1.0
+
+
+def test_remembering_the_first_marker_solves_it_the_latest_does_not():
+    first = evaluate(DistractorNavigation, _marker_memory("first"), episodes=300, seed=2, **SMALL)
+    assert first.success_rate == 1.0
+    latest = evaluate(DistractorNavigation, _marker_memory("latest"), episodes=300, seed=2, **SMALL)
+    # The last marker is always a decoy; only a late one the agent cannot reach in time can leave
+    # it on the goal by chance.
+    assert latest.success_rate < 0.05
+
+
+@pytest.mark.parametrize("num_decoys", [0, 2])
+def test_memoryless_policy_at_its_ceiling(num_decoys):
+    params = dict(grid_size=2, episode_length=6, num_decoys=num_decoys)
+    res = evaluate(DistractorNavigation, "memoryless", episodes=1000, seed=3, **params)
+    assert DistractorNavigation(1, **params).memoryless_ceiling == 0.25
+    assert abs(res.success_rate - 0.25) < 0.06  # sd 0.014
+    easy = evaluate(DistractorNavigation, "memoryless", episodes=300, difficulty="easy", seed=3)
+    assert easy.success_rate < 0.1
+
+
+def test_decoys_flash_at_distinct_steps_away_from_the_goal():
+    n = 400
+    env = MemoryVectorEnv(DistractorNavigation, num_envs=n, **SMALL)
+    obs, _ = env.reset(seed=4)
+    task = env.task
+    s, goal = task.grid_size, task.goal.copy()
+    markers = []
+    for t in range(task.horizon):
+        cell = obs[:, 1 + 3 * s:].argmax(1) * s + obs[:, 1 + 2 * s:1 + 3 * s].argmax(1)
+        markers.append(np.where(obs[:, 0] > 0, cell, -1))
+        assert np.all(obs[:, 1 + 2 * s:].sum(1) == 2 * obs[:, 0])  # marker x and y only with the flag
+        obs, *_ = env.step(env.oracle_action())
+    markers = np.array(markers).T  # (N, T)
+    np.testing.assert_array_equal(markers[:, 0], goal)  # step 0 shows the true goal
+    later = markers[:, 1:]
+    assert np.all((later >= 0).sum(1) == SMALL["num_decoys"])  # every decoy appears once
+    assert np.all(later[later >= 0] != np.repeat(goal, SMALL["num_decoys"]))
+    decoy_steps = np.array([1 + np.flatnonzero(r >= 0) for r in later])
+    np.testing.assert_array_equal(decoy_steps, task.decoys.times[:, : SMALL["num_decoys"]])
+    # decoys land on every non-goal cell and at every step, not on a fixed pattern
+    assert len(np.unique(later[later >= 0])) == s * s
+    assert len(np.unique(decoy_steps)) == SMALL["episode_length"] - 1
+
+
+def test_step_zero_ignores_the_action_then_moves_clip_at_walls():
+    env = MemoryVectorEnv(DistractorNavigation, num_envs=64, **SMALL)
+    env.reset(seed=5)
+    task = env.task
+    x0, y0 = task.x.copy(), task.y.copy()
+    obs, *_ = env.step(np.full(64, RIGHT))
+    np.testing.assert_array_equal(task.x, x0)
+    np.testing.assert_array_equal(task.y, y0)
+    for _ in range(task.grid_size):
+        obs, *_ = env.step(np.full(64, RIGHT))
+    assert np.all(task.x == task.grid_size - 1)
+    np.testing.assert_array_equal(obs[:, 1:1 + task.grid_size].argmax(1), task.x)
+    np.testing.assert_array_equal(obs[:, 1 + task.grid_size:1 + 2 * task.grid_size].argmax(1), y0)
+
+
+def test_reward_only_at_the_last_step():
+    env = MemoryVectorEnv(DistractorNavigation, num_envs=50, **SMALL)
+    env.reset(seed=6)
+    for t in range(SMALL["episode_length"]):
+        _, r, term, trunc, _ = env.step(env.oracle_action())
+        last = t == SMALL["episode_length"] - 1
+        assert np.all(term == last) and not trunc.any()
+        assert np.all(r == float(last))
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        (dict(SMALL, grid_size=1), "grid_size"),
+        (dict(SMALL, episode_length=6), "episode_length"),  # 4x4 needs 6 moves + the display step
+        (dict(SMALL, num_decoys=12), "num_decoys"),
+        (dict(SMALL, num_decoys=-1), "num_decoys"),
+    ],
+)
+def test_bad_parameters_raise(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        DistractorNavigation(2, **kwargs)
