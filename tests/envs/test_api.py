@@ -215,3 +215,27 @@ def test_make_vec_kwargs_override_preset():
     venv = gym.make_vec("MemoryGym/DelayedCue-v0", num_envs=2, difficulty="medium", delay=7)
     assert venv.task.horizon == 9
     assert venv.task.num_cues == get_preset("DelayedCue", "medium").params["num_cues"]
+
+
+@pytest.mark.filterwarnings("ignore:.*render_mode")
+def test_seed_list_and_misuse_errors():
+    a = gym.make_vec("MemoryGym/CopyMemory-v0", num_envs=3)
+    b = gym.make_vec("MemoryGym/CopyMemory-v0", num_envs=3)
+    np.testing.assert_array_equal(a.reset(seed=[4, 5, 6])[0], b.reset(seed=4)[0])
+    np.testing.assert_array_equal(a.task.answers, b.task.answers)
+    with pytest.raises(ValueError, match="num_envs=3"):
+        a.reset(seed=[1, 2])
+    with pytest.raises(ValueError, match="num_envs"):
+        gym.make_vec("MemoryGym/CopyMemory-v0", num_envs=0)
+    with pytest.raises(ValueError, match="render_mode"):
+        gym.make("MemoryGym/CopyMemory-v0", render_mode="human")
+    with pytest.raises(ValueError, match="reset_mask"):
+        a.reset(options={"reset_mask": np.ones(2, dtype=bool)})
+    env = gym.make("MemoryGym/DelayedCue-v0", delay=0).unwrapped
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(0)
+    env.reset(seed=0)
+    env.step(0)
+    env.step(0)  # episode over
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(0)
