@@ -215,6 +215,9 @@ def test_make_vec_kwargs_override_preset():
     venv = gym.make_vec("MemoryGym/DelayedCue-v0", num_envs=2, difficulty="medium", delay=7)
     assert venv.task.horizon == 9
     assert venv.task.num_cues == get_preset("DelayedCue", "medium").params["num_cues"]
+    # difficulty=None means the default preset, easy
+    env = gym.make("MemoryGym/DelayedCue-v0", difficulty=None).unwrapped
+    assert env.task.horizon == get_preset("DelayedCue", "easy").horizon
 
 
 @pytest.mark.filterwarnings("ignore:.*render_mode")

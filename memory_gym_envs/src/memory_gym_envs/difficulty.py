@@ -62,12 +62,13 @@ def task_params(cls) -> list[str]:
     return [p for p in sig.parameters if p not in ("self", "num_envs")]
 
 
-def build_task(task: Any, num_envs: int, difficulty: str = "easy", overrides: Mapping | None = None):
-    """Instantiate a task: preset parameters, then explicit ``overrides`` on top."""
+def build_task(task: Any, num_envs: int, difficulty: str | None = "easy", overrides: Mapping | None = None):
+    """Instantiate a task: preset parameters (``difficulty``; None means "easy"), then explicit
+    ``overrides`` on top."""
     from .tasks import task_class
 
     cls = task_class(task)
-    spec = cls.presets[check_difficulty(difficulty)]
+    spec = cls.presets[check_difficulty("easy" if difficulty is None else difficulty)]
     overrides = dict(overrides or {})
     valid = task_params(cls)
     unknown = sorted(set(overrides) - set(valid))

@@ -30,11 +30,11 @@ class MemoryEnv(gym.Env):
 
     metadata = {"render_modes": []}
 
-    def __init__(self, task: Any, difficulty: str = "easy", render_mode: str | None = None, **params):
+    def __init__(self, task: Any, difficulty: str | None = "easy", render_mode: str | None = None, **params):
         if render_mode is not None:
             raise ValueError(f"render_mode must be None (no rendering), got {render_mode!r}")
         self.task = build_task(task, 1, difficulty, params)
-        self.difficulty = difficulty
+        self.difficulty = difficulty or "easy"
         self.observation_space = gym.spaces.Box(0.0, 1.0, (self.task.obs_size,), np.float32)
         self.action_space = gym.spaces.Discrete(self.task.num_actions)
         self._needs_reset = True

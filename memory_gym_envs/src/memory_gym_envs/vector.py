@@ -51,7 +51,7 @@ class MemoryVectorEnv(gym.vector.VectorEnv):
         self,
         task: Any,
         num_envs: int = 1,
-        difficulty: str = "easy",
+        difficulty: str | None = "easy",
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
         render_mode: str | None = None,
         **params,
@@ -60,7 +60,7 @@ class MemoryVectorEnv(gym.vector.VectorEnv):
             raise ValueError(f"render_mode must be None (no rendering), got {render_mode!r}")
         self.autoreset_mode = _autoreset_mode(autoreset_mode)
         self.task = build_task(task, num_envs, difficulty, params)
-        self.difficulty = difficulty
+        self.difficulty = difficulty or "easy"
         self.num_envs = self.task.num_envs
         self.metadata = {"autoreset_mode": self.autoreset_mode, "render_modes": []}
         self.single_observation_space = gym.spaces.Box(0.0, 1.0, (self.task.obs_size,), np.float32)
