@@ -49,6 +49,8 @@ class DelayedCue(BatchedTask):
 
     def _step(self, actions):
         at_query = self.t == self.query_time
+        if not np.count_nonzero(at_query):  # cue / delay steps: nothing to score
+            return np.zeros(self.num_envs), at_query
         hit = at_query & (actions == self.cue)
         self.correct |= hit
         return hit.astype(np.float64), at_query
