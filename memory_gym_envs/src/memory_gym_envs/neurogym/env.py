@@ -26,7 +26,9 @@ import numpy as np
 
 INSTALL_HINT = (
     'NeuroGym tasks need the optional extra: pip install "memory-gym-envs[neurogym]" '
-    "(in the memory-gym workspace: uv sync)"
+    "(in the memory-gym workspace: uv sync). neurogym 2.3.1 pins gymnasium==0.29.*: lift the pin "
+    'with uv\'s override-dependencies = ["gymnasium>=1.0,<2"], or with pip install neurogym==2.3.1 '
+    "--no-deps plus its other dependencies (see the README's NeuroGym section)"
 )
 
 # A trial counts as correct when neurogym's own per-trial `performance` reaches this value
