@@ -5,8 +5,8 @@ relative only (ALiBi: a per-head bias ``-slope * distance`` added to the attenti
 there is no position table and episodes can run for any number of steps.
 
 State ``(keys, values, length)``: keys/values of shape (B, n_layers, window, d_model) hold the
-cached attention inputs of the last ``window`` steps (right-aligned, newest last, zero where
-unused); ``length`` (B, 1) is how many of them belong to the current episode (read as an integer
+cached attention inputs of the last ``window`` steps (right-aligned, newest last; entries from
+before the episode are zero); ``length`` (B, 1) is how many of them belong to the current episode (read as an integer
 clamped to [0, window]). A reset sets length to 0, so nothing before it is attended to.
 
 Sequence path: the chunk is cut into blocks of ``block_len`` steps; each block runs as one
@@ -102,7 +102,7 @@ class TransformerCore(MemoryCore):
         mask = torch.cat([cache_ok, new_ok], dim=-1)                                      # (B, T, W+T)
         dist = (W + i) - torch.arange(W + T, device=dev)[None, :]                           # (T, W+T)
         bias = -self.slopes.to(dtype)[:, None, None] * dist.to(dtype)                     # (H, T, W+T)
-        bias = torch.where(mask[:, None], bias[None], torch.tensor(float("-inf"), dtype=dtype, device=dev))
+        bias = bias[None].masked_fill(~mask[:, None], float("-inf"))
         last = seg_start[:, -1]
         new_valid = torch.where(last >= 0, T - last, valid + T).clamp(max=W)
         return bias, new_valid
@@ -113,7 +113,12 @@ class TransformerCore(MemoryCore):
         W, nh = self.window, self.n_heads
         dh = self.d_model // nh
         bias, new_valid = self._attn_bias(valid, starts, x.dtype)
-        keep = (torch.arange(W, device=x.device)[None, :] >= (W - new_valid)[:, None])[:, :, None]  # (B, W, 1)
+        # A row that resets in this block gets the cache entries from before its reset zeroed, so
+        # its state no longer depends on the old episode. Other rows need nothing: their unused
+        # entries are already zero (initial state), so the common no-reset step skips this pass.
+        keep = None
+        if bool(starts.any()):
+            keep = (torch.arange(W, device=x.device)[None, :] >= (W - new_valid)[:, None])[:, :, None]  # (B, W, 1)
         h = self.inp(x).transpose(0, 1)                                                   # (B, T, d)
         new_k, new_v, kv_sq = [], [], 0.0
         for layer, block in enumerate(self.blocks):
@@ -124,9 +129,11 @@ class TransformerCore(MemoryCore):
             o = F.scaled_dot_product_attention(heads(q), heads(K), heads(V), attn_mask=bias)
             h = h + block.proj(o.transpose(1, 2).reshape(B, T, self.d_model))
             h = h + block.mlp(block.ln2(h))
-            zero = K.new_zeros(())
-            new_k.append(torch.where(keep, K[:, -W:], zero))
-            new_v.append(torch.where(keep, V[:, -W:], zero))
+            K, V = K[:, -W:], V[:, -W:]
+            if keep is not None:
+                K, V = K.masked_fill(~keep, 0.0), V.masked_fill(~keep, 0.0)
+            new_k.append(K)
+            new_v.append(V)
             kv_sq = kv_sq + k.detach().pow(2).sum(-1) + v.detach().pow(2).sum(-1)
         y = self.out(self.ln_out(h)).transpose(0, 1)                                      # (T, B, H)
         return y, torch.stack(new_k, dim=1), torch.stack(new_v, dim=1), new_valid, kv_sq.sqrt().T
