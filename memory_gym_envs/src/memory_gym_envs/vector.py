@@ -134,9 +134,9 @@ class MemoryVectorEnv(gym.vector.VectorEnv):
             done = terminated | truncated
             if np.count_nonzero(done):
                 rows = np.flatnonzero(done)
+                # gymnasium's format: an object array holding each ended row's observation.
                 final_obs = np.full(self.num_envs, None, dtype=object)
-                for r in rows:  # gymnasium's format: an object array of per-env observations
-                    final_obs[r] = obs[r].copy()
+                final_obs[rows] = np.fromiter(obs[rows], dtype=object, count=len(rows))
                 infos["final_obs"] = final_obs
                 infos["_final_obs"] = done.copy()
                 infos["final_info"] = {"is_success": task.success() & done, "_is_success": done.copy()}
