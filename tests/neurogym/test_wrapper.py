@@ -64,10 +64,11 @@ def _trial_accuracy(records):
 @pytest.mark.parametrize("task", ["ContextDecisionMaking", "DelayMatchSample", "PerceptualDecisionMaking", "GoNogo"])
 def test_boundaries_match_neurogym_on_same_seed(task):
     env = make(task, trials_per_episode=None, max_steps=400)
-    env.reset(seed=7)
+    first_obs, _ = env.reset(seed=7)
     raw = ngym.make(f"{task}-v0").unwrapped  # neurogym's own env, driven the same way
     raw.seed(env.task_seed)
     raw.new_trial()
+    np.testing.assert_array_equal(first_obs, raw.ob[0])  # the agent sees step 0 of the first trial
     rng = np.random.default_rng(0)
     ours_flags, raw_flags, ours_gt, raw_gt = [], [], [], []
     for _ in range(400):
