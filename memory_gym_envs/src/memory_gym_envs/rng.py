@@ -103,16 +103,19 @@ class RowRNG:
             high = high[:, None]
         return (self.random(rows, n) * high).astype(np.int64)
 
-    def distinct(self, rows: np.ndarray, population: int, n: int) -> np.ndarray:
-        """(len(rows), n) distinct ints from range(population) per row, in random order."""
-        if population <= 8 * n:
-            return np.argsort(self.random(rows, population), axis=1, kind="stable")[:, :n]
-        # Large population (a long window, a big pattern space): Floyd's algorithm draws n values
-        # per row, not `population`, and keeps every n-subset equally likely; then shuffle.
+    def distinct(self, rows: np.ndarray, population: int, n: int, ordered: bool = False) -> np.ndarray:
+        """(len(rows), n) distinct ints from range(population) per row, in random order, or
+        ascending with ``ordered=True`` (cheaper when the caller wants them sorted anyway)."""
+        if population <= 2 * n:  # close to a permutation: sort a full row of random keys
+            out = np.argsort(self.random(rows, population), axis=1, kind="stable")[:, :n]
+            return np.sort(out, axis=1) if ordered else out
+        # Otherwise Floyd's algorithm: n draws per row (not `population`), every n-subset equally
+        # likely; then sort or shuffle.
         out = np.empty((len(rows), n), dtype=np.int64)
         for i, j in enumerate(range(population - n, population)):
             r = self.integers(rows, j + 1, 1)[:, 0]
             out[:, i] = np.where((out[:, :i] == r[:, None]).any(axis=1), j, r)
+        if ordered:
+            return np.sort(out, axis=1)
         order = np.argsort(self.random(rows, n), axis=1, kind="stable")
         return np.take_along_axis(out, order, axis=1)
-

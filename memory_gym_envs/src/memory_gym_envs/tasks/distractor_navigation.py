@@ -10,8 +10,8 @@ from .schedule import EventSchedule
 __all__ = ["DistractorNavigation"]
 
 STAY, UP, DOWN, LEFT, RIGHT = range(5)
-_DX = np.array([0, 0, 0, -1, 1], dtype=np.int64)
-_DY = np.array([0, -1, 1, 0, 0], dtype=np.int64)
+_DX = (0, 0, 0, -1, 1)
+_DY = (0, -1, 1, 0, 0)
 
 
 class DistractorNavigation(BatchedTask):
@@ -54,19 +54,33 @@ class DistractorNavigation(BatchedTask):
         self.obs_size = 1 + 4 * s
         self.num_actions = 5
         self.horizon = self.episode_length
-        self.x = np.zeros(n, dtype=np.int64)
-        self.y = np.zeros(n, dtype=np.int64)
-        self.goal = np.zeros(n, dtype=np.int64)  # cell index y * S + x
+        self.cell = np.zeros(n, dtype=np.int64)  # the agent's cell, y * S + x
+        self.goal = np.zeros(n, dtype=np.int64)
         self.decoys = EventSchedule(n, self.num_decoys)
         self.decoy_cell = np.zeros((n, self.num_decoys + 1), dtype=np.int64)  # last column unused
-        self._all = np.arange(n)
+        # Lookup tables keep a step to a few gathers: next cell by (cell, action) with walls, and the
+        # observation row of an agent on each cell (marker channels empty).
+        x, y = np.arange(s * s) % s, np.arange(s * s) // s
+        self._next_cell = np.stack(
+            [np.clip(y + dy, 0, s - 1) * s + np.clip(x + dx, 0, s - 1) for dx, dy in zip(_DX, _DY)], axis=1
+        ).reshape(-1)
+        self._cell_obs = np.zeros((s * s, self.obs_size), dtype=np.float32)
+        self._cell_obs[np.arange(s * s), 1 + x] = 1.0
+        self._cell_obs[np.arange(s * s), 1 + s + y] = 1.0
+
+    @property
+    def x(self):
+        return self.cell % self.grid_size
+
+    @property
+    def y(self):
+        return self.cell // self.grid_size
 
     def _new_episodes(self, rows):
         s, m = self.grid_size, self.num_decoys
         cells = s * s
         start_goal = self.rng.integers(rows, cells, 2)
-        self.x[rows] = start_goal[:, 0] % s
-        self.y[rows] = start_goal[:, 0] // s
+        self.cell[rows] = start_goal[:, 0]
         goal = start_goal[:, 1]
         self.goal[rows] = goal
         self.decoys.sample(self.rng, rows, 1, self.episode_length)
@@ -75,39 +89,33 @@ class DistractorNavigation(BatchedTask):
 
     def _observe(self):
         s = self.grid_size
-        obs = np.zeros((self.num_envs, self.obs_size), dtype=np.float32)
+        obs = np.take(self._cell_obs, self.cell, axis=0)  # a fresh array
         decoy = self.decoys.due(self.t)
-        show = decoy | (self.t == 0)
-        obs[:, 0] = show
-        obs[self._all, 1 + self.x] = 1.0
-        obs[self._all, 1 + s + self.y] = 1.0
-        rows = np.flatnonzero(show)
+        rows = np.flatnonzero(decoy | (self.t == 0))
         cell = np.where(decoy[rows], self.decoy_cell[rows, self.decoys.index[rows]], self.goal[rows])
+        obs[rows, 0] = 1.0
         obs[rows, 1 + 2 * s + cell % s] = 1.0
         obs[rows, 1 + 3 * s + cell // s] = 1.0
         return obs
 
     def _step(self, actions):
         self.decoys.advance(np.flatnonzero(self.decoys.due(self.t)))
-        moving = self.t > 0  # step 0 shows the goal; its action is ignored
-        top = self.grid_size - 1
-        self.x = np.clip(self.x + _DX[actions] * moving, 0, top)
-        self.y = np.clip(self.y + _DY[actions] * moving, 0, top)
+        moved = np.take(self._next_cell, self.cell * 5 + actions)
+        shown = self.t == 0  # step 0 shows the goal; its action is ignored
+        if shown.any():
+            moved[shown] = self.cell[shown]
+        self.cell = moved
         final = self.t >= self.episode_length - 1
-        reward = (final & self._on_goal()).astype(np.float64)
+        reward = (final & (self.cell == self.goal)).astype(np.float64)
         return reward, final
 
-    def _on_goal(self):
-        return self.y * self.grid_size + self.x == self.goal
-
     def _success(self):
-        return self._on_goal()
+        return self.cell == self.goal
 
     def oracle_action(self):
         gx, gy = self.goal % self.grid_size, self.goal // self.grid_size
-        return np.select(
-            [self.x < gx, self.x > gx, self.y < gy, self.y > gy], [RIGHT, LEFT, DOWN, UP], STAY
-        ).astype(np.int64)
+        x, y = self.x, self.y
+        return np.select([x < gx, x > gx, y < gy, y > gy], [RIGHT, LEFT, DOWN, UP], STAY).astype(np.int64)
 
     def memoryless_action(self, obs):
         # Without the goal, head for a fixed cell (the top-left corner) and stay there.

@@ -25,8 +25,7 @@ class EventSchedule:
     def sample(self, rng: RowRNG, rows: np.ndarray, low: int, high: int) -> None:
         """New events for ``rows`` at ``count`` distinct times in [low, high), each set equally likely."""
         if self.count:
-            times = rng.distinct(rows, high - low, self.count)
-            self.times[rows, : self.count] = low + np.sort(times, axis=1)
+            self.times[rows, : self.count] = low + rng.distinct(rows, high - low, self.count, ordered=True)
         self.index[rows] = 0
         self.next_time[rows] = self.times[rows, 0]
 
