@@ -205,7 +205,8 @@ def test_max_steps_truncates_and_reports_accuracy():
         ({"trials_per_episode": 0}, "trials_per_episode must be None or an int >= 1; got 0"),
         ({"max_steps": -3}, "max_steps must be None or an int >= 1; got -3"),
         ({"trials_per_episode": None, "max_steps": None}, "cannot both be None"),
-        ({"success_threshold": 1.5}, r"success_threshold must be in \[0, 1\]; got 1.5"),
+        ({"success_threshold": 1.5}, r"success_threshold must be a number in \[0, 1\]; got 1.5"),
+        ({"success_threshold": "high"}, r"success_threshold must be a number in \[0, 1\]; got 'high'"),
     ],
 )
 def test_bad_parameters_raise_value_error(kwargs, match):

@@ -132,8 +132,10 @@ class NeuroGymEnv(gym.Env):
         self.max_steps = _check_optional_int("max_steps", max_steps)
         if self.trials_per_episode is None and self.max_steps is None:
             raise ValueError("trials_per_episode and max_steps cannot both be None (episodes would never end)")
-        if not 0.0 <= float(success_threshold) <= 1.0:
-            raise ValueError(f"success_threshold must be in [0, 1]; got {success_threshold!r}")
+        if isinstance(success_threshold, bool) or not isinstance(success_threshold, (int, float, np.number)) or not (
+            0.0 <= float(success_threshold) <= 1.0
+        ):
+            raise ValueError(f"success_threshold must be a number in [0, 1]; got {success_threshold!r}")
         self.success_threshold = float(success_threshold)
         self.pass_reward = bool(pass_reward)
         self.pass_action = bool(pass_action)
