@@ -89,12 +89,13 @@ class PatternBinding(BatchedTask):
 
     def _observe(self):
         obs = np.zeros((self.num_envs, self.obs_size), dtype=np.float32)
-        flag = self.flag_at[self.t]
+        flag = np.take(self.flag_at, self.t)
         rows = np.flatnonzero(flag >= 0)
-        obs[rows, flag[rows]] = 1.0
-        idx = self.stream_at[self.t]
-        rows = np.flatnonzero(idx >= 0)
-        obs[rows, 4 + self.stream[rows, idx[rows]]] = 1.0
+        if rows.size:  # nothing to write during the delay
+            obs[rows, flag[rows]] = 1.0
+            idx = self.stream_at[self.t[rows]]
+            rows = rows[idx >= 0]
+            obs[rows, 4 + self.stream[rows, idx[idx >= 0]]] = 1.0
         return obs
 
     def _step(self, actions):

@@ -52,46 +52,67 @@ class _TMaze(BatchedTask):
         else:
             self.cell_reward = 0.0
         self.arm_reward = 1.0 - self.corridor_length * self.cell_reward
+        # State of a row: s = 2 * position + cue (0 = up, 1 = down). Everything a step needs is a
+        # lookup by s or by (s, action), so a step is a handful of array gathers.
+        positions = np.arange(self.junction + 1)
+        at_cue, at_junction = positions == 0, positions == self.junction
+        code = np.where(at_junction, 4, np.where(at_cue, 0, 3))  # obs flag column of each position
+        obs_rows = np.zeros((2 * (self.junction + 1), 5), dtype=np.float32)
+        for cue in (0, 1):
+            states = 2 * positions + cue
+            obs_rows[states, code] = 1.0
+            obs_rows[states[at_cue], 1 + cue] = 1.0  # the cue, seen only on the cue cell
+        self._obs_rows = obs_rows
+        right = np.where(at_junction, positions, positions + 1)
+        left = np.maximum(positions - 1, 0)
+        moves = np.stack([right, left, positions, positions], axis=1)  # (position, action)
+        self._next_state = (2 * moves[:, None, :] + np.array([0, 1])[None, :, None]).reshape(-1)
+        turns = np.zeros((self.junction + 1, 2, 4), dtype=bool)
+        turns[self.junction, :, UP:] = True
+        self._turns = turns.reshape(-1)
+        correct = np.zeros_like(turns)
+        correct[self.junction, 0, UP] = correct[self.junction, 1, DOWN] = True
+        self._correct_turn = correct.reshape(-1)
         n = self.num_envs
-        self.cue = np.zeros(n, dtype=np.int64)  # 0 = up, 1 = down
-        self.pos = np.zeros(n, dtype=np.int64)
+        self.state = np.zeros(n, dtype=np.int64)
         self.farthest = np.zeros(n, dtype=np.int64)
         self.correct = np.zeros(n, dtype=bool)
 
+    @property
+    def pos(self):
+        return self.state >> 1
+
+    @property
+    def cue(self):
+        return self.state & 1
+
     def _new_episodes(self, rows):
-        self.cue[rows] = self.rng.integers(rows, 2, 1)[:, 0]
-        self.pos[rows] = self.start
+        self.state[rows] = 2 * self.start + self.rng.integers(rows, 2, 1)[:, 0]
         self.farthest[rows] = self.start
         self.correct[rows] = False
 
     def _observe(self):
-        obs = np.empty((self.num_envs, 5), dtype=np.float32)
-        at_cue = self.pos == 0
-        at_junction = self.pos == self.junction
-        obs[:, 0] = at_cue
-        obs[:, 1] = at_cue & (self.cue == 0)
-        obs[:, 2] = at_cue & (self.cue == 1)
-        obs[:, 3] = ~(at_cue | at_junction)
-        obs[:, 4] = at_junction
-        return obs
+        return np.take(self._obs_rows, self.state, axis=0)  # a fresh array
 
     def _step(self, actions):
-        at_junction = self.pos == self.junction
-        turned = at_junction & (actions >= UP)
-        self.correct = turned & (actions - UP == self.cue)
-        self.pos += (actions == RIGHT) & ~at_junction
-        self.pos -= (actions == LEFT) & (self.pos > 0)
-        new_cell = self.pos > self.farthest
-        np.maximum(self.farthest, self.pos, out=self.farthest)
-        reward = new_cell * self.cell_reward + self.correct * self.arm_reward
-        return reward, turned
+        idx = self.state * 4 + actions
+        self.state = np.take(self._next_state, idx)
+        self.correct = np.take(self._correct_turn, idx)
+        reward = self.correct * self.arm_reward
+        if self.cell_reward:
+            pos = self.state >> 1
+            new_cell = pos > self.farthest
+            np.maximum(self.farthest, pos, out=self.farthest)
+            reward += new_cell * self.cell_reward
+        return reward, np.take(self._turns, idx)
 
     def _success(self):
         return self.correct.copy()
 
     def oracle_action(self):
         """Look at the cue first (active maze), walk to the junction, turn to the cued arm."""
-        action = np.where(self.pos < self.junction, RIGHT, UP + self.cue)
+        pos = self.pos
+        action = np.where(pos < self.junction, RIGHT, UP + self.cue)
         if self.active:
             action[self.t == 0] = LEFT
         return action
