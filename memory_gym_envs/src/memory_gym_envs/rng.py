@@ -50,15 +50,30 @@ def hash_uniform(keys: np.ndarray, counters: np.ndarray | int) -> np.ndarray:
 _S32 = np.uint64(32)
 
 
-def hash_integers(keys: np.ndarray, counters: np.ndarray, high: int) -> np.ndarray:
-    """Stateless int64 draw in [0, high) for (key, counter) arrays: the top 32 hash bits scaled
-    by ``high`` in integer arithmetic (multiply-shift; bias < high / 2**32)."""
-    c = np.asarray(counters).astype(np.uint64) + np.uint64(1)
-    h = splitmix64(np.asarray(keys, dtype=np.uint64) + c * _GOLDEN)
-    h >>= _S32
-    h *= np.uint64(high)
-    h >>= _S32
-    return h.view(np.int64)
+def _mix_inplace(z: np.ndarray) -> None:
+    """splitmix64 finaliser applied in place to a uint64 array of ndim >= 1 (no temporaries
+    beyond one shifted copy per round)."""
+    z += _GOLDEN
+    z ^= z >> _S30
+    z *= _M1
+    z ^= z >> _S27
+    z *= _M2
+    z ^= z >> _S31
+
+
+def hash_integers(keys: np.ndarray, counters, high: int) -> np.ndarray:
+    """Stateless int64 draw in [0, high) for (key, counter) pairs (broadcasting): the top 32 hash
+    bits scaled by ``high`` in integer arithmetic (multiply-shift; bias < high / 2**32). Same
+    stream convention as :func:`hash_uniform` (splitmix64 of key + (counter + 1) * golden)."""
+    keys = np.asarray(keys, dtype=np.uint64)
+    z = np.atleast_1d(np.asarray(counters).astype(np.uint64) + np.uint64(1))
+    z = z * _GOLDEN
+    z = z + keys  # broadcasts to the final shape (fresh array, safe to mix in place)
+    _mix_inplace(z)
+    z >>= _S32
+    z *= np.uint64(high)
+    z >>= _S32
+    return z.view(np.int64).reshape(np.broadcast_shapes(keys.shape, np.shape(counters)))
 
 
 def fresh_seed() -> int:

@@ -127,8 +127,8 @@ class MemoryVectorEnv(gym.vector.VectorEnv):
             self._any_autoreset = bool(np.count_nonzero(done))
             if self._any_autoreset:
                 infos["is_success"] = task.success() & done
-                infos["_is_success"] = done
-            self._autoreset = done.copy()
+                infos["_is_success"] = done.copy()
+            self._autoreset = done
         else:  # SAME_STEP
             obs = task.observe()
             done = terminated | truncated

@@ -34,7 +34,7 @@ import numpy as np
 
 from ..rng import RowRNG
 
-__all__ = ["BatchedTask", "check_int", "check_float", "count_reward"]
+__all__ = ["BatchedTask", "check_int", "check_float", "count_reward", "light"]
 
 
 def _fmt_range(low, high) -> str:
@@ -60,6 +60,14 @@ def check_float(task: str, name: str, value: Any, low: float, high: float) -> fl
             f"{task}: parameter {name!r} must be a number in [{low}, {high}], got {value!r}"
         )
     return float(value)
+
+
+def light(obs: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> None:
+    """``obs[rows, cols] = 1`` for a fresh C-contiguous 2-D obs, through flat indices (several
+    times faster than 2-D fancy assignment). ``cols`` is (k,) or (k, w) for k = len(rows)."""
+    rows = rows * obs.shape[1]
+    flat = rows + cols if cols.ndim == 1 else rows[:, None] + cols
+    obs.reshape(-1).put(flat, 1.0)
 
 
 def count_reward(count_before: np.ndarray, count_after: np.ndarray, total: float) -> np.ndarray:

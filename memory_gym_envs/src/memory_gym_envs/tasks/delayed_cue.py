@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..difficulty import preset
-from .base import BatchedTask, check_int
+from .base import BatchedTask, check_int, light
 
 
 class DelayedCue(BatchedTask):
@@ -42,8 +42,9 @@ class DelayedCue(BatchedTask):
     def _observe(self):
         obs = np.zeros((self.num_envs, self.obs_size), dtype=np.float32)
         rows = np.flatnonzero(self.t == 0)
-        obs[rows, 0] = 1.0
-        obs[rows, 2 + self.cue[rows]] = 1.0
+        if rows.size:
+            obs[rows, 0] = 1.0
+            light(obs, rows, 2 + self.cue[rows])
         obs[:, 1] = self.t == self.query_time
         return obs
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..difficulty import preset
 from ..rng import hash_integers
-from .base import BatchedTask, check_float, check_int, count_reward
+from .base import BatchedTask, check_float, check_int, count_reward, light
 
 
 def _binomial_tail(trials: int, p: float, k: int) -> float:
@@ -30,8 +30,9 @@ class NBack(BatchedTask):
 
     Observation ``[answer_flag, token one-hot (V)]``; V actions. x_{t-n} is independent of what
     step t shows, so a memoryless policy answers right 1/V of the time; its success is the
-    binomial tail P(Bin(T-n, 1/V) >= threshold * (T-n)), ~0 for every preset. The stream is
-    regenerated from a per-episode key (counter-based RNG), so nothing of length T is stored.
+    binomial tail P(Bin(T-n, 1/V) >= threshold * (T-n)), ~0 for every preset. Token x_t is a
+    counter-based hash of (episode key, t), so nothing of length T is stored; the last n shown
+    tokens sit in a ring buffer for scoring.
     """
 
     name = "NBack"
@@ -54,26 +55,41 @@ class NBack(BatchedTask):
         self.num_actions = self.vocab_size
         self.horizon = self.length
         self.num_answers = self.length - self.n
-        self.key = np.zeros(self.num_envs, dtype=np.uint64)
-        self.num_correct = np.zeros(self.num_envs, dtype=np.int64)
-        self._arange = np.arange(self.num_envs)
+        n_rows = self.num_envs
+        self.key = np.zeros(n_rows, dtype=np.uint64)  # per-episode stream key
+        self.current = np.zeros(n_rows, dtype=np.int64)  # token shown at time t
+        # ring[:, s & mask] holds the token shown at time s, for at least the last n steps
+        # (power-of-two size: a bit mask instead of a modulo)
+        size = 1 << (self.n - 1).bit_length()
+        self._mask = size - 1
+        self.ring = np.zeros((n_rows, size), dtype=np.int64)
+        self.num_correct = np.zeros(n_rows, dtype=np.int64)
+        self._arange = np.arange(n_rows)
+        self._row_base = self._arange * size
 
-    def _token(self, t: np.ndarray) -> np.ndarray:
+    def _token(self, t) -> np.ndarray:
         return hash_integers(self.key, t, self.vocab_size)
 
     def _new_episodes(self, rows):
         self.key[rows] = self.rng.bits(rows, 1)[:, 0]
+        self.current[rows] = hash_integers(self.key[rows], 0, self.vocab_size)
         self.num_correct[rows] = 0
 
     def _observe(self):
         obs = np.zeros((self.num_envs, self.obs_size), dtype=np.float32)
         obs[:, 0] = self.t >= self.n
-        obs[self._arange, 1 + self._token(self.t)] = 1.0
+        light(obs, self._arange, 1 + self.current)
         return obs
 
+    def _slot(self, t: np.ndarray) -> np.ndarray:
+        return self._row_base + (t & self._mask)
+
     def _step(self, actions):
+        ring = self.ring.reshape(-1)
         due = self.t >= self.n
-        correct = due & (actions == self._token(self.t - self.n))
+        correct = due & (actions == ring.take(self._slot(self.t - self.n)))  # token n steps back
+        ring.put(self._slot(self.t), self.current)
+        self.current = self._token(self.t + 1)
         before = self.num_correct.copy()
         self.num_correct += correct
         return count_reward(before, self.num_correct, self.num_answers), self.t == self.length - 1
@@ -83,7 +99,7 @@ class NBack(BatchedTask):
 
     def oracle_action(self):
         # Before step n no answer is due; any action (0) is fine.
-        return np.where(self.t >= self.n, self._token(np.maximum(self.t - self.n, 0)), 0)
+        return np.where(self.t >= self.n, self.ring.reshape(-1).take(self._slot(self.t - self.n)), 0)
 
     def memoryless_action(self, obs):
         # Repeat the visible token: right with probability 1/V, like any memoryless guess.

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import BatchedTask, count_reward
+from .base import BatchedTask, count_reward, light
 
 STUDY_FLAG, RECALL_FLAG = 0, 1
 
@@ -62,13 +62,13 @@ class StudyRecallTask(BatchedTask):
         rows = np.flatnonzero(t < self.study_steps)
         if rows.size:
             obs[rows, STUDY_FLAG] = 1.0
-            obs[rows[:, None], self.study_cols[rows, t[rows]]] = 1.0
+            light(obs, rows, self.study_cols[rows, t[rows]])
         j, in_recall = self._recall_index()
         rows = np.flatnonzero(in_recall)
         if rows.size:
             obs[rows, RECALL_FLAG] = 1.0
             if self.recall_cols.shape[2]:
-                obs[rows[:, None], self.recall_cols[rows, j[rows]]] = 1.0
+                light(obs, rows, self.recall_cols[rows, j[rows]])
         return obs
 
     def _answer(self, j: np.ndarray) -> np.ndarray:
