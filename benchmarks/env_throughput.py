@@ -4,7 +4,8 @@
     uv run python benchmarks/env_throughput.py --quick    # N = 1, 64, 1024; short timings
 
 Both run in this process with the same random actions (NEXT_STEP autoreset, easy preset unless
---difficulty); "ratio" = native / sync. Timings are wall-clock on whatever else the machine runs.
+--difficulty); "ratio" = native / sync. Steps/s are per CPU second of this process by default
+(``--clock cpu``: one core's worth, robust on a shared machine); ``--clock wall`` for wall-clock.
 """
 from __future__ import annotations
 
@@ -20,19 +21,22 @@ import numpy as np  # noqa: E402
 import memory_gym_envs  # noqa: E402
 
 
-def steps_per_second(env, seconds: float, min_steps: int = 3) -> float:
-    """Env-steps/s (vector steps x num_envs) of random actions for about ``seconds``."""
+CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
+
+
+def steps_per_second(env, seconds: float, min_steps: int = 3, clock=time.process_time) -> float:
+    """Env-steps/s (vector steps x num_envs) of random actions for about ``seconds`` of ``clock``."""
     n = env.num_envs
     actions = np.random.default_rng(0).integers(0, env.single_action_space.n, size=(64, n))
     env.reset(seed=0)
     for i in range(3):  # warm-up
         env.step(actions[i])
-    steps, start = 0, time.perf_counter()
+    steps, start = 0, clock()
     while True:
         for _ in range(8):
             env.step(actions[steps % 64])
             steps += 1
-        elapsed = time.perf_counter() - start
+        elapsed = clock() - start
         if elapsed >= seconds and steps >= min_steps:
             return steps * n / elapsed
 
@@ -45,23 +49,25 @@ def main() -> None:
     p.add_argument("--tasks", nargs="+", default=None, help="task names (default: all)")
     p.add_argument("--difficulty", default="easy", choices=memory_gym_envs.DIFFICULTIES)
     p.add_argument("--no-sync", action="store_true", help="skip the SyncVectorEnv baseline")
+    p.add_argument("--clock", choices=sorted(CLOCKS), default="cpu", help="cpu (default) or wall time")
     args = p.parse_args()
     sizes = args.num_envs or ([1, 64, 1024] if args.quick else [1, 64, 1024, 4096])
     seconds = args.seconds or (0.2 if args.quick else 1.0)
     ids = [memory_gym_envs.env_id(memory_gym_envs.task_class(t).name) for t in args.tasks] \
         if args.tasks else memory_gym_envs.list_tasks()
 
-    print(f"| task | N | native steps/s | sync steps/s | ratio |")
+    print(f"| task | N | native steps/s ({args.clock}) | SyncVectorEnv steps/s | ratio |")
     print("|---|---|---|---|---|")
     for env_id in ids:
         for n in sizes:
             native = gym.make_vec(env_id, num_envs=n, difficulty=args.difficulty)
-            fast = steps_per_second(native, seconds)
+            clock = CLOCKS[args.clock]
+            fast = steps_per_second(native, seconds, clock=clock)
             if args.no_sync:
                 slow_txt, ratio_txt = "-", "-"
             else:
                 sync = gym.make_vec(env_id, num_envs=n, vectorization_mode="sync", difficulty=args.difficulty)
-                slow = steps_per_second(sync, seconds, min_steps=2)
+                slow = steps_per_second(sync, seconds, min_steps=2, clock=clock)
                 sync.close()
                 slow_txt, ratio_txt = f"{slow:,.0f}", f"{fast / slow:,.1f}x"
             print(f"| {env_id.split('/')[1]} | {n} | {fast:,.0f} | {slow_txt} | {ratio_txt} |", flush=True)
