@@ -2,6 +2,8 @@
 time limit, wrong arm, observation aliasing and parameter errors."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from memory_gym_envs.evaluation import evaluate
 from memory_gym_envs.tasks.tmaze import DOWN, LEFT, RIGHT, UP, TMazeActive, TMazePassive
@@ -132,6 +134,7 @@ def test_cell_reward_is_a_power_of_two():
     assert task.cell_reward == 2.0**-9  # largest power of two <= 0.0025
     assert task.arm_reward == 1.0 - 100 * 2.0**-9
     assert TMazePassive(1, corridor_length=5, progress_reward=0.0).arm_reward == 1.0
+    assert TMazePassive(1, corridor_length=3, progress_reward=0.375).cell_reward == 0.125  # exact 2**-3
 
 
 @pytest.mark.parametrize(
@@ -142,9 +145,39 @@ def test_cell_reward_is_a_power_of_two():
         (dict(corridor_length=5, slack=-1), "slack"),
         (dict(corridor_length=5, progress_reward=0.6), "progress_reward"),
         (dict(corridor_length=5, progress_reward=-0.1), "progress_reward"),
+        (dict(corridor_length=1024, progress_reward=1e-9), "progress_reward"),  # < 1024 * 2**-30
     ],
 )
 @pytest.mark.parametrize("cls", TASKS)
 def test_bad_parameters_raise(cls, kwargs, name):
     with pytest.raises(ValueError, match=name):
         cls(2, **kwargs)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    active=st.booleans(), length=st.integers(1, 30), slack=st.integers(0, 6),
+    progress=st.one_of(st.just(0.0), st.floats(30 * 2.0**-30, 0.5)), seed=st.integers(0, 2**32),
+    oracle=st.booleans(),
+)
+def test_property_episode_lengths_reward_bounds_success(active, length, slack, progress, seed, oracle):
+    cls = TMazeActive if active else TMazePassive
+    task = cls(8, corridor_length=length, slack=slack, progress_reward=progress)
+    rows = np.arange(8)
+    task.seed(rows, seed + rows.astype(np.uint64))
+    task.reset(rows)
+    rng = np.random.default_rng(seed)
+    total, ended, success = np.zeros(8), np.zeros(8, dtype=bool), np.zeros(8, dtype=bool)
+    for _ in range(task.horizon):
+        a = task.oracle_action() if oracle else rng.integers(0, 4, 8)
+        r, te, tr = task.step(a)
+        assert np.all((r >= 0) & (r <= 1)) and not (te & tr).any()
+        total += np.where(ended, 0.0, r)
+        done = (te | tr) & ~ended
+        success[done] = task.success()[done]
+        ended |= done
+    assert ended.all()  # every episode ends within the horizon
+    assert np.all((total >= 0) & (total <= 1 + 1e-12))
+    assert np.all(success == (total > length * task.cell_reward))  # only the correct arm pays more
+    if oracle:
+        assert success.all() and np.all(total == 1.0)

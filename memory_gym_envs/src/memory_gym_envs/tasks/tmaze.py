@@ -41,14 +41,20 @@ class _TMaze(BatchedTask):
         self.corridor_length = check_int(self.name, "corridor_length", corridor_length, 1, 1_000_000)
         self.slack = check_int(self.name, "slack", slack, 0, 1_000_000)
         self.progress_reward = check_float(self.name, "progress_reward", progress_reward, 0.0, 0.5)
+        smallest = self.corridor_length * 2.0**-30  # keeps every partial return exact
+        if 0.0 < self.progress_reward < smallest:
+            raise ValueError(
+                f"{self.name}: parameter 'progress_reward' must be 0 or in [{smallest:.3g}, 0.5] "
+                f"(corridor_length * 2**-30), got {progress_reward!r}"
+            )
         super().__init__(num_envs)
         self.obs_size = 5
         self.num_actions = 4
         self.start = 1 if self.active else 0
         self.junction = self.start + self.corridor_length
         self.horizon = self.corridor_length + 1 + 2 * self.start + self.slack
-        if self.progress_reward > 0:
-            self.cell_reward = 2.0 ** math.floor(math.log2(self.progress_reward / self.corridor_length))
+        if self.progress_reward > 0:  # the largest power of two <= progress_reward / L
+            self.cell_reward = math.ldexp(1.0, math.frexp(self.progress_reward / self.corridor_length)[1] - 1)
         else:
             self.cell_reward = 0.0
         self.arm_reward = 1.0 - self.corridor_length * self.cell_reward
