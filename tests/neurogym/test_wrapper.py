@@ -304,3 +304,15 @@ def test_every_neurogym_task_runs_100_steps_or_is_a_listed_failure(neurogym_id):
         assert np.isfinite(reward)
         assert {"new_trial", "trial_index", "gt"} <= set(info)
         assert ("trial_correct" in info) == info["new_trial"]
+
+
+def test_ground_truth_actions_sees_through_adapters_holding_venv():
+    class Adapter:  # what SB3-style adapters look like: the gymnasium vector env kept as `.venv`
+        def __init__(self, venv):
+            self.venv = venv
+
+    vec = gym.make_vec(env_id("DelayMatchSample"), num_envs=2)
+    vec.reset(seed=0)
+    expected = [sub.unwrapped.oracle_action() for sub in vec.envs]
+    np.testing.assert_array_equal(ground_truth_actions(Adapter(vec)), expected)
+    vec.close()

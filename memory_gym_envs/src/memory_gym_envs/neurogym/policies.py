@@ -10,10 +10,13 @@ def ground_truth_actions(env: gym.Env | gym.vector.VectorEnv) -> int | np.ndarra
     """The ground-truth action for the step about to be taken.
 
     A single env (any gymnasium wrappers around a `NeuroGymEnv`) gives an int; a sync vector
-    env (`gym.make_vec(..., vectorization_mode="sync")`, the default for these ids) gives an
-    int64 array with one action per sub-env.
+    env (what `gym.make_vec` builds for these ids), also behind adapters that keep it as
+    `.venv` (e.g. memory_agents' SB3 adapter), gives an int64 array, one action per sub-env.
     """
-    sub_envs = getattr(env, "envs", None)
+    vec = env
+    while not hasattr(vec, "envs") and hasattr(vec, "venv"):
+        vec = vec.venv
+    sub_envs = getattr(vec, "envs", None)
     if sub_envs is not None:
         return np.array([sub.unwrapped.oracle_action() for sub in sub_envs], dtype=np.int64)
     return env.unwrapped.oracle_action()
