@@ -3,6 +3,8 @@ the goal); reward only at the last step; oracle 1.0; memoryless at 1/S^2; rememb
 marker solves it while remembering the latest marker (almost) never does."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from memory_gym_envs.evaluation import evaluate
 from memory_gym_envs.tasks.distractor_navigation import (
@@ -123,3 +125,27 @@ def test_reward_only_at_the_last_step():
 def test_bad_parameters_raise(kwargs, name):
     with pytest.raises(ValueError, match=name):
         DistractorNavigation(2, **kwargs)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    grid_size=st.integers(2, 7), episode_length=st.integers(13, 60), num_decoys=st.integers(0, 12),
+    seed=st.integers(0, 2**32), oracle=st.booleans(),
+)
+def test_property_fixed_length_reward_bounds_success(grid_size, episode_length, num_decoys, seed, oracle):
+    task = DistractorNavigation(8, grid_size=grid_size, episode_length=episode_length, num_decoys=num_decoys)
+    rows = np.arange(8)
+    task.seed(rows, seed + rows.astype(np.uint64))
+    task.reset(rows)
+    rng = np.random.default_rng(seed)
+    total = np.zeros(8)
+    for t in range(task.horizon):
+        a = task.oracle_action() if oracle else rng.integers(0, task.num_actions, 8)
+        r, te, tr = task.step(a)
+        assert np.all((r >= 0) & (r <= 1)) and not tr.any()
+        assert np.all(te == (t == task.horizon - 1))  # every episode lasts exactly the horizon
+        total += r
+    assert np.all((total >= 0) & (total <= 1 + 1e-9))
+    np.testing.assert_array_equal(task.success(), np.abs(total - 1) < 1e-9)  # success = perfect
+    if oracle:
+        assert task.success().all()

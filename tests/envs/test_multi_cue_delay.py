@@ -2,6 +2,8 @@
 appearance; oracle 1.0; memoryless at V^-N; a memory policy from observations solves it."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from memory_gym_envs.evaluation import evaluate
 from memory_gym_envs.tasks.multi_cue_delay import MultiCueDelay
@@ -79,7 +81,8 @@ def test_cue_times_distinct_sorted_in_window_and_shown_once():
 @pytest.mark.parametrize("window", [4, 20])  # window <= 2 cues: argsort sampler; larger: Floyd's
 def test_cue_time_subsets_are_uniform(window):
     subsets = window * (window - 1) // 2
-    env = MemoryVectorEnv(MultiCueDelay, num_envs=100 * subsets, num_cues=2, num_tokens=2, window=window, delay=0)
+    env = MemoryVectorEnv(MultiCueDelay, num_envs=100 * subsets, num_cues=2, num_tokens=2, window=window,
+                          delay=0)
     env.reset(seed=5)
     t = env.task.cues.times[:, :2]
     counts = np.bincount(t[:, 0] * window + t[:, 1], minlength=window * window)
@@ -113,3 +116,28 @@ def test_recall_phase_layout():
 def test_bad_parameters_raise(kwargs, name):
     with pytest.raises(ValueError, match=name):
         MultiCueDelay(2, **kwargs)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    num_cues=st.integers(2, 6), num_tokens=st.integers(2, 9), window=st.integers(6, 40),
+    delay=st.integers(0, 30),
+    seed=st.integers(0, 2**32), oracle=st.booleans(),
+)
+def test_property_fixed_length_reward_bounds_success(num_cues, num_tokens, window, delay, seed, oracle):
+    task = MultiCueDelay(8, num_cues=num_cues, num_tokens=num_tokens, window=window, delay=delay)
+    rows = np.arange(8)
+    task.seed(rows, seed + rows.astype(np.uint64))
+    task.reset(rows)
+    rng = np.random.default_rng(seed)
+    total = np.zeros(8)
+    for t in range(task.horizon):
+        a = task.oracle_action() if oracle else rng.integers(0, task.num_actions, 8)
+        r, te, tr = task.step(a)
+        assert np.all((r >= 0) & (r <= 1)) and not tr.any()
+        assert np.all(te == (t == task.horizon - 1))  # every episode lasts exactly the horizon
+        total += r
+    assert np.all((total >= 0) & (total <= 1 + 1e-9))
+    np.testing.assert_array_equal(task.success(), np.abs(total - 1) < 1e-9)  # success = perfect
+    if oracle:
+        assert task.success().all()

@@ -2,6 +2,8 @@
 order; oracle 1.0; memoryless at V^-K; a binding memory policy from observations solves it."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from memory_gym_envs.evaluation import evaluate
 from memory_gym_envs.tasks.pattern_binding import PatternBinding
@@ -119,3 +121,30 @@ def test_phase_layout_and_flags():
 def test_bad_parameters_raise(kwargs, name):
     with pytest.raises(ValueError, match=name):
         PatternBinding(2, **kwargs)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    num_pairs=st.integers(2, 4), pattern_length=st.integers(1, 4), num_tokens=st.integers(4, 9),
+    delay=st.integers(0, 30),
+    seed=st.integers(0, 2**32), oracle=st.booleans(),
+)
+def test_property_fixed_length_reward_bounds_success(num_pairs, pattern_length, num_tokens, delay, seed,
+                                                     oracle):
+    task = PatternBinding(8, num_pairs=num_pairs, pattern_length=pattern_length, num_tokens=num_tokens,
+                          delay=delay)
+    rows = np.arange(8)
+    task.seed(rows, seed + rows.astype(np.uint64))
+    task.reset(rows)
+    rng = np.random.default_rng(seed)
+    total = np.zeros(8)
+    for t in range(task.horizon):
+        a = task.oracle_action() if oracle else rng.integers(0, task.num_actions, 8)
+        r, te, tr = task.step(a)
+        assert np.all((r >= 0) & (r <= 1)) and not tr.any()
+        assert np.all(te == (t == task.horizon - 1))  # every episode lasts exactly the horizon
+        total += r
+    assert np.all((total >= 0) & (total <= 1 + 1e-9))
+    np.testing.assert_array_equal(task.success(), np.abs(total - 1) < 1e-9)  # success = perfect
+    if oracle:
+        assert task.success().all()

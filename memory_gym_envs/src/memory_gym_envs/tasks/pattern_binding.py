@@ -81,8 +81,8 @@ class PatternBinding(BatchedTask):
         b = self.rng.integers(rows, v, p * k).reshape(-1, p, k)
         j = self.rng.integers(rows, p, 1)[:, 0]
         pick = np.arange(len(rows))
-        self.stream[rows] = np.concatenate([np.stack([a, b], axis=1).transpose(0, 2, 1, 3).reshape(-1, 2 * p * k),
-                                            a[pick, j]], axis=1)
+        pairs = np.stack([a, b], axis=2).reshape(-1, 2 * p * k)  # A_0 B_0 A_1 B_1 ...
+        self.stream[rows] = np.concatenate([pairs, a[pick, j]], axis=1)
         self.answer[rows] = b[pick, j]
         self.query[rows] = j
         self.num_correct[rows] = 0
