@@ -1,0 +1,131 @@
+"""Figures from results files: learning curves per task and success against each task's target.
+
+* ``curves_<task>.png``: one panel per difficulty, one line per core (mean over seeds of the
+  training-episode success), the band spans the seeds (min to max) where there are several.
+* ``success_vs_target.png``: evaluation success per task x difficulty, one bar per core (mean over
+  seeds, error bar = min/max over seeds, or the run's 95% CI for one seed), the preset's target
+  as a black tick over each group.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from .schema import load_results
+
+
+def _matplotlib():
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: works on headless machines
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _finished(paths) -> list[dict]:
+    rows = []
+    for p in paths:
+        rows.extend(r for r in load_results(p)["runs"] if r["status"] == "finished")
+    if not rows:
+        raise ValueError(f"no finished runs in {', '.join(map(str, paths))}: nothing to plot")
+    return rows
+
+
+def _colors(cores):
+    plt = _matplotlib()
+    cmap = plt.get_cmap("tab10")
+    return {c: cmap(i % 10) for i, c in enumerate(sorted(cores))}
+
+
+def plot_curves(rows: list[dict], out_dir: Path) -> list[Path]:
+    plt = _matplotlib()
+    colors = _colors({r["core"] for r in rows})
+    by_task = defaultdict(list)
+    for r in rows:
+        by_task[r["task"]].append(r)
+    paths = []
+    for task, task_rows in sorted(by_task.items()):
+        diffs = sorted({r["difficulty"] for r in task_rows}, key=lambda d: ("easy", "medium", "hard", "extreme").index(d)
+                       if d in ("easy", "medium", "hard", "extreme") else 9)
+        fig, axes = plt.subplots(1, len(diffs), figsize=(5 * len(diffs), 3.6), squeeze=False)
+        for ax, diff in zip(axes[0], diffs):
+            cores = defaultdict(list)
+            for r in task_rows:
+                if r["difficulty"] == diff and r["curve"]:
+                    cores[r["core"]].append(r["curve"])
+            use_success = all(p["success"] is not None for curves in cores.values() for c in curves for p in c)
+            key = "success" if use_success else "return"
+            for core, curves in sorted(cores.items()):
+                stop = min(c[-1]["step"] for c in curves)
+                grid = np.linspace(min(c[0]["step"] for c in curves), stop, 50)
+                ys = np.array([np.interp(grid, [p["step"] for p in c], [p[key] for p in c]) for c in curves])
+                ax.plot(grid, ys.mean(0), color=colors[core], label=f"{core} ({len(curves)} seed{'s' * (len(curves) > 1)})")
+                if len(curves) > 1:
+                    ax.fill_between(grid, ys.min(0), ys.max(0), color=colors[core], alpha=0.2, linewidth=0)
+            target = next((r["target_success"] for r in task_rows if r["difficulty"] == diff), None)
+            if use_success and target is not None:
+                ax.axhline(target, color="k", linestyle="--", linewidth=0.8, label="target")
+            ax.set_title(f"{task} ({diff})")
+            ax.set_xlabel("environment steps")
+            ax.set_ylabel(f"training {key}")
+            if use_success:
+                ax.set_ylim(-0.02, 1.02)
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8, loc="lower right")
+        fig.tight_layout()
+        path = out_dir / f"curves_{task}.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def plot_success_bars(rows: list[dict], out_dir: Path) -> Path:
+    plt = _matplotlib()
+    cores = sorted({r["core"] for r in rows})
+    colors = _colors(cores)
+    groups = sorted({(r["task"], r["difficulty"]) for r in rows})
+    width = 0.8 / len(cores)
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(groups) * max(1, len(cores)) ** 0.5 + 2), 4.2))
+    for j, core in enumerate(cores):
+        xs, means, err_lo, err_hi = [], [], [], []
+        for i, g in enumerate(groups):
+            runs = [r for r in rows if (r["task"], r["difficulty"]) == g and r["core"] == core]
+            if not runs:
+                continue
+            vals = np.array([r["success"] for r in runs])
+            lo, hi = (vals.min(), vals.max()) if len(runs) > 1 else runs[0]["success_ci"]
+            xs.append(i - 0.4 + width * (j + 0.5))
+            means.append(vals.mean())
+            err_lo.append(max(0.0, vals.mean() - lo))
+            err_hi.append(max(0.0, hi - vals.mean()))
+        ax.bar(xs, means, width, color=colors[core], label=core, yerr=[err_lo, err_hi], capsize=2)
+    for i, g in enumerate(groups):
+        target = next((r["target_success"] for r in rows if (r["task"], r["difficulty"]) == g), None)
+        if target is not None:
+            ax.hlines(target, i - 0.45, i + 0.45, colors="k", linewidth=2, label="target" if i == 0 else None)
+    ax.set_xticks(range(len(groups)))
+    ax.set_xticklabels([f"{t}\n{d}" for t, d in groups], fontsize=8)
+    ax.set_ylabel("evaluation success")
+    ax.set_ylim(0, 1.05)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8, ncol=min(len(cores) + 1, 4), loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False)
+    ax.set_title("evaluation success vs target (black); whiskers: seed range, or 95% CI for one seed", fontsize=9)
+    fig.tight_layout()
+    path = out_dir / "success_vs_target.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_results(paths, out_dir) -> list[Path]:
+    """Write all figures for the finished runs in ``paths``; return the PNG paths."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    rows = _finished(paths)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return [*plot_curves(rows, out_dir), plot_success_bars(rows, out_dir)]
