@@ -31,10 +31,16 @@ def scan_inputs(T=13, B=4, H=3, seed=0, dtype=F64):
     return log_a, b, h0, resets
 
 
+def decays(log_a, resets):
+    """Decay factors with the resets folded in (a reset is a zero decay)."""
+    return torch.exp(log_a) * (~resets).to(log_a.dtype)[..., None]
+
+
 def loop_scan(log_a, b, h0, resets):
     h, out = h0, []
     for t in range(b.shape[0]):
-        h = torch.exp(log_a[t]) * h * (~resets[t]).to(h.dtype)[:, None] + b[t]
+        h = h * (~resets[t]).to(h.dtype)[:, None]
+        h = torch.exp(log_a[t]) * h + b[t]
         out.append(h)
     return torch.stack(out)
 
@@ -42,25 +48,29 @@ def loop_scan(log_a, b, h0, resets):
 @pytest.mark.parametrize("chunk", [1, 3, 5, 13, 32])
 def test_chunked_scan_equals_loop(chunk):
     log_a, b, h0, resets = scan_inputs()
-    torch.testing.assert_close(chunked_linear_scan(log_a, b, h0, resets, chunk), loop_scan(log_a, b, h0, resets),
+    torch.testing.assert_close(chunked_linear_scan(decays(log_a, resets), b, h0, chunk), loop_scan(log_a, b, h0, resets),
                                atol=1e-12, rtol=1e-10)
 
 
 def test_chunked_scan_is_stable_under_extreme_decay():
-    """Decays of exp(-60) per step (products far below float32's range) stay finite and exact."""
+    """Decays of exp(-60) per step (products far below float32's range) stay finite and exact,
+    and gradients stay finite."""
     log_a, b, h0, resets = scan_inputs(T=200, seed=1, dtype=torch.float32)
     log_a[:, :, 0] = -60.0
     log_a[:, :, 1] = -1e-7  # and almost no decay
-    hs = chunked_linear_scan(log_a, b, h0, resets, 16)
+    log_a.requires_grad_(True)
+    hs = chunked_linear_scan(decays(log_a, resets), b, h0, 16)
     assert torch.isfinite(hs).all()
+    hs.sum().backward()
+    assert torch.isfinite(log_a.grad).all()
     ref = loop_scan(log_a.double(), b.double(), h0.double(), resets)
-    torch.testing.assert_close(hs.double(), ref, atol=1e-4, rtol=1e-5)
+    torch.testing.assert_close(hs.detach().double(), ref, atol=1e-4, rtol=1e-5)
 
 
 def test_chunked_scan_gradcheck():
     log_a, b, h0, resets = scan_inputs(T=7, B=2, H=2)
     inputs = tuple(t.requires_grad_(True) for t in (log_a, b, h0))
-    assert torch.autograd.gradcheck(lambda la, bb, h: chunked_linear_scan(la, bb, h, resets, 3), inputs)
+    assert torch.autograd.gradcheck(lambda la, bb, h: chunked_linear_scan(decays(la, resets), bb, h, 3), inputs)
 
 
 def test_core_equals_its_formula():
@@ -120,9 +130,9 @@ TRITON_INTERPRETER_CHECK = textwrap.dedent("""
         a = torch.exp(log_a) * (~resets).to(dtype)[..., None]
         w = torch.randn(T, B, H, dtype=dtype)
         got = triton_linear_scan(a, b, h0)
-        ref = chunked_linear_scan(log_a, b, h0, resets, 4)
+        ref = chunked_linear_scan(a, b, h0, 4)
         torch.testing.assert_close(got, ref, atol=tol, rtol=tol)
-        g1 = torch.autograd.grad((got * w).sum(), (log_a, b, h0))
+        g1 = torch.autograd.grad((got * w).sum(), (log_a, b, h0), retain_graph=True)
         g2 = torch.autograd.grad((ref * w).sum(), (log_a, b, h0))
         for x, y in zip(g1, g2):
             torch.testing.assert_close(x, y, atol=tol, rtol=tol)

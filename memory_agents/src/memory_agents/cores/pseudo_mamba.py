@@ -7,8 +7,8 @@
 State ``(h,)`` with h of shape (B, H). ``aux["gate"] = 1 - a_t`` is the write gate.
 The decay biases are spread so channels start with time constants from ~2 to ~1000 steps.
 
-Sequence path: a chunked parallel scan in PyTorch (any device and dtype) or, on CUDA, a
-Triton scan kernel with its own backward (``triton_scan.py``), same numbers.
+Sequence path: a chunked parallel (Hillis-Steele) scan in PyTorch (any device and dtype) or,
+on CUDA, a Triton scan kernel with its own backward (``triton_scan.py``), same numbers.
 """
 from __future__ import annotations
 
@@ -23,38 +23,33 @@ from .base import MemoryCore, check_positive_int, register_core
 BACKENDS = ("auto", "torch", "triton")
 
 
-def chunked_linear_scan(log_a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor, resets: torch.Tensor,
-                        chunk_size: int) -> torch.Tensor:
-    """All states of ``h_t = exp(log_a_t) * h_{t-1} + b_t`` with ``h_{t-1} := 0`` where ``resets[t]``.
+def chunked_linear_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor, chunk_size: int) -> torch.Tensor:
+    """All states of ``h_t = a_t * h_{t-1} + b_t`` (resets are steps with ``a_t = 0``).
 
-    log_a, b: (T, B, H); h0: (B, H); resets: (T, B) bool. Returns (T, B, H).
-    Inside a chunk every state is a weighted sum of the chunk's inputs and the carried state with
-    weights ``exp(cumlog_i - cumlog_j)`` for j <= i in the same reset segment: differences of a
-    non-increasing cumulative sum, so every weight lies in [0, 1] (no overflow however strong the
-    decay). Resets are masks, never log(0). Chunks are chained by a short loop over T / chunk_size.
+    a, b: (T, B, H) with a in [0, 1]; h0: (B, H). Returns (T, B, H).
+    Inside each chunk a Hillis-Steele prefix scan of the associative pairs (a, b) runs in
+    log2(chunk_size) vectorised steps; the chunks are then chained by a loop of T / chunk_size
+    steps that adds each chunk's decayed entering state. Only products of decays in [0, 1] and
+    sums appear (no division, no exp of a cumulative sum), so it is stable for any decay.
     """
     T, Bsz, H = b.shape
     L = min(int(chunk_size), T)
     pad = (-T) % L
-    if pad:  # padded steps: decay 1, input 0, no reset
-        log_a = F.pad(log_a, (0, 0, 0, 0, 0, pad))
+    if pad:  # padded steps: decay 1, input 0
+        a = F.pad(a, (0, 0, 0, 0, 0, pad), value=1.0)
         b = F.pad(b, (0, 0, 0, 0, 0, pad))
-        resets = F.pad(resets, (0, 0, 0, pad))
     nc = (T + pad) // L
-    la = log_a.reshape(nc, L, Bsz, H)
-    bc = b.reshape(nc, L, Bsz, H)
-    rc = torch.cumsum(resets.reshape(nc, L, Bsz).to(torch.int32), dim=1)  # resets so far in the chunk
-    cs = torch.cumsum(la, dim=1)  # (nc, L, B, H)
-    causal = torch.ones(L, L, dtype=torch.bool, device=b.device).tril()
-    mask = causal[None, :, :, None] & (rc[:, :, None, :] == rc[:, None, :, :])  # (nc, i, j, B)
-    diff = cs[:, :, None] - cs[:, None, :]  # (nc, i, j, B, H)
-    w = torch.exp(torch.where(mask[..., None], diff, torch.full_like(diff, float("-inf"))))
-    local = torch.einsum("cijbh,cjbh->cibh", w, bc)
-    carry_w = torch.exp(cs) * (rc == 0)[..., None]  # decay from the chunk start, cut at a reset
+    A = a.reshape(nc, L, Bsz, H)
+    S = b.reshape(nc, L, Bsz, H)
+    d = 1
+    while d < L:  # after this loop: S[c, i] = state at i from a zero start of chunk c, A[c, i] = decay since it
+        S = torch.cat([S[:, :d], torch.addcmul(S[:, d:], A[:, d:], S[:, :-d])], dim=1)
+        A = torch.cat([A[:, :d], A[:, d:] * A[:, :-d]], dim=1)
+        d *= 2
     h = h0
     out = []
     for c in range(nc):
-        hc = local[c] + carry_w[c] * h
+        hc = torch.addcmul(S[c], A[c], h)
         out.append(hc)
         h = hc[-1]
     return torch.cat(out, dim=0)[:T]
@@ -75,7 +70,7 @@ class PseudoMambaCore(MemoryCore):
     """Selective diagonal linear recurrence (see module docstring).
 
     Args:
-        chunk_size: chunk length of the PyTorch scan (its memory is O(T * B * H * chunk_size)).
+        chunk_size: chunk length of the PyTorch scan (log2(chunk_size) parallel steps, T / chunk_size serial ones).
         backend: "auto" (Triton on CUDA when available, else PyTorch) | "torch" | "triton".
         min_timescale, max_timescale: range of the initial decay time constants 1 / (1 - a).
     """
@@ -113,16 +108,15 @@ class PseudoMambaCore(MemoryCore):
     def _forward(self, x, state, starts):
         (h0,) = state
         u, za, zo = self.in_proj(x).chunk(3, dim=-1)
-        log_a = F.logsigmoid(za)
         gate = torch.sigmoid(-za)  # 1 - a, computed without cancellation
         b = gate * u
+        a = torch.sigmoid(za) * (~starts).to(x.dtype)[..., None]  # a reset is a zero decay
         if self._use_triton(x):
             self.last_backend = "triton"
-            a = torch.exp(log_a) * (~starts).to(x.dtype)[..., None]
             hs = load_triton_scan()(a, b, h0)
         else:
             self.last_backend = "torch"
-            hs = chunked_linear_scan(log_a, b, h0, starts, self.chunk_size)
+            hs = chunked_linear_scan(a, b, h0, self.chunk_size)
         y = torch.sigmoid(zo) * hs
         self.aux = {"gate": gate, "state_norm": hs.detach().norm(dim=-1)}
         return y, (hs[-1],)
