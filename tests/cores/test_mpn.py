@@ -23,15 +23,19 @@ def numpy_mpn(W, b, x, starts, eta, lam, act=np.tanh):
     return np.stack(ys), np.stack(Ms)
 
 
+@pytest.mark.parametrize("plastic_bias", [False, True])
 @pytest.mark.parametrize("activation,act", [("tanh", np.tanh), ("relu", lambda z: np.maximum(z, 0.0))])
-def test_hebbian_matrix_follows_formula(activation, act):
+def test_hebbian_matrix_follows_formula(activation, act, plastic_bias):
     torch.manual_seed(0)
     T, B, D, H = 12, 3, 4, 5
     # eta and lambda are exact in float32, so the float64 comparison can be tight
-    core = make_core("mpn", D, H, eta=0.25, lambda_=0.75, activation=activation).double()
+    core = make_core("mpn", D, H, eta=0.25, lambda_=0.75, activation=activation,
+                     plastic_bias=plastic_bias).double()
     x = torch.randn(T, B, D, dtype=torch.float64)
     starts = torch.rand(T, B) < 0.2
-    y_ref, M_ref = numpy_mpn(core.W.detach().numpy(), core.b.detach().numpy(), x.numpy(), starts.numpy(),
+    x_syn = np.concatenate([x.numpy(), np.ones((T, B, 1))], -1) if plastic_bias else x.numpy()
+    assert core.state_shapes() == ((H, D + plastic_bias),)
+    y_ref, M_ref = numpy_mpn(core.W.detach().numpy(), core.b.detach().numpy(), x_syn, starts.numpy(),
                              eta=0.25, lam=0.75, act=act)
     y, (M,) = core(x, None, starts)
     np.testing.assert_allclose(y.detach().numpy(), y_ref, rtol=1e-12, atol=1e-12)
@@ -47,7 +51,7 @@ def test_hebbian_matrix_follows_formula(activation, act):
 def test_memory_lives_in_M_and_decays_with_lambda():
     """A pattern seen once changes later responses; with zero input M only decays by lambda per step."""
     torch.manual_seed(1)
-    core = make_core("mpn", 6, 8, eta=0.5, lambda_=0.875).double()
+    core = make_core("mpn", 6, 8, eta=0.5, lambda_=0.875, plastic_bias=False).double()
     cue = torch.randn(1, 1, 6, dtype=torch.float64)
     _, state = core(cue)
     M0 = state[0].clone()
@@ -57,6 +61,44 @@ def test_memory_lives_in_M_and_decays_with_lambda():
     y_mem, _ = core(probe, state)
     y_fresh, _ = core(probe)
     assert (y_mem - y_fresh).abs().max() > 1e-3
+
+
+def delayed_recall_batch(B: int, delay: int, g: torch.Generator):
+    """One-hot channels: cue (+-1) at t=0, noise on its own channel, recall flag at the last step."""
+    cue = torch.randint(0, 2, (B,), generator=g)
+    x = torch.zeros(delay + 2, B, 3)
+    x[0, :, 0] = cue * 2.0 - 1.0
+    x[1:-1, :, 2] = torch.randn(delay, B, generator=g)
+    x[-1, :, 1] = 1.0
+    return x, cue
+
+
+def test_without_plastic_bias_a_cue_on_another_channel_is_unreachable():
+    """M only modulates the synapses of inputs active now: the recall step cannot see the cue."""
+    torch.manual_seed(3)
+    core = make_core("mpn", 3, 8, plastic_bias=False, eta=0.5)
+    x, cue = delayed_recall_batch(64, 5, torch.Generator().manual_seed(0))
+    y, _ = core(x)
+    assert (y[-1] - y[-1, :1]).abs().max() == 0  # identical for every cue and noise history
+
+
+def test_learns_delayed_recall_with_plastic_bias():
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(0)
+    core = make_core("mpn", 3, 16)
+    head = torch.nn.Linear(16, 2)
+    opt = torch.optim.Adam([*core.parameters(), *head.parameters()], lr=1e-2)
+    for _ in range(200):
+        x, cue = delayed_recall_batch(32, 10, g)
+        y, _ = core(x)
+        loss = torch.nn.functional.cross_entropy(head(y[-1]), cue)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    x, cue = delayed_recall_batch(512, 10, g)
+    with torch.no_grad():
+        accuracy = (head(core(x)[0][-1]).argmax(-1) == cue).float().mean().item()
+    assert accuracy > 0.9, f"delayed recall accuracy {accuracy:.3f} (chance 0.5)"
 
 
 def test_learned_lambda_stays_below_lambda_max():

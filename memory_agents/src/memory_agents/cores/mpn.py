@@ -7,7 +7,13 @@ recurrent activity::
     h_t = act(b + (W * (1 + M_{t-1})) x_t)        # * is element-wise
     M_t = lambda * M_{t-1} + eta * h_t x_t^T
 
-The state is ``(M,)`` with M of shape (B, hidden_dim, input_dim); the output is y_t = h_t.
+The state is ``(M,)`` with M of shape (B, hidden_dim, input_dim + plastic_bias); y_t = h_t.
+
+``plastic_bias=True`` (default) appends a constant 1 to x_t, so one column of W (a bias) is
+plastic as well: that column of M becomes a decaying trace of past h which every step reads.
+Without it, M only modulates the synapses of inputs active *now*, so with one-hot observations
+a cue seen on one channel cannot be recalled when a different channel is on (a delayed-recall
+probe stays at chance); with it the same probe is learned (tests/cores/test_mpn.py).
 M is not clamped: with ``activation="tanh"`` (|h| <= 1) it stays bounded by
 ``|eta| * max|x| / (1 - lambda)``; that is why lambda is kept strictly below ``lambda_max <= 1``.
 """
@@ -48,11 +54,12 @@ class MPNCore(MemoryCore):
         learn_lambda: make lambda trainable as ``lambda_max * sigmoid(raw)``, so it never reaches lambda_max.
         lambda_max: upper bound of lambda, in (0, 1]. Default 1.0.
         activation: "tanh" (default), "relu", "sigmoid" or "linear".
+        plastic_bias: append a constant 1 input, giving M a column that any step can read. Default True.
     """
 
     def __init__(self, input_dim: int, hidden_dim: int, eta: float = 0.1, lambda_: float = 0.95,
                  learn_eta: bool = False, learn_lambda: bool = False, lambda_max: float = 1.0,
-                 activation: str = "tanh"):
+                 activation: str = "tanh", plastic_bias: bool = True):
         super().__init__(input_dim, hidden_dim)
         eta = _check_real("eta", eta)
         lam = _check_real("lambda_", lambda_)
@@ -71,9 +78,11 @@ class MPNCore(MemoryCore):
         self.learn_eta = bool(learn_eta)
         self.learn_lambda = bool(learn_lambda)
         self.lambda_max = lambda_max
+        self.plastic_bias = bool(plastic_bias)
+        self.n_syn = input_dim + int(self.plastic_bias)   # presynaptic inputs of the plastic layer
 
-        bound = 1.0 / math.sqrt(input_dim)
-        self.W = nn.Parameter(torch.empty(hidden_dim, input_dim).uniform_(-bound, bound))
+        bound = 1.0 / math.sqrt(self.n_syn)
+        self.W = nn.Parameter(torch.empty(hidden_dim, self.n_syn).uniform_(-bound, bound))
         self.b = nn.Parameter(torch.empty(hidden_dim).uniform_(-bound, bound))
         eta_t = torch.tensor(eta)
         if self.learn_eta:
@@ -100,10 +109,12 @@ class MPNCore(MemoryCore):
         return self.lambda_raw
 
     def state_shapes(self):
-        return ((self.hidden_dim, self.input_dim),)
+        return ((self.hidden_dim, self.n_syn),)
 
     def _step(self, x_t, state):
         (M,) = state
+        if self.plastic_bias:
+            x_t = torch.cat([x_t, x_t.new_ones(x_t.shape[0], 1)], dim=1)
         W_eff = self.W * (1.0 + M)                                   # (B, H, D)
         h = self._act(self.b + torch.einsum("bhd,bd->bh", W_eff, x_t))
         M = self.lambda_ * M + self.eta * h.unsqueeze(2) * x_t.unsqueeze(1)
@@ -124,4 +135,4 @@ class MPNCore(MemoryCore):
 
     def extra_repr(self) -> str:
         return (f"{super().extra_repr()}, activation={self.activation!r}, learn_eta={self.learn_eta}, "
-                f"learn_lambda={self.learn_lambda}, lambda_max={self.lambda_max}")
+                f"learn_lambda={self.learn_lambda}, lambda_max={self.lambda_max}, plastic_bias={self.plastic_bias}")
