@@ -62,7 +62,8 @@ class PseudoMemoryCore(MemoryCore):
     def state_shapes(self):
         return ((self.controller_dim,), (self.num_slots, self.slot_dim), (self.num_slots,))
 
-    def _step(self, x_t, state):
+    def _read_write(self, x_t, state):
+        """One step; also returns the gate (B, 1) and the read attention (B, K) for ``aux``."""
         h, slots, usage = state
         h = self.controller(x_t, h)
         q = self.query(h)
@@ -77,17 +78,26 @@ class PseudoMemoryCore(MemoryCore):
         # usage only chooses the slot (argmin has no gradient): keep it out of the graph
         usage = self.usage_decay * usage + (attn + gw).detach()
         y = self.out(torch.cat([h, read], dim=-1))
-        self._aux_steps.append((g, attn.detach(), slots.detach().flatten(1).norm(dim=1)))
-        return y, (h, slots, usage)
+        return y, (h, slots, usage), g, attn
+
+    def _step(self, x_t, state):
+        y, state, _, _ = self._read_write(x_t, state)
+        return y, state
 
     def _forward(self, x, state, starts):
         # Inherently sequential (the write slot depends on past usage); each step is batched over B.
-        self._aux_steps = []
-        y, state = self._forward_steps(x, state, starts)
-        gates, attn, norms = zip(*self._aux_steps)
-        del self._aux_steps
-        self.aux = {"gate": torch.stack(gates), "attention": torch.stack(attn), "state_norm": torch.stack(norms)}
-        return y, state
+        ys, gates, attns, norms = [], [], [], []
+        any_start = starts.any(dim=1).tolist()
+        for t in range(x.shape[0]):
+            if any_start[t]:
+                state = self.reset_state(state, starts[t])
+            y_t, state, g, attn = self._read_write(x[t], state)
+            ys.append(y_t)
+            gates.append(g)
+            attns.append(attn.detach())
+            norms.append(state[1].detach().flatten(1).norm(dim=1))
+        self.aux = {"gate": torch.stack(gates), "attention": torch.stack(attns), "state_norm": torch.stack(norms)}
+        return torch.stack(ys), state
 
     def extra_repr(self) -> str:
         return (f"{super().extra_repr()}, num_slots={self.num_slots}, slot_dim={self.slot_dim}, "

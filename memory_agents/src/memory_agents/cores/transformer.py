@@ -6,8 +6,8 @@ there is no position table and episodes can run for any number of steps.
 
 State ``(keys, values, length)``: keys/values of shape (B, n_layers, window, d_model) hold the
 cached attention inputs of the last ``window`` steps (right-aligned, newest last; entries from
-before the episode are zero); ``length`` (B, 1) is how many of them belong to the current episode (read as an integer
-clamped to [0, window]). A reset sets length to 0, so nothing before it is attended to.
+before the episode are zero); ``length`` (B, 1) is how many of them belong to the current
+episode (read as an integer clamped to [0, window]). A reset sets length to 0, so nothing before it is attended to.
 
 Sequence path: the chunk is cut into blocks of ``block_len`` steps; each block runs as one
 batched attention over ``[cache ; block]`` with a causal + window + episode-reset mask, then the
