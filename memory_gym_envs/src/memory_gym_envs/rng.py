@@ -66,9 +66,12 @@ def hash_integers(keys: np.ndarray, counters, high: int) -> np.ndarray:
     bits scaled by ``high`` in integer arithmetic (multiply-shift; bias < high / 2**32). Same
     stream convention as :func:`hash_uniform` (splitmix64 of key + (counter + 1) * golden)."""
     keys = np.asarray(keys, dtype=np.uint64)
-    z = np.atleast_1d(np.asarray(counters).astype(np.uint64) + np.uint64(1))
-    z = z * _GOLDEN
-    z = z + keys  # broadcasts to the final shape (fresh array, safe to mix in place)
+    z = np.asarray(counters).astype(np.uint64)  # a fresh array: mixed in place below
+    if z.shape != keys.shape or z.ndim == 0:
+        z = np.array(np.broadcast_to(z, np.broadcast_shapes(z.shape, keys.shape)), ndmin=1)
+    z += np.uint64(1)
+    z *= _GOLDEN
+    z += keys
     _mix_inplace(z)
     z >>= _S32
     z *= np.uint64(high)

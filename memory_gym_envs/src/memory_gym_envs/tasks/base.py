@@ -67,7 +67,7 @@ def light(obs: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> None:
     times faster than 2-D fancy assignment). ``cols`` is (k,) or (k, w) for k = len(rows)."""
     rows = rows * obs.shape[1]
     flat = rows + cols if cols.ndim == 1 else rows[:, None] + cols
-    obs.reshape(-1).put(flat, 1.0)
+    obs.reshape(-1)[flat] = 1.0
 
 
 def count_reward(count_before: np.ndarray, count_after: np.ndarray, total: float) -> np.ndarray:

@@ -73,6 +73,7 @@ class NBack(BatchedTask):
     def _new_episodes(self, rows):
         self.key[rows] = self.rng.bits(rows, 1)[:, 0]
         self.current[rows] = hash_integers(self.key[rows], 0, self.vocab_size)
+        self.ring[rows] = -1  # "no token": matches no action before step n
         self.num_correct[rows] = 0
 
     def _observe(self):
@@ -86,9 +87,8 @@ class NBack(BatchedTask):
 
     def _step(self, actions):
         ring = self.ring.reshape(-1)
-        due = self.t >= self.n
-        correct = due & (actions == ring.take(self._slot(self.t - self.n)))  # token n steps back
-        ring.put(self._slot(self.t), self.current)
+        correct = actions == ring.take(self._slot(self.t - self.n))  # token n steps back (-1 before n)
+        ring[self._slot(self.t)] = self.current
         self.current = self._token(self.t + 1)
         before = self.num_correct.copy()
         self.num_correct += correct
@@ -99,7 +99,7 @@ class NBack(BatchedTask):
 
     def oracle_action(self):
         # Before step n no answer is due; any action (0) is fine.
-        return np.where(self.t >= self.n, self.ring.reshape(-1).take(self._slot(self.t - self.n)), 0)
+        return np.maximum(self.ring.reshape(-1).take(self._slot(self.t - self.n)), 0)
 
     def memoryless_action(self, obs):
         # Repeat the visible token: right with probability 1/V, like any memoryless guess.
