@@ -82,7 +82,7 @@ def test_decoys_flash_at_distinct_steps_away_from_the_goal():
     assert np.all((later >= 0).sum(1) == SMALL["num_decoys"])  # every decoy appears once
     assert np.all(later[later >= 0] != np.repeat(goal, SMALL["num_decoys"]))
     decoy_steps = np.array([1 + np.flatnonzero(r >= 0) for r in later])
-    np.testing.assert_array_equal(decoy_steps, task.decoys.times[:, : SMALL["num_decoys"]])
+    np.testing.assert_array_equal(decoy_steps, task.markers.times[:, 1 : 1 + SMALL["num_decoys"]])
     # decoys land on every non-goal cell and at every step, not on a fixed pattern
     assert len(np.unique(later[later >= 0])) == s * s
     assert len(np.unique(decoy_steps)) == SMALL["episode_length"] - 1

@@ -55,11 +55,11 @@ class DistractorNavigation(BatchedTask):
         self.num_actions = 5
         self.horizon = self.episode_length
         self.cell = np.zeros(n, dtype=np.int64)  # the agent's cell, y * S + x
-        self.goal = np.zeros(n, dtype=np.int64)
-        self.decoys = EventSchedule(n, self.num_decoys)
-        self.decoy_cell = np.zeros((n, self.num_decoys + 1), dtype=np.int64)  # last column unused
-        # Lookup tables keep a step to a few gathers: next cell by (cell, action) with walls, and the
-        # observation row of an agent on each cell (marker channels empty).
+        # Markers: event 0 is the goal shown at step 0, events 1..M the decoys.
+        self.markers = EventSchedule(n, 1 + self.num_decoys)
+        self.marker_cell = np.zeros((n, self.num_decoys + 2), dtype=np.int64)  # last column unused
+        # Lookup tables keep a step to a few gathers: next cell by (cell, action) with walls, the
+        # observation of an agent on each cell, and the marker part of the observation per cell.
         x, y = np.arange(s * s) % s, np.arange(s * s) // s
         self._next_cell = np.stack(
             [np.clip(y + dy, 0, s - 1) * s + np.clip(x + dx, 0, s - 1) for dx, dy in zip(_DX, _DY)], axis=1
@@ -67,6 +67,18 @@ class DistractorNavigation(BatchedTask):
         self._cell_obs = np.zeros((s * s, self.obs_size), dtype=np.float32)
         self._cell_obs[np.arange(s * s), 1 + x] = 1.0
         self._cell_obs[np.arange(s * s), 1 + s + y] = 1.0
+        self._marker_obs = np.zeros((s * s, self.obs_size), dtype=np.float32)
+        self._marker_obs[:, 0] = 1.0
+        self._marker_obs[np.arange(s * s), 1 + 2 * s + x] = 1.0
+        self._marker_obs[np.arange(s * s), 1 + 3 * s + y] = 1.0
+
+    @property
+    def goal(self):
+        return self.marker_cell[:, 0]
+
+    @property
+    def decoy_cell(self):
+        return self.marker_cell[:, 1 : 1 + self.num_decoys]
 
     @property
     def x(self):
@@ -82,32 +94,30 @@ class DistractorNavigation(BatchedTask):
         start_goal = self.rng.integers(rows, cells, 2)
         self.cell[rows] = start_goal[:, 0]
         goal = start_goal[:, 1]
-        self.goal[rows] = goal
-        self.decoys.sample(self.rng, rows, 1, self.episode_length)
+        self.markers.sample(self.rng, rows, 1, self.episode_length, first=0)
         decoy = self.rng.integers(rows, cells - 1, m)
-        self.decoy_cell[rows, :m] = decoy + (decoy >= goal[:, None])  # uniform over cells != goal
+        self.marker_cell[rows, 0] = goal
+        self.marker_cell[rows, 1 : m + 1] = decoy + (decoy >= goal[:, None])  # uniform over cells != goal
 
     def _observe(self):
-        s = self.grid_size
         obs = np.take(self._cell_obs, self.cell, axis=0)  # a fresh array
-        decoy = self.decoys.due(self.t)
-        rows = np.flatnonzero(decoy | (self.t == 0))
-        cell = np.where(decoy[rows], self.decoy_cell[rows, self.decoys.index[rows]], self.goal[rows])
-        obs[rows, 0] = 1.0
-        obs[rows, 1 + 2 * s + cell % s] = 1.0
-        obs[rows, 1 + 3 * s + cell // s] = 1.0
+        rows = np.flatnonzero(self.markers.due(self.t))
+        if rows.size:
+            obs[rows] += self._marker_obs[self.marker_cell[rows, self.markers.index[rows]]]
         return obs
 
     def _step(self, actions):
-        self.decoys.advance(np.flatnonzero(self.decoys.due(self.t)))
+        rows = np.flatnonzero(self.markers.due(self.t))
         moved = np.take(self._next_cell, self.cell * 5 + actions)
-        shown = self.t == 0  # step 0 shows the goal; its action is ignored
-        if shown.any():
-            moved[shown] = self.cell[shown]
+        if rows.size:
+            goal_shown = rows[self.markers.index[rows] == 0]  # step 0: the action is ignored
+            moved[goal_shown] = self.cell[goal_shown]
+            self.markers.advance(rows)
         self.cell = moved
         final = self.t >= self.episode_length - 1
-        reward = (final & (self.cell == self.goal)).astype(np.float64)
-        return reward, final
+        if final.any():
+            return (final & (moved == self.goal)).astype(np.float64), final
+        return np.zeros(self.num_envs), final
 
     def _success(self):
         return self.cell == self.goal

@@ -22,10 +22,15 @@ class EventSchedule:
         self.index = np.zeros(num_envs, dtype=np.int64)
         self.next_time = np.full(num_envs, -1, dtype=np.int64)
 
-    def sample(self, rng: RowRNG, rows: np.ndarray, low: int, high: int) -> None:
-        """New events for ``rows`` at ``count`` distinct times in [low, high), each set equally likely."""
-        if self.count:
-            self.times[rows, : self.count] = low + rng.distinct(rows, high - low, self.count, ordered=True)
+    def sample(self, rng: RowRNG, rows: np.ndarray, low: int, high: int, first: int | None = None) -> None:
+        """New events for ``rows`` at distinct times in [low, high), each set equally likely; with
+        ``first`` (< low), event 0 is fixed at that time and only the other count - 1 are drawn."""
+        fixed = 0 if first is None else 1
+        if fixed:
+            self.times[rows, 0] = first
+        if self.count > fixed:
+            drawn = rng.distinct(rows, high - low, self.count - fixed, ordered=True)
+            self.times[rows, fixed : self.count] = low + drawn
         self.index[rows] = 0
         self.next_time[rows] = self.times[rows, 0]
 
