@@ -75,7 +75,7 @@ def test_cue_times_distinct_sorted_in_window_and_shown_once():
     assert np.all(flags.sum(axis=1) == task.num_cues)
     shown_at = np.array([np.flatnonzero(f) for f in flags])
     np.testing.assert_array_equal(shown_at, times)
-    np.testing.assert_array_equal(np.take_along_axis(tokens, shown_at, 1), task.tokens[:, : task.num_cues])
+    np.testing.assert_array_equal(np.take_along_axis(tokens, shown_at, 1), task.answers)
 
 
 @pytest.mark.parametrize("window", [4, 20])  # window <= 2 cues: argsort sampler; larger: Floyd's

@@ -85,7 +85,7 @@ def test_a_patterns_distinct_and_query_uniform(tokens, length):
     codes = (a * tokens ** np.arange(length)).sum(axis=2)
     assert all(len(set(r)) == p for r in codes.tolist())
     np.testing.assert_array_equal(task.stream[:, 2 * p * length:], a[np.arange(2000), task.query])
-    np.testing.assert_array_equal(task.answer, stream[np.arange(2000), task.query, 1])
+    np.testing.assert_array_equal(task.answers, stream[np.arange(2000), task.query, 1])
     counts = np.bincount(task.query, minlength=p)
     assert np.all(np.abs(counts - 500) < 100)
     if tokens ** length == p:  # every pattern is used; pairs come in random order

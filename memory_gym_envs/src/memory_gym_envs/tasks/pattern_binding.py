@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..difficulty import preset
-from .base import BatchedTask, check_int
+from .base import check_int, light
+from .recall import StudyRecallTask
 
 __all__ = ["PatternBinding"]
 
@@ -12,7 +13,7 @@ A_FLAG, B_FLAG, QUERY_FLAG, ANSWER_FLAG = range(4)
 _MAX_PATTERNS = 2**53  # pattern codes are drawn as exact integers through float64 uniforms
 
 
-class PatternBinding(BatchedTask):
+class PatternBinding(StudyRecallTask):
     """Patterns are ``pattern_length`` (K) tokens of a ``num_tokens`` (V) alphabet. Steps: for each
     pair i in turn, A_i token by token (A flag) then B_i (B flag); ``delay`` (D) blank steps; A_j of
     a random pair j token by token (query flag); then K answer steps (answer flag) whose actions
@@ -28,6 +29,10 @@ class PatternBinding(BatchedTask):
     (ignored outside the answer). The answer observations are all alike and B_j is uniform, so
     without memory each answer token is right with probability 1/V: success ceiling V^-K,
     return 1/V.
+
+    The answer phase (exact 1/K rewards, success, oracle, memoryless baseline) is
+    StudyRecallTask's, with the query steps counted into its delay; this class draws the patterns
+    and builds the observation.
     """
 
     name = "PatternBinding"
@@ -42,7 +47,7 @@ class PatternBinding(BatchedTask):
     def __init__(self, num_envs: int, *, num_pairs: int, pattern_length: int, num_tokens: int, delay: int):
         self.num_tokens = check_int(self.name, "num_tokens", num_tokens, 2, 1024)
         self.pattern_length = check_int(self.name, "pattern_length", pattern_length, 1, 64)
-        self.delay = check_int(self.name, "delay", delay, 0, 1_000_000)
+        delay = check_int(self.name, "delay", delay, 0, 1_000_000)
         self.num_patterns = self.num_tokens**self.pattern_length
         if self.num_patterns > _MAX_PATTERNS:
             raise ValueError(
@@ -51,14 +56,14 @@ class PatternBinding(BatchedTask):
             )
         # A patterns must be distinct: at most num_tokens ** pattern_length of them.
         self.num_pairs = check_int(self.name, "num_pairs", num_pairs, 2, min(256, self.num_patterns))
-        super().__init__(num_envs)
-        p, k, n = self.num_pairs, self.pattern_length, self.num_envs
-        self.obs_size = 4 + self.num_tokens
-        self.num_actions = self.num_tokens
+        p, k = self.num_pairs, self.pattern_length
         present = 2 * p * k
-        self.query_start = present + self.delay
-        self.answer_start = self.query_start + k
-        self.horizon = self.answer_start + k
+        # StudyRecallTask times study, delay and scored recall: the query steps sit in its delay.
+        self._setup(num_envs, study_steps=present, delay=delay + k, recall_steps=k,
+                    obs_size=4 + self.num_tokens, num_actions=self.num_tokens, study_width=0, recall_width=0)
+        self.delay = delay
+        self.query_start = present + delay
+        self.answer_start = self.recall_start
         # Per-step schedule shared by all rows (index = t, one spare entry for t == horizon):
         # which flag is up, and which entry of a row's shown-token stream appears.
         steps = np.arange(self.horizon + 1)
@@ -69,10 +74,8 @@ class PatternBinding(BatchedTask):
         self.stream_at = np.full(self.horizon + 1, -1, dtype=np.int64)
         self.stream_at[:present] = steps[:present]
         self.stream_at[self.query_start:self.answer_start] = present + np.arange(k)
-        self.stream = np.zeros((n, present + k), dtype=np.int64)  # A_0 B_0 ... A_{P-1} B_{P-1} A_j
-        self.answer = np.zeros((n, k), dtype=np.int64)  # B_j
-        self.query = np.zeros(n, dtype=np.int64)  # j
-        self.num_correct = np.zeros(n, dtype=np.int64)
+        self.stream = np.zeros((self.num_envs, present + k), dtype=np.int64)  # A_0 B_0 ... A_j
+        self.query = np.zeros(self.num_envs, dtype=np.int64)  # j
 
     def _new_episodes(self, rows):
         p, k, v = self.num_pairs, self.pattern_length, self.num_tokens
@@ -83,7 +86,7 @@ class PatternBinding(BatchedTask):
         pick = np.arange(len(rows))
         pairs = np.stack([a, b], axis=2).reshape(-1, 2 * p * k)  # A_0 B_0 A_1 B_1 ...
         self.stream[rows] = np.concatenate([pairs, a[pick, j]], axis=1)
-        self.answer[rows] = b[pick, j]
+        self.answers[rows] = b[pick, j]
         self.query[rows] = j
         self.num_correct[rows] = 0
 
@@ -92,39 +95,9 @@ class PatternBinding(BatchedTask):
         flag = np.take(self.flag_at, self.t)
         rows = np.flatnonzero(flag >= 0)
         if rows.size:  # nothing to write during the delay
-            obs[rows, flag[rows]] = 1.0
+            light(obs, rows, flag[rows])
             idx = self.stream_at[self.t[rows]]
-            rows = rows[idx >= 0]
-            obs[rows, 4 + self.stream[rows, idx[idx >= 0]]] = 1.0
+            shown = idx >= 0
+            rows = rows[shown]
+            light(obs, rows, 4 + self.stream[rows, idx[shown]])
         return obs
-
-    def _step(self, actions):
-        k = self.t - self.answer_start
-        answering = k >= 0
-        if answering.any():
-            target = np.take_along_axis(self.answer, np.clip(k, 0, self.pattern_length - 1)[:, None], 1)[:, 0]
-            hit = answering & (actions == target)
-            self.num_correct += hit
-            reward = hit / self.pattern_length
-        else:
-            reward = np.zeros(self.num_envs)
-        return reward, k >= self.pattern_length - 1
-
-    def _success(self):
-        return self.num_correct == self.pattern_length
-
-    def oracle_action(self):
-        k = np.clip(self.t - self.answer_start, 0, self.pattern_length - 1)
-        return np.take_along_axis(self.answer, k[:, None], 1)[:, 0]
-
-    def memoryless_action(self, obs):
-        # Answer observations carry no token: any fixed guess is optimal.
-        return np.zeros(len(obs), dtype=np.int64)
-
-    @property
-    def memoryless_ceiling(self):
-        return float(self.num_tokens) ** -self.pattern_length
-
-    @property
-    def memoryless_return(self):
-        return 1.0 / self.num_tokens
