@@ -176,8 +176,8 @@ class MemoryActorCriticPolicy(ActorCriticPolicy):
             log_p = torch.log_softmax(self.action_net(latent_pi), dim=-1)
             if deterministic:
                 actions = log_p.argmax(dim=-1)
-            else:
-                actions = torch.multinomial(log_p.exp(), 1).squeeze(-1)
+            else:  # Gumbel-max: argmax(log p + Gumbel noise) samples from p; cheaper than multinomial
+                actions = (log_p - torch.empty_like(log_p).exponential_().log()).argmax(dim=-1)
             log_prob = log_p.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
         else:
             distribution = self._get_action_dist_from_latent(latent_pi)

@@ -191,7 +191,7 @@ class MemoryPPO(OnPolicyAlgorithm):
         box = isinstance(self.action_space, spaces.Box)
         for _ in range(n_rollout_steps):
             buf.maybe_store_state(state)
-            with torch.no_grad():
+            with torch.inference_mode():
                 obs_t = torch.as_tensor(self._last_obs, device=dev)
                 if obs_t.dtype == torch.float64:
                     obs_t = obs_t.float()
@@ -214,7 +214,7 @@ class MemoryPPO(OnPolicyAlgorithm):
             state = new_state
             self._last_memory_state = state
 
-        with torch.no_grad():
+        with torch.inference_mode():
             obs_t = torch.as_tensor(new_obs, device=dev).float()
             last_values = policy.predict_values(obs_t, state, torch.as_tensor(dones, dtype=torch.float32, device=dev))
         buf.compute_returns_and_advantage(last_values, np.asarray(dones))
