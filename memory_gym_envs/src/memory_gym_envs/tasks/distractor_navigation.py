@@ -25,8 +25,8 @@ class DistractorNavigation(BatchedTask):
 
     Observation ``[marker_flag, agent x one-hot (S), agent y one-hot (S), marker x one-hot (S),
     marker y one-hot (S)]``; actions 0 stay, 1 up, 2 down, 3 left, 4 right (moves into a wall stay
-    put). A policy that keeps the latest marker is always wrong when M >= 1: the true goal is the
-    first one.
+    put). The true goal is the first marker: a policy that keeps the latest one heads for a decoy
+    (M >= 1) and only ends on the goal by chance.
 
     Memoryless ceiling 1/S^2 (walk to a fixed cell and stay). After step 0 the only goal
     information in any observation is that a flashing decoy cell is not the goal; even a policy
@@ -43,7 +43,7 @@ class DistractorNavigation(BatchedTask):
     }
 
     def __init__(self, num_envs: int, *, grid_size: int, episode_length: int, num_decoys: int):
-        self.grid_size = check_int(self.name, "grid_size", grid_size, 2, 256)
+        self.grid_size = check_int(self.name, "grid_size", grid_size, 2, 64)
         # Step 0 is the display step; the remaining T - 1 moves must reach any cell.
         self.episode_length = check_int(
             self.name, "episode_length", episode_length, 2 * self.grid_size - 1, 1_000_000
