@@ -242,3 +242,21 @@ def test_seed_list_and_misuse_errors():
     env.step(0)  # episode over
     with pytest.raises(RuntimeError, match="reset"):
         env.step(0)
+
+
+def test_gymnasium_vector_wrappers_work():
+    """RecordEpisodeStatistics (NEXT_STEP) sees the oracle's return 1.0 and the episode length."""
+    venv = gym.wrappers.vector.RecordEpisodeStatistics(gym.make_vec("MemoryGym/CopyMemory-v0", num_envs=3))
+    venv.reset(seed=0)
+    horizon = venv.unwrapped.task.horizon
+    for t in range(horizon):
+        _, _, te, _, info = venv.step(venv.unwrapped.oracle_action())
+    assert te.all() and "episode" in info
+    np.testing.assert_allclose(info["episode"]["r"], 1.0)
+    np.testing.assert_array_equal(info["episode"]["l"], horizon)
+    listed = gym.wrappers.vector.DictInfoToList(
+        gym.make_vec("MemoryGym/DelayedCue-v0", num_envs=2, delay=0, autoreset_mode="SameStep"))
+    listed.reset(seed=0)
+    listed.step(np.zeros(2, dtype=np.int64))
+    _, _, te, _, infos = listed.step(listed.unwrapped.oracle_action())
+    assert te.all() and all(i["final_info"]["is_success"] for i in infos)
