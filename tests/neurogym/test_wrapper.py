@@ -206,6 +206,7 @@ def test_max_steps_truncates_and_reports_accuracy():
         ({"max_steps": -3}, "max_steps must be None or an int >= 1; got -3"),
         ({"trials_per_episode": None, "max_steps": None}, "cannot both be None"),
         ({"success_threshold": 1.5}, r"success_threshold must be a number in \[0, 1\]; got 1.5"),
+        ({"difficulty": "easy"}, "difficulty must be None for NeuroGym tasks .*; got 'easy'"),
         ({"success_threshold": "high"}, r"success_threshold must be a number in \[0, 1\]; got 'high'"),
     ],
 )

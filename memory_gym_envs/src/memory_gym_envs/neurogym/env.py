@@ -110,6 +110,8 @@ class NeuroGymEnv(gym.Env):
         pass_action: append the previous action, one-hot, to the observation (neurogym's
             PassAction appends the action index; a one-hot suits a neural network better).
         success_threshold: `is_success` is `trial_accuracy >= success_threshold` at episode end.
+        difficulty: must be None; accepted so that callers passing the MemoryGym `difficulty`
+            keyword get a clear error instead of neurogym's TypeError.
         **neurogym_kwargs: passed to the neurogym task (`dt`, `timing`, `rewards`, ...).
 
     The agent's memory is meant to persist across trials inside an episode (NeuroGym's tasks
@@ -126,8 +128,14 @@ class NeuroGymEnv(gym.Env):
         pass_reward: bool = False,
         pass_action: bool = False,
         success_threshold: float = 0.8,
+        difficulty: str | None = None,
         **neurogym_kwargs,
     ) -> None:
+        if difficulty is not None:
+            raise ValueError(
+                f"difficulty must be None for NeuroGym tasks (they have no difficulty presets; set neurogym "
+                f"kwargs such as timing, cohs or sigma instead); got {difficulty!r}"
+            )
         self.trials_per_episode = _check_optional_int("trials_per_episode", trials_per_episode)
         self.max_steps = _check_optional_int("max_steps", max_steps)
         if self.trials_per_episode is None and self.max_steps is None:
