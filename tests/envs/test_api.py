@@ -46,7 +46,7 @@ def test_oracle_scores_one(env_id, difficulty):
     episodes = 2 if difficulty == "extreme" else 6
     result = evaluate(env_id, "oracle", episodes=episodes, difficulty=difficulty, seed=1)
     np.testing.assert_array_equal(result.successes, True)
-    np.testing.assert_allclose(result.returns, 1.0, atol=1e-9)
+    np.testing.assert_array_equal(result.returns, 1.0)  # exactly, not approximately
 
 
 @pytest.mark.parametrize("env_id", IDS)

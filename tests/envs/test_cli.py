@@ -29,3 +29,16 @@ def test_bad_arguments_exit_with_message():
     assert out.returncode == 2 and "unknown task" in out.stderr
     with pytest.raises(SystemExit):
         main(["--difficulties", "trivial"])
+
+
+def test_every_registered_task_appears(capsys):
+    import memory_gym_envs
+
+    main(["--difficulties", "easy", "--episodes", "4"])
+    out = capsys.readouterr().out
+    rows = [l.split(" | ") for l in out.splitlines() if l.startswith("| ") and "---" not in l][1:]
+    assert [r[0][2:] for r in rows] == [i.split("/")[1][:-3] for i in memory_gym_envs.list_tasks()]
+    assert all(r[7] == "1.000 / 1.000" for r in rows)  # the oracle column
+    main(["--list"])
+    listed = capsys.readouterr().out
+    assert all(f"`{i}`" in listed for i in memory_gym_envs.list_tasks())
