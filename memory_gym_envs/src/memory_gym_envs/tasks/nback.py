@@ -46,7 +46,7 @@ class NBack(BatchedTask):
 
     def __init__(self, num_envs: int, *, n: int, vocab_size: int, length: int,
                  success_threshold: float):
-        self.n = check_int(self.name, "n", n, 1, 100_000)
+        self.n = check_int(self.name, "n", n, 1, 1_024)  # the ring buffer holds N x n tokens
         self.vocab_size = check_int(self.name, "vocab_size", vocab_size, 2, 1_024)
         self.length = check_int(self.name, "length", length, self.n + 1, 10_000_000)
         self.success_threshold = check_float(self.name, "success_threshold", success_threshold, 0.0, 1.0)
