@@ -5,7 +5,9 @@ A corridor of ``corridor_length`` (L) cells ends at a junction with an up arm an
 the cue cell; the active maze starts one cell to its right, so the agent must first step back to
 look. The agent then walks right to the junction and turns into an arm: the episode ends there,
 and succeeds when the arm is the one the cue named. The time limit is the shortest successful
-path (L + 1 steps passive, L + 3 active) plus ``slack``.
+path (L + 1 steps passive, L + 3 active) plus ``slack``; reaching it ends the episode as a failure
+(``terminated``, as in the paper's fixed horizon: the agent sees no clock, the limit is part of
+the task).
 
 Observation ``[cue_cell, cue_up, cue_down, corridor, junction]``: the corridor cells all look the
 same and there is no clock, so after leaving the cue cell nothing observed depends on the cue and
@@ -110,7 +112,10 @@ class _TMaze(BatchedTask):
             new_cell = pos > self.farthest
             np.maximum(self.farthest, pos, out=self.farthest)
             reward += new_cell * self.cell_reward
-        return reward, np.take(self._turns, idx)
+        # Running out of time ends the episode as a failure (terminated, not truncated): the limit is
+        # part of the task, and bootstrapping past it would make dawdling at the junction look as
+        # good as turning.
+        return reward, np.take(self._turns, idx) | (self.t >= self.horizon - 1)
 
     def _success(self):
         return self.correct.copy()
