@@ -2,6 +2,12 @@
 on CUDA with mamba-ssm installed, the Triton backend against the PyTorch backend."""
 from __future__ import annotations
 
+import importlib.util
+import os
+import subprocess
+import sys
+import textwrap
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -171,9 +177,57 @@ def test_triton_backend_equals_torch_backend_on_cuda(T):
         outs.append((y.detach(), hs.detach(), cs.detach(), grads))
     assert tri.last_backend == "triton" and ref.last_backend == "torch"
     (y1, h1, c1, g1), (y2, h2, c2, g2) = outs
-    # Triton accumulates in float32 with its own summation order: loose-but-meaningful tolerance.
-    torch.testing.assert_close(y1, y2, atol=2e-3, rtol=2e-3)
-    torch.testing.assert_close(h1, h2, atol=2e-3, rtol=2e-3)
+    # Triton's tl.dot uses TF32 on GPUs that have it: loose-but-meaningful tolerance.
+    torch.testing.assert_close(y1, y2, atol=5e-3, rtol=5e-3)
+    torch.testing.assert_close(h1, h2, atol=5e-3, rtol=5e-3)
     torch.testing.assert_close(c1, c2)
     for a, b in zip(g1, g2):
-        assert (a - b).norm() <= 1e-2 * b.norm() + 1e-5
+        assert (a - b).norm() <= 2e-2 * b.norm() + 1e-5
+
+
+MAMBA_INTERPRETER_CHECK = textwrap.dedent("""
+    import contextlib, types
+    import torch
+    # Let mamba_ssm's launch code run on CPU tensors under TRITON_INTERPRET=1.
+    torch.cuda.device = lambda idx: contextlib.nullcontext()
+    torch.cuda.get_device_properties = lambda d=None: types.SimpleNamespace(multi_processor_count=132)
+    import triton.runtime.autotuner as autotuner
+    autotuner.Autotuner._bench = lambda self, *a, config=None, **k: [0.0, 0.0, 0.0]  # first config, no timing
+    from memory_agents.cores.mamba2 import Mamba2Core, load_mamba_chunk_scan
+    assert load_mamba_chunk_scan() is not None
+    torch.manual_seed(0)
+    T, B = 40, 3
+    kw = dict(d_state=16, headdim=16, chunk_size=16, ngroups=2)
+    tri, ref = Mamba2Core(12, 32, **kw), Mamba2Core(12, 32, backend="torch", **kw)
+    ref.load_state_dict(tri.state_dict())
+    tri._use_triton = lambda x: True
+    x = torch.randn(T, B, 12)
+    state = tuple(0.5 * torch.randn(B, *s) for s in tri.state_shapes())
+    starts = torch.zeros(T, B, dtype=torch.bool)
+    starts[0, 0] = starts[20, 0] = starts[16, 1] = starts[15, 2] = starts[5, 2] = True
+    outs = []
+    for core in (tri, ref):
+        xi = x.clone().requires_grad_(True)
+        si = tuple(s.clone().requires_grad_(True) for s in state)
+        y, (cs, hs) = core(xi, si, starts)
+        (y.pow(2).sum() + hs.pow(2).sum() + cs.pow(2).sum()).backward()
+        outs.append((y.detach(), hs.detach(), [xi.grad, *(s.grad for s in si), *(p.grad for p in core.parameters())]))
+    (y1, h1, g1), (y2, h2, g2) = outs
+    torch.testing.assert_close(y1, y2, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(h1, h2, atol=1e-5, rtol=1e-5)
+    for a, b in zip(g1, g2):
+        assert (a - b).norm() <= 1e-4 * b.norm(), ((a - b).norm(), b.norm())
+    print("MAMBA-SSM-INTERPRETER-OK")
+""")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("mamba_ssm") is None or importlib.util.find_spec("triton") is None,
+                    reason="mamba-ssm (the `mamba` extra) is not installed")
+def test_mamba_ssm_kernels_in_triton_interpreter_equal_torch_backend():
+    """mamba_ssm's real Triton kernels, run on CPU by Triton's interpreter, through the core's glue
+    (initial state, seq_idx for resets at t=0 / mid-chunk / on and just before chunk boundaries)."""
+    env = dict(os.environ, TRITON_INTERPRET="1")
+    proc = subprocess.run([sys.executable, "-c", MAMBA_INTERPRETER_CHECK], env=env, capture_output=True,
+                          text=True, timeout=900)
+    assert "MAMBA-SSM-INTERPRETER-OK" in proc.stdout, proc.stdout + proc.stderr

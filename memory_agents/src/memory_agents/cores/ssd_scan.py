@@ -38,9 +38,14 @@ def ssd_chunk_scan(x: torch.Tensor, dt: torch.Tensor, A: torch.Tensor, B: torch.
         (b, nheads, headdim, d_state).
     """
     b, T, nh, p = x.shape
+    if T == 1:  # the rollout step: the plain recurrence is the same numbers with far fewer ops
+        h0 = torch.zeros(b, nh, p, B.shape[3], dtype=x.dtype, device=x.device) if initial_state is None \
+            else initial_state
+        y, h = ssd_step(x[:, 0], dt[:, 0], A, B[:, 0], C[:, 0], h0, None if resets is None else resets[:, 0])
+        return y[:, None], h
     g, n = B.shape[2], B.shape[3]
     r = nh // g
-    L = int(chunk_size)
+    L = min(int(chunk_size), T)  # no padding beyond the sequence itself
     pad = (-T) % L
     if resets is None:
         resets = torch.zeros(b, T, dtype=torch.bool, device=x.device)
@@ -95,19 +100,25 @@ def ssd_chunk_scan(x: torch.Tensor, dt: torch.Tensor, A: torch.Tensor, B: torch.
     return y, h.reshape(b, nh, p, n)
 
 
+def ssd_step(x, dt, A, B, C, h, reset=None):
+    """One step of the recurrence: x (b, nheads, headdim), dt (b, nheads), B/C (b, ngroups, d_state),
+    h (b, nheads, headdim, d_state), reset (b,) bool or None. Returns (y, new h)."""
+    r = x.shape[1] // B.shape[1]
+    if reset is not None:
+        h = h * (~reset).to(h.dtype)[:, None, None, None]
+    Bt = B.repeat_interleave(r, dim=1)  # (b, nheads, d_state)
+    Ct = C.repeat_interleave(r, dim=1)
+    h = torch.exp(dt * A)[:, :, None, None] * h + (dt[:, :, None] * x)[..., None] * Bt[:, :, None, :]
+    return torch.einsum("bhpn,bhn->bhp", h, Ct), h
+
+
 def ssd_sequential(x, dt, A, B, C, initial_state=None, resets=None):
     """Step-by-step reference of ``ssd_chunk_scan`` (same arguments, no chunking); for tests."""
     b, T, nh, p = x.shape
-    g, n = B.shape[2], B.shape[3]
-    r = nh // g
+    n = B.shape[3]
     h = torch.zeros(b, nh, p, n, dtype=x.dtype, device=x.device) if initial_state is None else initial_state
     ys = []
     for t in range(T):
-        if resets is not None:
-            h = h * (~resets[:, t]).to(h.dtype)[:, None, None, None]
-        Bt = B[:, t].repeat_interleave(r, dim=1)  # (b, nh, n)
-        Ct = C[:, t].repeat_interleave(r, dim=1)
-        decay = torch.exp(dt[:, t] * A)[:, :, None, None]
-        h = decay * h + (dt[:, t, :, None] * x[:, t])[..., None] * Bt[:, :, None, :]
-        ys.append(torch.einsum("bhpn,bhn->bhp", h, Ct))
+        y, h = ssd_step(x[:, t], dt[:, t], A, B[:, t], C[:, t], h, None if resets is None else resets[:, t])
+        ys.append(y)
     return torch.stack(ys, dim=1), h
