@@ -98,13 +98,14 @@ class Mamba2Core(MemoryCore):
         d_state: SSM state size N per head. d_conv: conv kernel width (>= 2).
         expand: inner width = expand * hidden_dim. headdim: channels per head (divides the inner width).
         ngroups: number of B/C groups shared by heads (divides nheads).
-        chunk_size: scan chunk length (memory of the PyTorch scan is O(B * T * nheads * chunk_size)).
+        chunk_size: scan chunk length; None picks the faster one per backend (64 Triton, 32 PyTorch).
+            The PyTorch scan's memory is O(B * T * nheads * chunk_size).
         dt_min, dt_max: range of the initial step sizes. A_init_range: range of the initial -A.
         backend: "auto" | "torch" | "triton" (see module docstring).
     """
 
     def __init__(self, input_dim: int, hidden_dim: int, d_state: int = 16, d_conv: int = 4, expand: int = 2,
-                 headdim: int = 16, ngroups: int = 1, chunk_size: int = 64, dt_min: float = 1e-3,
+                 headdim: int = 16, ngroups: int = 1, chunk_size: int | None = None, dt_min: float = 1e-3,
                  dt_max: float = 0.1, dt_init_floor: float = 1e-4, A_init_range: tuple[float, float] = (1.0, 16.0),
                  norm_eps: float = 1e-5, backend: str = "auto"):
         super().__init__(input_dim, hidden_dim)
@@ -113,7 +114,7 @@ class Mamba2Core(MemoryCore):
         self.expand = check_positive_int("expand", expand)
         self.headdim = check_positive_int("headdim", headdim)
         self.ngroups = check_positive_int("ngroups", ngroups)
-        self.chunk_size = check_positive_int("chunk_size", chunk_size)
+        self.chunk_size = None if chunk_size is None else check_positive_int("chunk_size", chunk_size)
         self.d_inner = self.expand * hidden_dim
         if self.d_inner % self.headdim:
             raise ValueError(f"headdim must divide expand * hidden_dim = {self.d_inner}, got headdim={headdim}")
@@ -170,11 +171,11 @@ class Mamba2Core(MemoryCore):
             later[:, 0] = False
             seq_idx = torch.cumsum(later.to(torch.int32), dim=1).to(torch.int32).contiguous() if later.any() else None
             y, hT = scan(xs.contiguous(), dt.contiguous(), A.contiguous(), Bm.contiguous(), Cm.contiguous(),
-                         self.chunk_size, D=None, initial_states=h0.contiguous(), seq_idx=seq_idx,
+                         self.chunk_size or 64, D=None, initial_states=h0.contiguous(), seq_idx=seq_idx,
                          return_final_states=True)
             return y, hT.to(xs.dtype)
         self.last_backend = "torch"
-        return ssd_chunk_scan(xs, dt, A, Bm, Cm, self.chunk_size, initial_state=h0, resets=resets)
+        return ssd_chunk_scan(xs, dt, A, Bm, Cm, self.chunk_size or 32, initial_state=h0, resets=resets)
 
     def _forward(self, x, state, starts):
         conv_state, ssm_state = state

@@ -72,16 +72,15 @@ def ssd_chunk_scan(x: torch.Tensor, dt: torch.Tensor, A: torch.Tensor, B: torch.
     causal = torch.ones(L, L, dtype=torch.bool, device=x.device).tril()
     same_seg = rc[..., :, None] == rc[..., None, :]  # (b, nc, L, L)
     mask = (causal & same_seg)[:, :, None, None]  # (b, nc, 1, 1, L, L)
-    diff = cs_h[..., :, None] - cs_h[..., None, :]
-    decay = torch.exp(torch.where(mask, diff, torch.full_like(diff, float("-inf"))))
+    decay = torch.exp((cs_h[..., :, None] - cs_h[..., None, :]).masked_fill(~mask, float("-inf")))
     CB = torch.einsum("bclgn,bcsgn->bcgls", Cc, Bc)
-    scores = CB[:, :, :, None] * decay * dtc.permute(0, 1, 3, 4, 2)[..., None, :]
-    y = torch.einsum("bcgrls,bcsgrp->bclgrp", scores, xc)
+    x_dt = xc * dtc[..., None]  # dt weights the input of each step
+    y = torch.einsum("bcgrls,bcsgrp->bclgrp", CB[:, :, :, None] * decay, x_dt)
 
     # State each chunk adds by its end, from its own inputs (only the last segment counts).
     last_seg = rc[..., -1:] == rc  # (b, nc, L)
     to_end = torch.exp(cs[:, :, -1:] - cs) * last_seg[..., None, None]  # (b, nc, L, g, r)
-    chunk_states = torch.einsum("bclgn,bclgr,bclgrp->bcgrpn", Bc, to_end * dtc, xc)
+    chunk_states = torch.einsum("bclgn,bclgrp->bcgrpn", Bc, x_dt * to_end[..., None])
     # Carried state survives a chunk only if the chunk has no reset.
     chunk_decay = torch.exp(cs[:, :, -1]) * (rc[:, :, -1] == 0)[..., None, None]  # (b, nc, g, r)
 
