@@ -182,3 +182,23 @@ def test_property_episode_lengths_reward_bounds_success(active, length, slack, p
     assert np.all(success == (total > length * task.cell_reward))  # only the correct arm pays more
     if oracle:
         assert success.all() and np.all(total == 1.0)
+
+
+@pytest.mark.parametrize("cls", TASKS)
+def test_no_stochastic_memoryless_policy_beats_one_half(cls):
+    """Random observation -> action-distribution tables (with slack to dawdle or look back) stay
+    at chance: the cue is visible only on the cue cell, never where the arm is chosen."""
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        # rows: cue cell showing up, cue cell showing down, corridor, junction
+        probs = rng.dirichlet(np.full(4, 0.5), size=4)
+        probs[:3, RIGHT] += 1.0  # reach the junction often enough to matter
+        probs /= probs.sum(1, keepdims=True)
+
+        def policy(env, obs, _rng, probs=probs):
+            kind = np.where(obs[:, 0] > 0, obs[:, 2], np.where(obs[:, 3] > 0, 2, 3)).astype(np.int64)
+            u = _rng.random(len(obs))[:, None]
+            return np.minimum((u > probs[kind].cumsum(1)).sum(1), 3)
+
+        res = evaluate(cls, policy, episodes=1500, seed=int(rng.integers(1000)), corridor_length=3, slack=4)
+        assert 0.05 < res.success_rate <= 0.5 + 0.05  # episodes do end at arms; 1500: sd <= 0.013
