@@ -188,5 +188,11 @@ def test_make_core_rejects_unknown_name_and_bad_sizes():
             make_core(CORE_NAMES[0], D, bad)
 
 
+@pytest.mark.parametrize("name", CORE_NAMES)
+def test_make_core_rejects_unknown_kwargs(name):
+    with pytest.raises(ValueError, match="not_a_kwarg"):
+        make_core(name, D, H, not_a_kwarg=1)
+
+
 def test_builtin_cores_registered():
-    assert {"gru", "lstm"} <= set(CORE_NAMES)
+    assert {"gru", "lstm", "mamba2", "pseudo_mamba"} <= set(CORE_NAMES)

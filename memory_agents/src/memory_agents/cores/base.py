@@ -9,6 +9,7 @@ as T single steps. Subclasses implement ``state_shapes`` and ``_forward`` (or ``
 """
 from __future__ import annotations
 
+import inspect
 from typing import Sequence
 
 import torch
@@ -190,4 +191,11 @@ def make_core(name: str, input_dim: int, hidden_dim: int, **kwargs) -> MemoryCor
         raise ValueError(f"unknown core name {name!r}; valid names: {', '.join(_REGISTRY)}")
     check_positive_int("input_dim", input_dim)
     check_positive_int("hidden_dim", hidden_dim)
-    return _REGISTRY[name](input_dim, hidden_dim, **kwargs)
+    cls = _REGISTRY[name]
+    params = inspect.signature(cls.__init__).parameters
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        valid = [n for n in params if n not in ("self", "input_dim", "hidden_dim")]
+        unknown = sorted(set(kwargs) - set(valid))
+        if unknown:
+            raise ValueError(f"unknown keyword argument(s) {unknown} for core {name!r}; valid: {', '.join(valid)}")
+    return cls(input_dim, hidden_dim, **kwargs)
