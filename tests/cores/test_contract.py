@@ -17,6 +17,7 @@ D, H = 5, 8
 CORE_KWARGS: dict[str, dict] = {
     "mamba2": dict(d_state=8, headdim=4, expand=2, chunk_size=4),
     "pseudo_mamba": dict(chunk_size=4),
+    "transformer": dict(window=5, block_len=4),  # cache eviction and block boundaries inside T
 }
 TOL = {torch.float32: dict(atol=1e-5, rtol=1e-4), torch.float64: dict(atol=1e-10, rtol=1e-9)}
 DTYPES = [torch.float32, torch.float64]
@@ -135,6 +136,8 @@ def test_gradients_reach_far_back(name):
     g = x.grad[T - 1 - lag]
     assert torch.isfinite(x.grad).all()
     assert g.abs().max() > 1e-12, f"{name}: no gradient from step {T - 1} back to step {T - 1 - lag}"
+    if reach is not None and reach < T:  # and nothing beyond the stated reach
+        assert torch.all(x.grad[:T - reach] == 0), f"{name}: gradient reaches beyond gradient_reach={reach}"
     # Parameters all receive gradients through the sequence path too.
     dead = [n for n, p in core.named_parameters() if p.requires_grad and (p.grad is None or p.grad.abs().sum() == 0)]
     assert not dead, f"{name}: parameters without gradient: {dead}"
