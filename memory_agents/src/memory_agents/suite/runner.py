@@ -99,11 +99,20 @@ class _RayBackend:
     """Ray tasks (one CPU each unless the run asks for a GPU); results come back to this process."""
 
     def __init__(self, address, threads, workers):
+        # Ray's `uv run` hook would start workers with a fresh `uv run` of the project, which lacks
+        # the optional ray extra; workers use this interpreter instead unless the user opts in.
+        opt_in = os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0") not in ("0", "false", "False")
         try:
             import ray
         except ImportError:
             raise ValueError("--backend ray needs Ray: install the extra with "
                              "`uv sync --package memory-agents --extra ray --inexact` or `pip install 'memory-agents[ray]'`") from None
+        try:  # the flag is read when ray is imported, and ray may have been imported already
+            from ray._private import ray_constants
+
+            ray_constants.RAY_ENABLE_UV_RUN_RUNTIME_ENV = opt_in
+        except (ImportError, AttributeError):
+            pass
         self.ray = ray
         self._started = False
         if not ray.is_initialized():
