@@ -107,3 +107,14 @@ def test_dry_run_lists_runs_and_trains_nothing(tmp_path, capsys):
     for r in suite.runs:
         assert f"[todo] {r.run_id}" in text
     assert not out.exists() and not (tmp_path / "r_runs").exists()
+
+
+def test_tasks_without_presets_run_once_as_default():
+    text = "tasks: [DelayedCue, NeuroGym-PerceptualDecisionMaking]\ndifficulties: [easy, medium]\ncores: [gru]\n"
+    runs = build_suite(text, "x.yaml").runs
+    assert sorted((r.task, r.difficulty) for r in runs) == [
+        ("DelayedCue", "easy"), ("DelayedCue", "medium"), ("NeuroGym-PerceptualDecisionMaking", "default")]
+    with pytest.raises(ValueError, match="has no difficulty presets"):
+        catalog.task_difficulty("NeuroGym-PerceptualDecisionMaking", "hard")
+    assert catalog.target_success("NeuroGym-PerceptualDecisionMaking", "default") is None
+    assert catalog.target_success("DelayedCue", "easy") == pytest.approx(0.95)

@@ -11,6 +11,8 @@ from pathlib import Path
 NAMESPACE = "MemoryGym"
 ALGOS = ("ppo", "dqn")
 RECURRENT_MODES = ("full", "truncated", "cached")
+#: The difficulty recorded for tasks without presets (NeuroGym wrappers: set their kwargs instead).
+NO_PRESET = "default"
 
 
 def _short_name(env_id: str) -> str:
@@ -60,10 +62,29 @@ def check_difficulty(difficulty: str) -> str:
     return difficulty
 
 
+def has_presets(task: str) -> bool:
+    """Whether a task (short name) has difficulty presets (native tasks do, NeuroGym ones do not)."""
+    import memory_gym_envs
+
+    return task in {cls.name for cls in memory_gym_envs.TASK_CLASSES}
+
+
+def task_difficulty(task: str, difficulty: str | None) -> str:
+    """The difficulty a run of ``task`` uses: a checked preset name, or NO_PRESET for tasks without presets."""
+    if has_presets(task):
+        return check_difficulty(difficulty or "easy")
+    if difficulty not in (None, NO_PRESET):
+        raise ValueError(f"task {task!r} has no difficulty presets; leave difficulty out (or {NO_PRESET!r}) "
+                         f"and set its parameters with env_kwargs, got difficulty={difficulty!r}")
+    return NO_PRESET
+
+
 def target_success(task: str, difficulty: str) -> float | None:
     """The preset's target success rate, or None where the task has no preset (e.g. NeuroGym)."""
     import memory_gym_envs
 
+    if difficulty == NO_PRESET:
+        return None
     try:
         return float(memory_gym_envs.get_preset(task, difficulty).target_success)
     except (KeyError, ValueError, AttributeError):

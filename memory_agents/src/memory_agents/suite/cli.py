@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train one task x core x seed and save the agent")
     p.add_argument("--task", required=True, help="task name (DelayedCue) or id (MemoryGym/DelayedCue-v0)")
-    p.add_argument("--difficulty", default="easy")
+    p.add_argument("--difficulty", help="preset (default easy; tasks without presets, e.g. NeuroGym, take none)")
     p.add_argument("--core", default="gru")
     p.add_argument("--algo", choices=catalog.ALGOS, default="ppo")
     p.add_argument("--seed", type=int, default=0)
@@ -126,7 +126,7 @@ def cmd_train(args) -> int:
     from .training import train_run
 
     task, env_id = catalog.resolve_task(args.task)
-    spec = RunSpec(task=task, env_id=env_id, difficulty=catalog.check_difficulty(args.difficulty),
+    spec = RunSpec(task=task, env_id=env_id, difficulty=catalog.task_difficulty(task, args.difficulty),
                    core=catalog.check_core(args.core), seed=args.seed, algo=args.algo, steps=args.steps,
                    num_envs=args.num_envs, recurrent_mode=args.recurrent_mode, device=args.device,
                    eval_episodes=args.eval_episodes, algo_kwargs=args.algo_kwargs,

@@ -9,7 +9,7 @@ Suite file format (every key but ``tasks`` and ``cores`` optional)::
     name: basic_v1
     description: one line
     tasks: [DelayedCue, {task: CopyMemory, env_kwargs: {length: 4}}]
-    difficulties: [easy, medium]
+    difficulties: [easy, medium]  # tasks without presets (NeuroGym) run once, as "default"
     cores: [gru, {core: mamba2, memory_kwargs: {d_state: 16}}]
     seeds: [0, 1, 2]          # or a count: 3 -> 0, 1, 2
     algo: ppo                 # or dqn (trial-replay DQN)
@@ -240,7 +240,7 @@ def build_suite(text: str, source: str, overrides: dict | None = None) -> Suite:
                 algo_kwargs=copy.deepcopy(sections[algo]), policy_kwargs=copy.deepcopy(sections["policy"]),
                 memory_kwargs=copy.deepcopy(core_kwargs), env_kwargs=copy.deepcopy(env_kwargs), **settings)
         for (task, env_id), env_kwargs in tasks
-        for diff in diffs
+        for diff in (diffs if catalog.has_presets(task) else [catalog.NO_PRESET])
         for core, core_kwargs in cores
         for seed in seeds
     ]

@@ -57,23 +57,16 @@ def evaluate_checkpoint(checkpoint, episodes: int = 100, task: str | None = None
                         seed: int = 12345, device: str = "auto", deterministic: bool = True,
                         num_envs: int = 16) -> dict:
     """Load a saved agent and evaluate it on its training task (or on ``task`` / ``difficulty``)."""
-    from . import catalog
-    from .training import load_agent, make_env
+    from .training import eval_target, load_agent, make_env
 
+    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
+        raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
     model, info = load_agent(checkpoint, device=device)
-    if task is None and not info:
-        raise ValueError(f"no run.json beside {checkpoint!r}: give --task and --difficulty")
-    target = {"env_id": info.get("env_id"), "difficulty": info.get("difficulty"), "env_kwargs": (info.get("config") or {}).get("env_kwargs")}
-    if task is not None:
-        short, env_id = catalog.resolve_task(task)
-        target.update(env_id=env_id, env_kwargs={} if env_id != info.get("env_id") else target["env_kwargs"])
-    if difficulty is not None:
-        target["difficulty"] = catalog.check_difficulty(difficulty)
-    target["difficulty"] = target["difficulty"] or "easy"
+    target = eval_target(checkpoint, info, task, difficulty)
     env = make_env(target, min(num_envs, episodes), seed)
     try:
         result = evaluate_agent(model, env, episodes, deterministic)
     finally:
         env.close()
-    return {"task": catalog._short_name(target["env_id"]), "env_id": target["env_id"],
+    return {"task": target["task"], "env_id": target["env_id"],
             "difficulty": target["difficulty"], "checkpoint": str(checkpoint), "deterministic": deterministic, **result}

@@ -132,28 +132,18 @@ def _gif_frames(fig, axes, T: int):
 def render_episode(checkpoint, out, task: str | None = None, difficulty: str | None = None, seed: int = 0,
                    device: str = "cpu", gif: bool = True, deterministic: bool = True) -> list[Path]:
     """Write ``<out>.png`` (and ``<out>.gif``) for one episode of the agent in ``checkpoint``."""
-    from . import catalog
     from .plot import _matplotlib
-    from .training import load_agent, make_env
+    from .training import eval_target, load_agent, make_env
 
     model, info = load_agent(checkpoint, device=device)
-    if task is None and not info:
-        raise ValueError(f"no run.json beside {checkpoint!r}: give --task and --difficulty")
-    target = {"env_id": info.get("env_id"), "difficulty": info.get("difficulty") or "easy",
-              "env_kwargs": (info.get("config") or {}).get("env_kwargs")}
-    if task is not None:
-        _, env_id = catalog.resolve_task(task)
-        if env_id != target["env_id"]:
-            target.update(env_id=env_id, env_kwargs={})
-    if difficulty is not None:
-        target["difficulty"] = catalog.check_difficulty(difficulty)
+    target = eval_target(checkpoint, info, task, difficulty)
     env = make_env(target, 1, seed)
     try:
         trace = record_episode(model, env, deterministic)
     finally:
         env.close()
     core = info.get("core") or getattr(model.policy, "memory", "?")
-    title = (f"{catalog._short_name(target['env_id'])} ({target['difficulty']}), core {core}, seed {seed}: "
+    title = (f"{target['task']} ({target['difficulty']}), core {core}, seed {seed}: "
              f"{'success' if trace['success'] else 'failure'}, return {trace['return']:.2f}  [memory: {trace['memory_source']}]")
     fig, axes = draw_episode(trace, title)
     out = Path(out)

@@ -134,7 +134,9 @@ def make_env(spec_or_row, num_envs: int, seed: int):
     from memory_agents.vec_env import make_vec_env
 
     get = spec_or_row.get if isinstance(spec_or_row, dict) else lambda k: getattr(spec_or_row, k)
-    return make_vec_env(get("env_id"), num_envs=num_envs, seed=seed, difficulty=get("difficulty"),
+    difficulty = get("difficulty")
+    return make_vec_env(get("env_id"), num_envs=num_envs, seed=seed,
+                        difficulty=None if difficulty == catalog.NO_PRESET else difficulty,
                         env_kwargs=dict(get("env_kwargs") or {}))
 
 
@@ -190,6 +192,23 @@ def load_run_info(checkpoint) -> dict | None:
     """The run.json written beside a saved agent, if there is one."""
     path = Path(checkpoint).with_name("run.json")
     return json.loads(path.read_text()) if path.is_file() else None
+
+
+def eval_target(checkpoint, info: dict, task: str | None, difficulty: str | None) -> dict:
+    """Which env to evaluate / render a saved agent on: its training task unless ``task`` /
+    ``difficulty`` say otherwise (another task drops the training task's env_kwargs)."""
+    if task is None and not info.get("env_id"):
+        raise ValueError(f"no run.json beside {str(checkpoint)!r}: give --task (and --difficulty)")
+    target = {"env_id": info.get("env_id"), "env_kwargs": (info.get("config") or {}).get("env_kwargs") or {}}
+    short = info.get("task")
+    if task is not None:
+        short, env_id = catalog.resolve_task(task)
+        if env_id != target["env_id"]:
+            target.update(env_id=env_id, env_kwargs={})
+    if difficulty is None and short == info.get("task"):
+        difficulty = info.get("difficulty")
+    target.update(task=short, difficulty=catalog.task_difficulty(short, difficulty))
+    return target
 
 
 def load_agent(checkpoint, device: str = "auto", algo: str | None = None):
