@@ -44,7 +44,9 @@ class MemoryPPO(OnPolicyAlgorithm):
         burn_in: gradient-free steps re-run before each chunk ("truncated" only; <= bptt_len).
         batch_size: env steps per minibatch (SB3 meaning); must be a whole number of sequences
             ("full": n_steps, "truncated": bptt_len, "cached": 1) that splits the rollout evenly.
-            Default: the whole rollout in one minibatch.
+            Default: the whole rollout in one minibatch. On CPU the cost of an update is the
+            sequential core steps (T) per minibatch, nearly independent of its width, so the
+            defaults take few wide minibatches and several epochs (``n_epochs=8``).
         gate_coef: weight of the mean write gate in the loss, for cores that report a gate.
     """
 
@@ -56,10 +58,10 @@ class MemoryPPO(OnPolicyAlgorithm):
         self,
         policy: str | type[MemoryActorCriticPolicy],
         env: GymEnv | str,
-        learning_rate: float | Schedule = 3e-4,
-        n_steps: int = 128,
+        learning_rate: float | Schedule = 1e-3,
+        n_steps: int = 64,
         batch_size: int | None = None,
-        n_epochs: int = 4,
+        n_epochs: int = 8,
         gamma: float = 0.99,
         gae_lambda: float = 0.95,
         clip_range: float | Schedule = 0.2,

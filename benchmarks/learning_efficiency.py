@@ -1,0 +1,102 @@
+"""Env steps and wall time to reach 0.95 success on DelayedCue (4 cues, delay 20):
+MemoryPPO vs sb3-contrib RecurrentPPO (LSTM 64, 8 envs, its defaults).
+
+    uv run python benchmarks/learning_efficiency.py              # both, up to 600k steps each
+    uv run python benchmarks/learning_efficiency.py --quick      # delay 10, up to 150k steps
+    uv run python benchmarks/learning_efficiency.py --no-baseline --core pseudo_mamba
+
+"Reached" = the success rate of the last 100 training episodes (stochastic policy) is >= the
+target at the end of a rollout; the agent is then evaluated deterministically on fresh seeds.
+Reference (issue 5, 2-core CPU): RecurrentPPO LSTM 64 / 8 envs was at chance (0.23) after 50k
+steps and at 1.0 after 300k steps (390 s, ~770 steps/s). Goal: 0.95 in 3x fewer env steps and
+20x less wall time. Wall time depends on the machine's load: compare rows of one run.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.evaluation import evaluate_policy
+
+from memory_agents import MemoryPPO, make_vec_env
+
+TASK = "MemoryGym/DelayedCue-v0"
+
+
+class StopAtSuccess(BaseCallback):
+    """Stop training once the mean success of the last ``window`` episodes reaches ``target``."""
+
+    def __init__(self, target: float, window: int = 100):
+        super().__init__()
+        self.target, self.window = target, window
+        self.reached_at: tuple[int, float] | None = None
+        self.curve: list[tuple[int, float]] = []
+        self.start = time.perf_counter()
+
+    def _on_rollout_end(self) -> None:
+        buffer = list(self.model.ep_success_buffer)[-self.window:]
+        if len(buffer) >= self.window:
+            rate = float(np.mean(buffer))
+            self.curve.append((self.num_timesteps, rate))
+            if rate >= self.target and self.reached_at is None:
+                self.reached_at = (self.num_timesteps, time.perf_counter() - self.start)
+
+    def _on_step(self) -> bool:
+        return self.reached_at is None
+
+
+def run(label: str, model, budget: int, target: float, env_kwargs: dict) -> None:
+    stop = StopAtSuccess(target)
+    start = time.perf_counter()
+    model.learn(budget, callback=stop)
+    seconds = time.perf_counter() - start
+    eval_env = make_vec_env(TASK, num_envs=16, seed=10_000, env_kwargs=env_kwargs)
+    success, _ = evaluate_policy(model, eval_env, n_eval_episodes=200, deterministic=True)
+    if stop.reached_at is not None:
+        steps, secs = stop.reached_at
+        result = f"reached {target} at {steps:>9,} steps, {secs:7.1f} s"
+    else:
+        result = f"not reached in {model.num_timesteps:,} steps ({seconds:.1f} s)"
+    print(f"  {label:44s} {result}   eval success {success:.2f}   ({model.num_timesteps / seconds:,.0f} steps/s)")
+    marks = [f"{s // 1000}k:{r:.2f}" for s, r in stop.curve[:: max(1, len(stop.curve) // 8)]]
+    print(f"  {'':44s} curve {' '.join(marks)}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--delay", type=int, default=20)
+    parser.add_argument("--budget", type=int, default=600_000, help="max env steps per agent")
+    parser.add_argument("--target", type=float, default=0.95)
+    parser.add_argument("--core", default="gru")
+    parser.add_argument("--num-envs", type=int, default=32, help="MemoryPPO envs (RecurrentPPO uses 8)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true", help="delay 10, budget 150k")
+    parser.add_argument("--no-baseline", action="store_true", help="skip sb3-contrib RecurrentPPO")
+    args = parser.parse_args()
+    if args.quick:
+        args.delay, args.budget = 10, 150_000
+    torch.set_num_threads(args.threads)
+    env_kwargs = dict(num_cues=4, delay=args.delay)
+    print(f"DelayedCue(4 cues, delay {args.delay}): steps / wall time to {args.target} success "
+          f"(budget {args.budget:,} steps, {args.threads} thread(s))")
+
+    env = make_vec_env(TASK, num_envs=args.num_envs, seed=args.seed, env_kwargs=env_kwargs)
+    model = MemoryPPO("MemoryPolicy", env, n_steps=64, learning_rate=2e-3, seed=args.seed,
+                      policy_kwargs=dict(memory=args.core, hidden_dim=64))
+    run(f"MemoryPPO {args.core} 64, {args.num_envs} envs", model, args.budget, args.target, env_kwargs)
+
+    if not args.no_baseline:
+        from sb3_contrib import RecurrentPPO
+
+        env = make_vec_env(TASK, num_envs=8, seed=args.seed, env_kwargs=env_kwargs)
+        model = RecurrentPPO("MlpLstmPolicy", env, policy_kwargs=dict(lstm_hidden_size=64), seed=args.seed,
+                             device="cpu")
+        run("RecurrentPPO LSTM 64, 8 envs (defaults)", model, args.budget, args.target, env_kwargs)
+
+
+if __name__ == "__main__":
+    main()
