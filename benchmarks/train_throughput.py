@@ -1,19 +1,20 @@
 """Training throughput (env steps/s, rollout + update) of MemoryPPO vs sb3-contrib RecurrentPPO.
 
-    uv run python benchmarks/train_throughput.py            # 16 envs x 128 steps, ~4 rollouts each
-    uv run python benchmarks/train_throughput.py --quick    # 1 timed rollout per row
+    uv run python benchmarks/train_throughput.py            # 16 and 64 envs x 128 steps, 3 rollouts/row
+    uv run python benchmarks/train_throughput.py --quick    # 16 envs only, 1 timed rollout per row
     uv run python benchmarks/train_throughput.py --device cuda --num-envs 4096 --core mamba2 --no-baseline
 
 Same task (DelayedCue, 4 cues, delay 20), same env count and rollout size (n_steps) for every
-row, one process, CPU threads fixed by --threads. Rows:
+row of a block, one process, CPU threads fixed by --threads. Rows:
   - RecurrentPPO LSTM 64 with its defaults (batch_size 128, n_epochs 10);
-  - RecurrentPPO LSTM 64 with MemoryPPO's update settings (one minibatch, 4 epochs) for fairness;
-  - MemoryPPO GRU 64 in each recurrent mode (defaults: one minibatch of the whole rollout, 4 epochs).
+  - RecurrentPPO LSTM 64 with MemoryPPO's update settings (one minibatch, 8 epochs) for fairness;
+  - MemoryPPO GRU 64 in each recurrent mode (defaults: one minibatch of the whole rollout, 8 epochs).
 Timings are wall-clock: on a shared machine they move with the load; compare rows of one run.
 """
 from __future__ import annotations
 
 import argparse
+import inspect
 import time
 
 import torch
@@ -34,9 +35,9 @@ def timed_learn(model, rollouts: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--num-envs", type=int, default=16)
+    parser.add_argument("--num-envs", type=int, nargs="+", default=None, help="env counts (default 16 64)")
     parser.add_argument("--n-steps", type=int, default=128)
-    parser.add_argument("--rollouts", type=int, default=4, help="timed rollout+update cycles per row")
+    parser.add_argument("--rollouts", type=int, default=3, help="timed rollout+update cycles per row")
     parser.add_argument("--core", default="gru")
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--delay", type=int, default=20)
@@ -47,13 +48,20 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     rollouts = 1 if args.quick else args.rollouts
+    env_counts = args.num_envs or ([16] if args.quick else [16, 64])
+    for num_envs in env_counts:
+        run_block(args, num_envs, rollouts)
+
+
+def run_block(args, num_envs: int, rollouts: int) -> None:
     env_kwargs = dict(num_cues=4, delay=args.delay)
 
     def env():
-        return make_vec_env(TASK, num_envs=args.num_envs, seed=0, env_kwargs=env_kwargs)
+        return make_vec_env(TASK, num_envs=num_envs, seed=0, env_kwargs=env_kwargs)
 
-    rollout = args.n_steps * args.num_envs
-    print(f"DelayedCue(4 cues, delay {args.delay}), {args.num_envs} envs x {args.n_steps} steps, "
+    rollout = args.n_steps * num_envs
+    n_epochs = inspect.signature(MemoryPPO).parameters["n_epochs"].default
+    print(f"DelayedCue(4 cues, delay {args.delay}), {num_envs} envs x {args.n_steps} steps, "
           f"device {args.device}, {args.threads} thread(s), {rollouts} timed rollout(s) per row")
     rows: list[tuple[str, float]] = []
     if not args.no_baseline:
@@ -61,7 +69,8 @@ def main() -> None:
 
         lstm = dict(lstm_hidden_size=args.hidden)
         for label, kw in (("RecurrentPPO LSTM (defaults: batch 128, 10 epochs)", {}),
-                          ("RecurrentPPO LSTM (1 minibatch, 4 epochs)", dict(batch_size=rollout, n_epochs=4))):
+                          (f"RecurrentPPO LSTM (1 minibatch, {n_epochs} epochs)",
+                           dict(batch_size=rollout, n_epochs=n_epochs))):
             model = RecurrentPPO("MlpLstmPolicy", env(), n_steps=args.n_steps, policy_kwargs=lstm, seed=0,
                                  device=args.device, **kw)
             rows.append((label, timed_learn(model, rollouts)))
@@ -73,11 +82,10 @@ def main() -> None:
         rows.append((label, timed_learn(model, rollouts)))
         print(f"  {label:58s} {rows[-1][1]:10,.0f} steps/s", flush=True)
     if not args.no_baseline:
-        base = rows[0][1]
-        fair = rows[1][1]
-        print("speed-up of MemoryPPO vs RecurrentPPO defaults / vs RecurrentPPO with the same update settings:")
+        base, fair = rows[0][1], rows[1][1]
+        print("  speed-up vs RecurrentPPO defaults / vs RecurrentPPO with the same update settings:")
         for label, sps in rows[2:]:
-            print(f"  {label:58s} {sps / base:6.1f}x / {sps / fair:5.1f}x")
+            print(f"    {label:56s} {sps / base:6.1f}x / {sps / fair:5.1f}x")
 
 
 if __name__ == "__main__":
