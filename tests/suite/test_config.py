@@ -118,3 +118,15 @@ def test_tasks_without_presets_run_once_as_default():
         catalog.task_difficulty("NeuroGym-PerceptualDecisionMaking", "hard")
     assert catalog.target_success("NeuroGym-PerceptualDecisionMaking", "default") is None
     assert catalog.target_success("DelayedCue", "easy") == pytest.approx(0.95)
+
+
+def test_task_variants_need_distinct_labels_and_show_in_ids():
+    twice = "tasks:\n  - {task: DelayedCue, env_kwargs: {delay: 5}}\n  - {task: DelayedCue, env_kwargs: {delay: 9}}\ncores: [gru]\n"
+    with pytest.raises(SuiteError, match=r"line 3: 'DelayedCue' appears twice in tasks; give each entry a distinct label"):
+        build_suite(twice, "s.yaml")
+    labelled = twice.replace("{task: DelayedCue, env", "{task: DelayedCue, label: DC-short, env", 1)
+    runs = build_suite(labelled, "s.yaml").runs
+    assert sorted(r.name for r in runs) == ["DC-short", "DelayedCue"]
+    assert any(r.run_id.startswith("DC-short-easy-gru-s0-") and r.env_kwargs == {"delay": 5} for r in runs)
+    with pytest.raises(SuiteError, match="label must be a name"):
+        build_suite("tasks: [{task: DelayedCue, label: 'a b'}]\ncores: [gru]\n", "s.yaml")

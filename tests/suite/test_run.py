@@ -59,7 +59,7 @@ def test_rerun_skips_finished_runs(sanity_run, capsys):
 
 
 def test_failed_run_is_recorded_and_retried_not_dropped(tmp_path, capsys):
-    extra = "  - {task: DelayedCue, env_kwargs: {num_cues: 2, delay: -3}}\n"
+    extra = "  - {task: DelayedCue, label: DelayedCue-broken, env_kwargs: {num_cues: 2, delay: -3}}\n"
     path = tiny_suite(tmp_path)
     text = path.read_text().replace("difficulties:", extra.rstrip("\n") + "\ndifficulties:", 1)
     path.write_text(text)

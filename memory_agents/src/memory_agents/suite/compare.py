@@ -15,16 +15,16 @@ from collections import defaultdict
 
 import numpy as np
 
-from .schema import load_results
+from .schema import load_results, task_label
 
-KEY = ("task", "difficulty", "core", "algo")
+KEY = ("task", "difficulty", "core", "algo")  # "task" is the label: a variant's name, else the task's
 REGRESSIONS = ("worse", "failed", "missing")
 
 
 def _groups(doc: dict) -> dict[tuple, list[dict]]:
     out = defaultdict(list)
     for row in doc["runs"]:
-        out[tuple(row[k] for k in KEY)].append(row)
+        out[(task_label(row), *(row[k] for k in KEY[1:]))].append(row)
     return out
 
 

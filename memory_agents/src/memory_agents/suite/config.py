@@ -8,7 +8,7 @@ Suite file format (every key but ``tasks`` and ``cores`` optional)::
 
     name: basic_v1
     description: one line
-    tasks: [DelayedCue, {task: CopyMemory, env_kwargs: {length: 4}}]
+    tasks: [DelayedCue, {task: CopyMemory, label: CopyMemory-short, env_kwargs: {length: 4}}]
     difficulties: [easy, medium]  # tasks without presets (NeuroGym) run once, as "default"
     cores: [gru, {core: mamba2, memory_kwargs: {d_state: 16}}]
     seeds: [0, 1, 2]          # or a count: 3 -> 0, 1, 2
@@ -17,6 +17,9 @@ Suite file format (every key but ``tasks`` and ``cores`` optional)::
             eval_episodes: 200, curve_points: 20}
     ppo: {n_steps: 128, batch_size: 256, learning_rate: 0.0003}   # kwargs of the algorithm
     policy: {hidden_dim: 64}                                       # policy_kwargs
+
+A task entry with ``env_kwargs`` overrides the preset's parameters; ``label`` names such a
+variant in results, tables and plots (needed when one task appears more than once).
 
 Errors name the file and line (YAML syntax errors and unknown names alike).
 """
@@ -67,14 +70,22 @@ class RunSpec:
     policy_kwargs: dict = field(default_factory=dict)
     memory_kwargs: dict = field(default_factory=dict)
     env_kwargs: dict = field(default_factory=dict)
+    variant: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The task as shown in tables and plots: the suite's label for it, else its name."""
+        return self.variant or self.task
 
     @property
     def run_id(self) -> str:
         """Readable and unique: settings that change the result are hashed in; the device is not."""
         keyed = asdict(self)
         keyed.pop("device")
+        if keyed["variant"] is None:
+            keyed.pop("variant")
         digest = hashlib.sha1(json.dumps(keyed, sort_keys=True, default=str).encode()).hexdigest()[:8]
-        return f"{self.task}-{self.difficulty}-{self.core}-s{self.seed}-{digest}"
+        return f"{self.name}-{self.difficulty}-{self.core}-s{self.seed}-{digest}"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -151,24 +162,33 @@ def _as_list(data: dict, key: str, where: _Where, required: bool, default=None) 
 
 
 def _named_entries(data, key, name_key, kwargs_key, where, check):
-    """Entries given as 'name' or {name_key: name, kwargs_key: {...}} -> [(name, kwargs)]."""
+    """Entries given as 'name' or {name_key: name, kwargs_key: {...}, label: str} -> [(name, kwargs, label)]."""
     out = []
     for i, entry in enumerate(_as_list(data, key, where, required=True)):
         path = (key, i)
+        label = None
         if isinstance(entry, dict):
-            extra = set(entry) - {name_key, kwargs_key}
+            extra = set(entry) - {name_key, kwargs_key, "label"}
             if name_key not in entry or extra:
-                raise where.error(path, f"a {key} entry must be a name or {{{name_key}: NAME, {kwargs_key}: {{...}}}}, got {entry!r}")
-            name, kwargs = entry[name_key], entry.get(kwargs_key) or {}
+                raise where.error(path, f"a {key} entry must be a name or {{{name_key}: NAME, {kwargs_key}: {{...}}, "
+                                        f"label: NAME}}, got {entry!r}")
+            name, kwargs, label = entry[name_key], entry.get(kwargs_key) or {}, entry.get("label")
             if not isinstance(kwargs, dict):
                 raise where.error(path + (kwargs_key,), f"{kwargs_key} must be a mapping, got {kwargs!r}")
+            if label is not None and not (isinstance(label, str) and label.replace("-", "").replace("_", "").isalnum()):
+                raise where.error(path + ("label",), f"label must be a name of letters, digits, '-' or '_', got {label!r}")
         else:
             name, kwargs = entry, {}
         try:
             resolved = check(name)
         except ValueError as exc:
             raise where.error(path, str(exc)) from None
-        out.append((resolved, dict(kwargs)))
+        out.append((resolved, dict(kwargs), label))
+    names = [label or (r[0] if isinstance(r, tuple) else r) for r, _, label in out]
+    for i, n in enumerate(names):
+        if n in names[:i]:
+            raise where.error((key, i), f"{n!r} appears twice in {key}; give each entry a distinct label "
+                                        f"(e.g. {{{name_key}: ..., label: {n}-long, {kwargs_key}: {{...}}}})")
     return out
 
 
@@ -197,7 +217,7 @@ def build_suite(text: str, source: str, overrides: dict | None = None) -> Suite:
 
     tasks = _named_entries(data, "tasks", "task", "env_kwargs", where, catalog.resolve_task)
     cores = _named_entries(data, "cores", "core", "memory_kwargs", where, catalog.check_core)
-    diffs = [d for d, _ in _named_entries({"difficulties": data.get("difficulties", ["easy"])}, "difficulties",
+    diffs = [d for d, _, _ in _named_entries({"difficulties": data.get("difficulties", ["easy"])}, "difficulties",
                                            "difficulty", "_", where, catalog.check_difficulty)]
 
     seeds = overrides.pop("seeds", None)
@@ -236,12 +256,12 @@ def build_suite(text: str, source: str, overrides: dict | None = None) -> Suite:
         sections[key] = value
 
     runs = [
-        RunSpec(task=task, env_id=env_id, difficulty=diff, core=core, seed=int(seed), algo=algo,
+        RunSpec(task=task, env_id=env_id, difficulty=diff, core=core, seed=int(seed), algo=algo, variant=variant,
                 algo_kwargs=copy.deepcopy(sections[algo]), policy_kwargs=copy.deepcopy(sections["policy"]),
                 memory_kwargs=copy.deepcopy(core_kwargs), env_kwargs=copy.deepcopy(env_kwargs), **settings)
-        for (task, env_id), env_kwargs in tasks
+        for (task, env_id), env_kwargs, variant in tasks
         for diff in (diffs if catalog.has_presets(task) else [catalog.NO_PRESET])
-        for core, core_kwargs in cores
+        for core, core_kwargs, _ in cores
         for seed in seeds
     ]
     ids = [r.run_id for r in runs]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .schema import load_results
+from .schema import load_results, task_label
 
 
 def _matplotlib():
@@ -45,7 +45,7 @@ def plot_curves(rows: list[dict], out_dir: Path) -> list[Path]:
     colors = _colors({r["core"] for r in rows})
     by_task = defaultdict(list)
     for r in rows:
-        by_task[r["task"]].append(r)
+        by_task[task_label(r)].append(r)
     paths = []
     for task, task_rows in sorted(by_task.items()):
         diffs = sorted({r["difficulty"] for r in task_rows}, key=lambda d: ("easy", "medium", "hard", "extreme").index(d)
@@ -87,13 +87,13 @@ def plot_success_bars(rows: list[dict], out_dir: Path) -> Path:
     plt = _matplotlib()
     cores = sorted({r["core"] for r in rows})
     colors = _colors(cores)
-    groups = sorted({(r["task"], r["difficulty"]) for r in rows})
+    groups = sorted({(task_label(r), r["difficulty"]) for r in rows})
     width = 0.8 / len(cores)
     fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(groups) * max(1, len(cores)) ** 0.5 + 2), 4.2))
     for j, core in enumerate(cores):
         xs, means, err_lo, err_hi = [], [], [], []
         for i, g in enumerate(groups):
-            runs = [r for r in rows if (r["task"], r["difficulty"]) == g and r["core"] == core]
+            runs = [r for r in rows if (task_label(r), r["difficulty"]) == g and r["core"] == core]
             if not runs:
                 continue
             vals = np.array([r["success"] for r in runs])
@@ -104,7 +104,7 @@ def plot_success_bars(rows: list[dict], out_dir: Path) -> Path:
             err_hi.append(max(0.0, hi - vals.mean()))
         ax.bar(xs, means, width, color=colors[core], label=core, yerr=[err_lo, err_hi], capsize=2)
     for i, g in enumerate(groups):
-        target = next((r["target_success"] for r in rows if (r["task"], r["difficulty"]) == g), None)
+        target = next((r["target_success"] for r in rows if (task_label(r), r["difficulty"]) == g), None)
         if target is not None:
             ax.hlines(target, i - 0.45, i + 0.45, colors="k", linewidth=2, label="target" if i == 0 else None)
     ax.set_xticks(range(len(groups)))

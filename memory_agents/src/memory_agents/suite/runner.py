@@ -42,7 +42,7 @@ def failed_row(spec: RunSpec, error: str, run_dir: str | None) -> dict:
 
     env_info = environment_info(spec.device, resolve=False)
     return {
-        "run_id": spec.run_id, "status": "failed", "task": spec.task, "env_id": spec.env_id,
+        "run_id": spec.run_id, "status": "failed", "task": spec.task, "env_id": spec.env_id, "variant": spec.variant,
         "difficulty": spec.difficulty, "core": spec.core, "algo": spec.algo, "seed": spec.seed, "steps": spec.steps,
         "success": None, "success_ci": None, "return": None, "return_ci": None,
         "eval_episodes": spec.eval_episodes, "target_success": None, "wall_time": None, "train_time": None,
@@ -169,7 +169,7 @@ def run_suite(suite: Suite, out, log_dir, *, workers: int = 1, threads: int = 0,
         finished = {s.run_id for s in done}
         for s in suite.runs:
             mark = "done" if s.run_id in finished else "todo"
-            print(f"  [{mark}] {s.run_id:48s} {s.task} {s.difficulty} {s.core} seed={s.seed} steps={s.steps} "
+            print(f"  [{mark}] {s.run_id:48s} {s.name} {s.difficulty} {s.core} seed={s.seed} steps={s.steps} "
                   f"envs={s.num_envs} device={s.device}")
         return {"finished": 0, "failed": 0, "skipped": len(done), "todo": len(todo)}
 

@@ -37,6 +37,7 @@ ROW_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
     "status": ((str,), "'finished' or 'failed'"),
     "task": ((str,), "short task name, e.g. DelayedCue"),
     "env_id": ((str,), "Gymnasium id, e.g. MemoryGym/DelayedCue-v0"),
+    "variant": (_OPT_STR, "the suite's label for a task entry with its own env_kwargs (null: the preset as is)"),
     "difficulty": ((str,), "difficulty preset"),
     "core": ((str,), "memory core name"),
     "algo": ((str,), "'ppo' (MemoryPPO) or 'dqn' (TrialReplayDQN)"),
@@ -47,7 +48,8 @@ ROW_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
     "return": (_OPT_NUM, "mean evaluation episode return"),
     "return_ci": ((list, type(None)), "[low, high] 95% Student-t interval of the mean return"),
     "eval_episodes": ((int,), "episodes evaluated (deterministic actions)"),
-    "target_success": (_OPT_NUM, "the difficulty preset's target success rate (null if the task has none)"),
+    "target_success": (_OPT_NUM, "the difficulty preset's target success rate (null if the task has no preset "
+                                 "or env_kwargs change it)"),
     "wall_time": (_OPT_NUM, "seconds: training + evaluation of the last attempt"),
     "train_time": (_OPT_NUM, "seconds spent in learn()"),
     "sps": (_OPT_NUM, "training environment steps per second"),
@@ -67,6 +69,11 @@ CURVE_FIELDS = ("step", "success", "return", "episodes")
 
 class ResultsError(ValueError):
     """A results file that does not follow the schema; the message says which row and field."""
+
+
+def task_label(row: dict) -> str:
+    """How a row's task is shown and grouped: its variant label, else the task name."""
+    return row.get("variant") or row["task"]
 
 
 def now_iso() -> str:

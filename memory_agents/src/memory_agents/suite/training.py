@@ -174,10 +174,11 @@ def train_run(spec: RunSpec, run_dir, *, resume: str | None = None, checkpoint_e
     eval_env.close()
     trained = int(model.num_timesteps)
     row = {
-        "run_id": spec.run_id, "status": "finished", "task": spec.task, "env_id": spec.env_id,
+        "run_id": spec.run_id, "status": "finished", "task": spec.task, "env_id": spec.env_id, "variant": spec.variant,
         "difficulty": spec.difficulty, "core": spec.core, "algo": spec.algo, "seed": spec.seed, "steps": trained,
         "success": ev["success"], "success_ci": ev["success_ci"], "return": ev["return"], "return_ci": ev["return_ci"],
-        "eval_episodes": ev["episodes"], "target_success": catalog.target_success(spec.task, spec.difficulty),
+        "eval_episodes": ev["episodes"],
+        "target_success": None if spec.env_kwargs else catalog.target_success(spec.task, spec.difficulty),
         "wall_time": time.perf_counter() - start, "train_time": train_time,
         "sps": (trained - done_steps) / train_time if train_time > 0 else 0.0,
         **environment_info(model.device), "curve": curve.curve, "config": spec.to_dict(), "attempts": 1,
