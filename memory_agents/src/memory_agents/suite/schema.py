@@ -54,7 +54,7 @@ ROW_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
     "train_time": (_OPT_NUM, "seconds spent in learn()"),
     "sps": (_OPT_NUM, "training environment steps per second"),
     "device": ((str,), "torch device the run used, with the GPU name where there is one"),
-    "versions": ((dict,), "python, torch, numpy, gymnasium, stable_baselines3, memory_agents, memory_gym_envs"),
+    "versions": ((dict,), "python, torch, numpy, gymnasium, stable_baselines3, memory_agents, memory_gym_envs, git_commit"),
     "host": ((str,), "machine name and CPU count"),
     "curve": ((list,), "learning curve: [{step, success, return, episodes}] from training episodes"),
     "config": ((dict,), "the full run specification (algo/policy/memory/env kwargs included)"),

@@ -37,6 +37,21 @@ def algo_class(algo: str):
     return TrialReplayDQN, "MemoryQPolicy"
 
 
+def _git_commit() -> str | None:
+    """HEAD of the checkout this package runs from (with '+dirty' if it has local changes), if any."""
+    import subprocess
+
+    here = Path(__file__).resolve().parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=here, capture_output=True, text=True,
+                              timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head + ("+dirty" if dirty else "") if head else None
+
+
 def environment_info(device, resolve: bool = True) -> dict:
     """'device', 'versions' and 'host' fields of a row."""
     versions = {"python": platform.python_version()}
@@ -45,6 +60,7 @@ def environment_info(device, resolve: bool = True) -> dict:
             versions[pkg.replace("-", "_")] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
             versions[pkg.replace("-", "_")] = None
+    versions["git_commit"] = _git_commit()
     name = str(device)
     if resolve:
         import torch
