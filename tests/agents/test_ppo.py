@@ -304,3 +304,26 @@ def test_gate_penalty_is_added_logged_and_lowers_the_gate():
 def test_gate_coef_must_be_non_negative():
     with pytest.raises(ValueError, match="gate_coef must be >= 0, got -1"):
         small_model(gate_coef=-1.0)
+
+
+def test_pack_episodes_cuts_sequences_at_episode_starts():
+    from memory_agents.rollout_buffer import SequenceSamples, pack_episodes
+
+    T, M = 8, 2
+    starts = torch.zeros(T, M)
+    starts[3, 0] = 1  # env 0: segments [0,3) [3,8); env 1: [0,2) [2,4) [4,8)
+    starts[2, 1] = starts[4, 1] = 1
+    step = torch.arange(T * M, dtype=torch.float32).reshape(T, M)  # value = t * M + m
+    batch = SequenceSamples(step[..., None], step, starts, step, step, step, step, (), None, None)
+    state = (torch.tensor([[10.0], [20.0]]),)
+    packed, packed_state = pack_episodes(batch, state)
+    assert packed.observations.shape == (5, 5, 1)  # longest segment 5 steps, 5 segments
+    mask = packed.mask
+    assert mask.sum() == T * M
+    # every original step appears exactly once among the valid entries, in time order per segment
+    assert sorted(packed.actions[mask].tolist()) == list(range(T * M))
+    first_steps = packed.actions[0].tolist()
+    assert first_steps == [0.0, 6.0, 1.0, 5.0, 9.0]  # (t=0,m=0) (t=3,m=0) (t=0,m=1) (t=2,m=1) (t=4,m=1)
+    assert packed.episode_starts[0].tolist() == [0.0, 1.0, 0.0, 1.0, 1.0]
+    assert (packed.episode_starts[~mask] == 0).all()  # padding never resets
+    assert packed_state[0].flatten().tolist() == [10.0, 10.0, 20.0, 20.0, 20.0]

@@ -158,9 +158,16 @@ class MemoryActorCriticPolicy(ActorCriticPolicy):
         s_vf = () if self.critic_core is None else self.critic_core(features, tuple(state[n:]), episode_starts)[1]
         return (*s_pi, *s_vf)
 
-    def gate(self) -> torch.Tensor | None:
-        """Mean write gate of the latest forward over all cores that report one (differentiable)."""
-        gates = [core.aux["gate"].mean() for core in self.cores if "gate" in core.aux]
+    def gate(self, mask: torch.Tensor | None = None) -> torch.Tensor | None:
+        """Mean write gate of the latest forward over all cores that report one (differentiable);
+        ``mask`` (T, B) bool keeps only those steps (e.g. not the padding of packed episodes)."""
+        def mean(g: torch.Tensor) -> torch.Tensor:
+            if mask is None:
+                return g.mean()
+            m = mask.reshape(*mask.shape, *([1] * (g.dim() - 2))).expand_as(g)
+            return torch.where(m, g, 0.0).sum() / m.sum()
+
+        gates = [mean(core.aux["gate"]) for core in self.cores if "gate" in core.aux]
         if not gates:
             return None
         return gates[0] if len(gates) == 1 else torch.stack(gates).mean()

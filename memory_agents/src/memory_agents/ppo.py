@@ -21,7 +21,7 @@ from stable_baselines3.common.utils import FloatSchedule, explained_variance
 from stable_baselines3.common.vec_env import VecEnv
 
 from .policies import MemoryActorCriticPolicy
-from .rollout_buffer import RECURRENT_MODES, MemoryRolloutBuffer, SequenceSamples
+from .rollout_buffer import RECURRENT_MODES, MemoryRolloutBuffer, SequenceSamples, pack_episodes
 
 SelfMemoryPPO = TypeVar("SelfMemoryPPO", bound="MemoryPPO")
 
@@ -297,21 +297,34 @@ class MemoryPPO(OnPolicyAlgorithm):
         if batch.burn_in_observations is not None:
             with torch.no_grad():
                 state = policy.advance_state(batch.burn_in_observations, state, batch.burn_in_episode_starts)
+        batch, state = pack_episodes(batch, state)
         values, log_prob, entropy = policy.evaluate_actions(batch.observations, batch.actions, state,
                                                             batch.episode_starts)
-        gate = policy.gate()
+        gate = policy.gate(batch.mask)
+        mask = None if batch.mask is None else batch.mask.flatten()
+        if mask is None:
+            mean = torch.mean
+        else:
+            count = mask.sum()
+
+            def mean(x: torch.Tensor) -> torch.Tensor:
+                return torch.where(mask, x, 0.0).sum() / count
+
         advantages = batch.advantages.flatten()
         if self.normalize_advantage and advantages.numel() > 1:
-            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+            adv_mean = mean(advantages)
+            n = advantages.numel() if mask is None else count
+            adv_std = (mean((advantages - adv_mean) ** 2) * n / (n - 1)).sqrt()
+            advantages = (advantages - adv_mean) / (adv_std + 1e-8)
         log_ratio = log_prob - batch.old_log_prob.flatten()
         ratio = torch.exp(log_ratio)
-        pg_loss = -torch.min(advantages * ratio, advantages * torch.clamp(ratio, 1 - clip_range, 1 + clip_range)).mean()
+        pg_loss = -mean(torch.min(advantages * ratio, advantages * torch.clamp(ratio, 1 - clip_range, 1 + clip_range)))
         if clip_range_vf is not None:
             old_values = batch.old_values.flatten()
             values = old_values + torch.clamp(values - old_values, -clip_range_vf, clip_range_vf)
-        value_loss = ((batch.returns.flatten() - values) ** 2).mean()
+        value_loss = mean((batch.returns.flatten() - values) ** 2)
         # No analytic entropy (e.g. squashed Gaussian): -E[log p] estimates it.
-        entropy_loss = log_prob.mean() if entropy is None else -entropy.mean()
+        entropy_loss = mean(log_prob) if entropy is None else -mean(entropy)
         loss = pg_loss + self.ent_coef * entropy_loss + self.vf_coef * value_loss
         stats = {}
         if gate is not None:
@@ -319,8 +332,8 @@ class MemoryPPO(OnPolicyAlgorithm):
             stats["gate"] = gate.detach()
         with torch.no_grad():
             stats.update(pg=pg_loss.detach(), vf=value_loss.detach(), ent=entropy_loss.detach(),
-                         clip=((ratio - 1).abs() > clip_range).float().mean(),
-                         kl=((ratio - 1) - log_ratio).mean(), loss=loss.detach())
+                         clip=mean(((ratio - 1).abs() > clip_range).float()),
+                         kl=mean((ratio - 1) - log_ratio), loss=loss.detach())
         return loss, stats
 
     def learn(self: SelfMemoryPPO, total_timesteps: int, callback: MaybeCallback = None, log_interval: int = 1,

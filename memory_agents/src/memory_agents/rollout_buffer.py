@@ -33,6 +33,49 @@ class SequenceSamples(NamedTuple):
     states: tuple[torch.Tensor, ...]
     burn_in_observations: torch.Tensor | None
     burn_in_episode_starts: torch.Tensor | None
+    mask: torch.Tensor | None = None  # (T, M) bool, False on padding (set by pack_episodes)
+
+
+_PACKED_FIELDS = ("observations", "actions", "episode_starts", "old_values", "old_log_prob", "advantages", "returns")
+
+
+def pack_episodes(batch: SequenceSamples, states: tuple[torch.Tensor, ...]
+                  ) -> tuple[SequenceSamples, tuple[torch.Tensor, ...]]:
+    """Re-batch M sequences of T steps as N episode segments of T' <= T steps (padded, masked).
+
+    Gradients never cross an episode start (the state is reset there), so running each segment
+    as its own column gives exactly the same losses and gradients as running the sequences, in
+    T' sequential core steps instead of T: on a rollout holding several short episodes per env
+    this divides the update's sequential work. A sequence's first segment starts from its state;
+    the others start with an episode start, so their state is reset by the core. Returns the
+    batch unchanged (mask None) when no sequence contains an episode start after its first step.
+    """
+    starts = batch.episode_starts
+    T, M = starts.shape
+    if T == 1:
+        return batch, states
+    boundary = starts.detach().cpu().numpy().T != 0  # (M, T)
+    boundary[:, 0] = True
+    seg_start = np.flatnonzero(boundary.reshape(-1))  # flat m * T + t, sorted
+    if len(seg_start) == M:
+        return batch, states
+    lengths = np.diff(np.append(seg_start, M * T))
+    T2 = int(lengths.max())
+    offset = np.arange(T2)[:, None]
+    valid = offset < lengths[None, :]  # (T2, N)
+    src = seg_start[None, :] + np.where(valid, offset, 0)
+    time_major = (src % T) * M + src // T  # index into the (T * M) flattening of (T, M, ...)
+    dev = starts.device
+    index = torch.as_tensor(time_major, device=dev)
+    mask = torch.as_tensor(valid, device=dev)
+    fields = {}
+    for name in _PACKED_FIELDS:
+        x = getattr(batch, name)
+        fields[name] = x.reshape(T * M, *x.shape[2:])[index]
+    fields["episode_starts"] = fields["episode_starts"] * mask  # padding continues, never resets
+    seq_of_segment = torch.as_tensor(seg_start // T, device=dev)
+    packed = batch._replace(**fields, mask=mask, states=(), burn_in_observations=None, burn_in_episode_starts=None)
+    return packed, tuple(s[seq_of_segment] for s in states)
 
 
 def _seq(x: torch.Tensor, n_chunks: int) -> torch.Tensor:
