@@ -102,3 +102,17 @@ def test_memory_panel_fallback_is_state_norm():
     trace = {"action": np.zeros(5), "gate": np.full((5, 1), 0.3), "attention": np.full((5, 4), 0.25),
              "state_norm": np.ones((5, 1)), "fallback": np.ones((5, 1))}
     assert [t for t, _, _ in _memory_panels(trace)] == ["write gate", "read attention over slots", "state norm"]
+
+
+def test_table_summarises_over_seeds(sanity_run, tmp_path, capsys):
+    _, base = sanity_run
+    path = tmp_path / "t.json"
+    schema.save_results(_doc_with(base, [("gru", 0, 30, 40), ("gru", 1, 20, 40), ("lstm", 0, 10, 40)]), path)
+    assert main(["table", str(path)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("| task | difficulty | core | seeds | success")
+    gru = next(line for line in lines if "| gru |" in line)
+    lstm = next(line for line in lines if "| lstm |" in line)
+    assert "| 2 | 0.62 [0.50, 0.75] |" in gru  # mean of 0.75 and 0.5, seed range
+    lo, hi = wilson_interval(10, 40)
+    assert f"| 1 | 0.25 [{lo:.2f}, {hi:.2f}] |" in lstm  # one seed: its Wilson interval

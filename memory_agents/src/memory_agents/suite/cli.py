@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tolerance", type=float, default=0.0, help="extra absolute margin before calling a change")
     p.add_argument("--fail-on-regression", action="store_true", help="exit 1 if any row is worse, failed or missing")
 
+    p = sub.add_parser("table", help="markdown table of a results file (means over seeds)")
+    p.add_argument("results")
+
     p = sub.add_parser("plot", help="learning curves per task and success-vs-target bars as PNG")
     p.add_argument("results", nargs="+", help="one or more results JSON files")
     p.add_argument("--out-dir", default="plots")
@@ -179,6 +182,14 @@ def cmd_compare(args) -> int:
     return 1 if (args.fail_on_regression and bad) else 0
 
 
+def cmd_table(args) -> int:
+    from .compare import summary_markdown
+    from .schema import load_results
+
+    print(summary_markdown(load_results(args.results)))
+    return 0
+
+
 def cmd_plot(args) -> int:
     from .plot import plot_results
 
@@ -197,7 +208,7 @@ def cmd_render(args) -> int:
 
 
 COMMANDS = {"list": cmd_list, "train": cmd_train, "eval": cmd_eval, "run": cmd_run,
-            "compare": cmd_compare, "plot": cmd_plot, "render": cmd_render}
+            "compare": cmd_compare, "table": cmd_table, "plot": cmd_plot, "render": cmd_render}
 
 
 def main(argv=None) -> int:
