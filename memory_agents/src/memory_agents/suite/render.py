@@ -74,6 +74,8 @@ def draw_episode(trace: dict, title: str):
     from .plot import _matplotlib
 
     plt = _matplotlib()
+    from matplotlib.ticker import MaxNLocator
+
     T = len(trace["action"])
     mem = _memory_panels(trace)
     heights = [2.0, 1.0, 1.0] + [1.4 if kind == "heat" else 1.0 for _, _, kind in mem]
@@ -84,10 +86,12 @@ def draw_episode(trace: dict, title: str):
     ax.imshow(trace["obs"].T, aspect="auto", interpolation="nearest", cmap="viridis",
               extent=(-0.5, T - 0.5, trace["obs"].shape[1] - 0.5, -0.5))
     ax.set_ylabel("observation")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax = axes[1]
     ax.step(t, trace["action"], where="mid", color="tab:blue", linewidth=0.8)
     ax.plot(t, trace["action"], "o", color="tab:blue", markersize=3)
     ax.set_ylabel("action")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax = axes[2]
     ax.bar(t, trace["reward"], color=np.where(np.asarray(trace["reward"]) > 0, "tab:green", "tab:red"), width=0.8)
     ax.axhline(0, color="k", linewidth=0.5)
