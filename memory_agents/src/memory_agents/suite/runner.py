@@ -11,6 +11,7 @@ import os
 import sys
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -74,12 +75,21 @@ class _PoolBackend:
     """A spawn-context process pool: each run in a fresh interpreter (torch and fork don't mix)."""
 
     def __init__(self, workers, threads):
-        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+        self.workers = workers
+        self.pool = self._new_pool()
         self.threads = threads
         self.futures = {}
 
+    def _new_pool(self):
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"))
+
     def submit(self, key, spec, run_dir):
-        fut = self.pool.submit(execute_run, spec.to_dict(), str(run_dir), self.threads)
+        try:
+            fut = self.pool.submit(execute_run, spec.to_dict(), str(run_dir), self.threads)
+        except BrokenProcessPool:  # a worker died (e.g. killed for memory): start a fresh pool
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = self._new_pool()
+            fut = self.pool.submit(execute_run, spec.to_dict(), str(run_dir), self.threads)
         self.futures[fut] = (key, spec, run_dir)
 
     def next_done(self):
@@ -145,7 +155,12 @@ class _RayBackend:
 def plan(suite: Suite, out: Path) -> tuple[dict, list[RunSpec], list[RunSpec]]:
     """(results document, runs to do, runs already finished in it)."""
     out = Path(out)
-    doc = schema.load_results(out) if out.exists() else schema.new_results(suite.name, suite.source, suite.description)
+    if out.exists():
+        doc = schema.load_results(out)
+        if doc["suite"].get("name") != suite.name:
+            _say(f"note: {out} holds results of suite {doc['suite'].get('name')!r}; adding runs of {suite.name!r} to it")
+    else:
+        doc = schema.new_results(suite.name, suite.source, suite.description, suite.raw)
     finished = {r["run_id"] for r in doc["runs"] if r["status"] == "finished"}
     todo = [s for s in suite.runs if s.run_id not in finished]
     done = [s for s in suite.runs if s.run_id in finished]

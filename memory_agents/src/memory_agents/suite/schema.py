@@ -4,7 +4,7 @@ Layout (``schema_version`` 1)::
 
     {
       "schema_version": 1,
-      "suite": {"name": str, "source": str, "description": str},
+      "suite": {"name": str, "source": str, "description": str, "config": the suite YAML as parsed},
       "created": ISO-8601 UTC, "updated": ISO-8601 UTC,
       "runs": [ROW, ...]
     }
@@ -130,9 +130,10 @@ def validate_results(doc: dict, source: str = "results") -> dict:
     return doc
 
 
-def new_results(suite_name: str, source: str, description: str = "") -> dict:
+def new_results(suite_name: str, source: str, description: str = "", config: dict | None = None) -> dict:
     stamp = now_iso()
-    return {"schema_version": SCHEMA_VERSION, "suite": {"name": suite_name, "source": source, "description": description},
+    suite = {"name": suite_name, "source": source, "description": description, "config": config or {}}
+    return {"schema_version": SCHEMA_VERSION, "suite": suite,
             "created": stamp, "updated": stamp, "runs": []}
 
 
