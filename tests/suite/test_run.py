@@ -75,7 +75,8 @@ def test_failed_run_is_recorded_and_retried_not_dropped(tmp_path, capsys):
     assert "FAILED" in err and failed["run_id"] in err and "retrying" in err
     # a re-run retries the failed run only
     assert main(["run", "--suite", str(path), "--out", str(out), "--retries", "0", "--dry-run"]) == 0
-    assert "1 finished" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "1 finished" in text and f"[retry] {failed['run_id']}" in text
 
 
 def test_process_pool_runs_two_runs_into_one_file(tmp_path):

@@ -181,9 +181,9 @@ def run_suite(suite: Suite, out, log_dir, *, workers: int = 1, threads: int = 0,
     doc, todo, done = plan(suite, out)
     if dry_run:
         print(f"suite {suite.name} ({suite.source}): {len(suite.runs)} runs, {len(done)} finished in {out}, {len(todo)} to run")
-        finished = {s.run_id for s in done}
+        status = {r["run_id"]: r["status"] for r in doc["runs"]}
         for s in suite.runs:
-            mark = "done" if s.run_id in finished else "todo"
+            mark = {"finished": "done", "failed": "retry"}.get(status.get(s.run_id), "todo")
             print(f"  [{mark}] {s.run_id:48s} {s.name} {s.difficulty} {s.core} seed={s.seed} steps={s.steps} "
                   f"envs={s.num_envs} device={s.device}")
         return {"finished": 0, "failed": 0, "skipped": len(done), "todo": len(todo)}
