@@ -1,7 +1,7 @@
 """Env steps and wall time to reach 0.95 success on DelayedCue (4 cues, delay 20):
 MemoryPPO vs sb3-contrib RecurrentPPO (LSTM 64, 8 envs, its defaults).
 
-    uv run python benchmarks/learning_efficiency.py              # both, up to 600k steps each
+    uv run python benchmarks/learning_efficiency.py              # MemoryPPO seeds 0-2 + RecurrentPPO, <= 600k steps
     uv run python benchmarks/learning_efficiency.py --quick      # delay 10, up to 150k steps
     uv run python benchmarks/learning_efficiency.py --no-baseline --core pseudo_mamba
 
@@ -48,7 +48,8 @@ class StopAtSuccess(BaseCallback):
         return self.reached_at is None
 
 
-def run(label: str, model, budget: int, target: float, env_kwargs: dict) -> None:
+def run(label: str, model, budget: int, target: float, env_kwargs: dict) -> tuple[int, float] | None:
+    """Train until the target (or the budget); print the result; return (steps, seconds) if reached."""
     stop = StopAtSuccess(target)
     start = time.perf_counter()
     model.learn(budget, callback=stop)
@@ -63,6 +64,7 @@ def run(label: str, model, budget: int, target: float, env_kwargs: dict) -> None
     print(f"  {label:44s} {result}   eval success {success:.2f}   ({model.num_timesteps / seconds:,.0f} steps/s)")
     marks = [f"{s // 1000}k:{r:.2f}" for s, r in stop.curve[:: max(1, len(stop.curve) // 8)]]
     print(f"  {'':44s} curve {' '.join(marks)}", flush=True)
+    return stop.reached_at
 
 
 def main() -> None:
@@ -72,8 +74,8 @@ def main() -> None:
     parser.add_argument("--target", type=float, default=0.95)
     parser.add_argument("--core", default="gru")
     parser.add_argument("--num-envs", type=int, default=32, help="MemoryPPO envs (RecurrentPPO uses 8)")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (small nets: 1 is fastest)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="MemoryPPO seeds")
     parser.add_argument("--quick", action="store_true", help="delay 10, budget 150k")
     parser.add_argument("--no-baseline", action="store_true", help="skip sb3-contrib RecurrentPPO")
     args = parser.parse_args()
@@ -84,16 +86,24 @@ def main() -> None:
     print(f"DelayedCue(4 cues, delay {args.delay}): steps / wall time to {args.target} success "
           f"(budget {args.budget:,} steps, {args.threads} thread(s))")
 
-    env = make_vec_env(TASK, num_envs=args.num_envs, seed=args.seed, env_kwargs=env_kwargs)
-    model = MemoryPPO("MemoryPolicy", env, n_steps=64, learning_rate=2e-3, seed=args.seed,
-                      policy_kwargs=dict(memory=args.core, hidden_dim=64))
-    run(f"MemoryPPO {args.core} 64, {args.num_envs} envs", model, args.budget, args.target, env_kwargs)
+    reached = []
+    for seed in args.seeds:
+        env = make_vec_env(TASK, num_envs=args.num_envs, seed=seed, env_kwargs=env_kwargs)
+        model = MemoryPPO("MemoryPolicy", env, n_steps=64, learning_rate=2e-3, seed=seed,
+                          policy_kwargs=dict(memory=args.core, hidden_dim=64))
+        reached.append(run(f"MemoryPPO {args.core} 64, {args.num_envs} envs, seed {seed}", model, args.budget,
+                           args.target, env_kwargs))
+    hits = [r for r in reached if r is not None]
+    if hits:
+        steps, secs = np.median([h[0] for h in hits]), np.median([h[1] for h in hits])
+        print(f"  MemoryPPO: {len(hits)}/{len(reached)} seeds reached {args.target}; median {steps:,.0f} steps, "
+              f"{secs:.1f} s", flush=True)
 
     if not args.no_baseline:
         from sb3_contrib import RecurrentPPO
 
-        env = make_vec_env(TASK, num_envs=8, seed=args.seed, env_kwargs=env_kwargs)
-        model = RecurrentPPO("MlpLstmPolicy", env, policy_kwargs=dict(lstm_hidden_size=64), seed=args.seed,
+        env = make_vec_env(TASK, num_envs=8, seed=args.seeds[0], env_kwargs=env_kwargs)
+        model = RecurrentPPO("MlpLstmPolicy", env, policy_kwargs=dict(lstm_hidden_size=64), seed=args.seeds[0],
                              device="cpu")
         run("RecurrentPPO LSTM 64, 8 envs (defaults)", model, args.budget, args.target, env_kwargs)
 

@@ -38,7 +38,7 @@ def train_and_evaluate(memory: str, delay: int, budget: int, seed: int = 0, earl
 
 @pytest.mark.parametrize("memory", ["gru", "lstm"])
 def test_memory_cores_solve_delayed_cue_delay_10(memory):
-    success = train_and_evaluate(memory, delay=10, budget=80_000)
+    success = train_and_evaluate(memory, delay=10, budget=150_000)
     assert success >= 0.9, f"{memory}: success {success:.2f} on DelayedCue(4 cues, delay 10)"
 
 
