@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="task parameter override, repeatable (e.g. --env-kwarg delay=40)")
     p.add_argument("--core", default="gru", help="memory core (see memory_agents.cores.CORE_NAMES) or 'mlp'")
     p.add_argument("--hidden", type=int, default=64, help="core hidden size")
-    p.add_argument("--steps", type=int, default=200_000, help="env steps to train")
+    p.add_argument("--steps", type=int, default=300_000, help="env steps to train")
     p.add_argument("--num-envs", type=int, default=32)
     p.add_argument("--n-steps", type=int, default=64, help="rollout length per env")
     p.add_argument("--mode", default="full", choices=("full", "truncated", "cached"), help="recurrent_mode")
@@ -59,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=2e-3, help="learning rate")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads (default 1: fastest for small recurrent nets; 0 = torch's choice)")
     p.add_argument("--eval-episodes", type=int, default=200)
     p.add_argument("--logdir", default="runs", help="parent folder of the run folder")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> float:
 
     from . import MemoryPPO, make_vec_env
 
-    if args.threads is not None:
+    if args.threads > 0:
         torch.set_num_threads(args.threads)
     task_id = args.task if "/" in args.task else f"MemoryGym/{args.task}-v0"
     env_kwargs = dict(args.env_kwarg)
