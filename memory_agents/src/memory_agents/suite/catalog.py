@@ -91,6 +91,18 @@ def target_success(task: str, difficulty: str) -> float | None:
         return None
 
 
+def memoryless_ceiling(task: str, difficulty: str, env_kwargs: dict | None = None) -> float | None:
+    """Best success without memory for this exact task configuration (None where unknown)."""
+    if difficulty == NO_PRESET or not has_presets(task):
+        return None
+    from memory_gym_envs.difficulty import build_task
+
+    try:
+        return float(build_task(task, 1, difficulty, env_kwargs or {}).memoryless_ceiling)
+    except (ValueError, TypeError, AttributeError, NotImplementedError):
+        return None
+
+
 def core_names() -> tuple[str, ...]:
     """Registered memory cores plus "mlp" (the memoryless baseline policy)."""
     from memory_agents.policies import memory_names

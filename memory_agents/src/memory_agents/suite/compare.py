@@ -92,22 +92,26 @@ def format_table(rows: list[dict], metric: str = "success") -> str:
 
 def summary_markdown(doc: dict) -> str:
     """Markdown table of a results file: one line per task x difficulty x core, means over seeds."""
-    lines = ["| task | difficulty | core | seeds | success (95% CI / seed range) | target | return | steps | steps/s | wall s |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    from .catalog import memoryless_ceiling
+
+    lines = ["| task | difficulty | core | seeds | success (95% CI / seed range) | target | memoryless | return | steps "
+             "| steps/s | wall s |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for key, rows in sorted(_groups(doc).items()):
         ok = [r for r in rows if r["status"] == "finished"]
         failed = len(rows) - len(ok)
         name, difficulty, core, _ = key
         if not ok:
-            lines.append(f"| {name} | {difficulty} | {core} | 0 ({failed} failed) | - | - | - | - | - | - |")
+            lines.append(f"| {name} | {difficulty} | {core} | 0 ({failed} failed) | - | - | - | - | - | - | - |")
             continue
         succ = np.array([r["success"] for r in ok])
         spread = (f"[{ok[0]['success_ci'][0]:.2f}, {ok[0]['success_ci'][1]:.2f}]" if len(ok) == 1
                   else f"[{succ.min():.2f}, {succ.max():.2f}]")
         target = ok[0]["target_success"]
+        ceiling = memoryless_ceiling(ok[0]["task"], difficulty, (ok[0].get("config") or {}).get("env_kwargs"))
         seeds = f"{len(ok)}" + (f" (+{failed} failed)" if failed else "")
         lines.append(f"| {name} | {difficulty} | {core} | {seeds} | {succ.mean():.2f} {spread} | "
-                     f"{'-' if target is None else f'{target:.2f}'} | {np.mean([r['return'] for r in ok]):.2f} | "
+                     f"{'-' if target is None else f'{target:.2f}'} | {'-' if ceiling is None else f'{ceiling:.2f}'} | "
+                     f"{np.mean([r['return'] for r in ok]):.2f} | "
                      f"{int(np.mean([r['steps'] for r in ok]))} | {np.mean([r['sps'] for r in ok]):.0f} | "
                      f"{np.mean([r['wall_time'] for r in ok]):.0f} |")
     return "\n".join(lines)

@@ -1,10 +1,10 @@
 """Figures from results files: learning curves per task and success against each task's target.
 
-* ``curves_<task>.png``: one panel per difficulty, one line per core (mean over seeds of the
+* ``curves_<task>.png``: one panel per difficulty (and per labelled variant), one line per core (mean over seeds of the
   training-episode success), the band spans the seeds (min to max) where there are several.
 * ``success_vs_target.png``: evaluation success per task x difficulty, one bar per core (mean over
   seeds, error bar = min/max over seeds, or the run's 95% CI for one seed), the preset's target
-  as a black tick over each group.
+  as a black tick over each group and the memoryless ceiling (best success without memory) dotted.
 """
 from __future__ import annotations
 
@@ -45,16 +45,19 @@ def plot_curves(rows: list[dict], out_dir: Path) -> list[Path]:
     colors = _colors({r["core"] for r in rows})
     by_task = defaultdict(list)
     for r in rows:
-        by_task[task_label(r)].append(r)
+        by_task[r["task"]].append(r)
+    order = ("easy", "medium", "hard", "extreme")
     paths = []
     for task, task_rows in sorted(by_task.items()):
-        diffs = sorted({r["difficulty"] for r in task_rows}, key=lambda d: ("easy", "medium", "hard", "extreme").index(d)
-                       if d in ("easy", "medium", "hard", "extreme") else 9)
-        fig, axes = plt.subplots(1, len(diffs), figsize=(5 * len(diffs), 3.6), squeeze=False)
-        for ax, diff in zip(axes[0], diffs):
+        # one panel per variant x difficulty of this task
+        panels = sorted({(task_label(r), r["difficulty"]) for r in task_rows},
+                        key=lambda p: (p[0], order.index(p[1]) if p[1] in order else len(order)))
+        fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6), squeeze=False)
+        for ax, (label, diff) in zip(axes[0], panels):
+            panel_rows = [r for r in task_rows if (task_label(r), r["difficulty"]) == (label, diff)]
             cores = defaultdict(list)
-            for r in task_rows:
-                if r["difficulty"] == diff and r["curve"]:
+            for r in panel_rows:
+                if r["curve"]:
                     cores[r["core"]].append(r["curve"])
             use_success = all(p["success"] is not None for curves in cores.values() for c in curves for p in c)
             key = "success" if use_success else "return"
@@ -65,10 +68,10 @@ def plot_curves(rows: list[dict], out_dir: Path) -> list[Path]:
                 ax.plot(grid, ys.mean(0), color=colors[core], label=f"{core} ({len(curves)} seed{'s' * (len(curves) > 1)})")
                 if len(curves) > 1:
                     ax.fill_between(grid, ys.min(0), ys.max(0), color=colors[core], alpha=0.2, linewidth=0)
-            target = next((r["target_success"] for r in task_rows if r["difficulty"] == diff), None)
+            target = next((r["target_success"] for r in panel_rows), None)
             if use_success and target is not None:
                 ax.axhline(target, color="k", linestyle="--", linewidth=0.8, label="target")
-            ax.set_title(f"{task} ({diff})")
+            ax.set_title(f"{label} ({diff})")
             ax.set_xlabel("environment steps")
             ax.set_ylabel(f"training {key}")
             if use_success:
@@ -81,6 +84,13 @@ def plot_curves(rows: list[dict], out_dir: Path) -> list[Path]:
         plt.close(fig)
         paths.append(path)
     return paths
+
+
+def _ceiling(row: dict) -> float | None:
+    """Memoryless ceiling of the row's exact task configuration (derived from its config)."""
+    from .catalog import memoryless_ceiling
+
+    return memoryless_ceiling(row["task"], row["difficulty"], (row.get("config") or {}).get("env_kwargs"))
 
 
 def plot_success_bars(rows: list[dict], out_dir: Path) -> Path:
@@ -103,17 +113,24 @@ def plot_success_bars(rows: list[dict], out_dir: Path) -> Path:
             err_lo.append(max(0.0, vals.mean() - lo))
             err_hi.append(max(0.0, hi - vals.mean()))
         ax.bar(xs, means, width, color=colors[core], label=core, yerr=[err_lo, err_hi], capsize=2)
+    seen = set()
     for i, g in enumerate(groups):
-        target = next((r["target_success"] for r in rows if (task_label(r), r["difficulty"]) == g), None)
-        if target is not None:
-            ax.hlines(target, i - 0.45, i + 0.45, colors="k", linewidth=2, label="target" if i == 0 else None)
+        first = next(r for r in rows if (task_label(r), r["difficulty"]) == g)
+        marks = (("target", first["target_success"], "k", "-"),
+                 ("memoryless ceiling", _ceiling(first), "0.45", ":"))
+        for name, value, color, style in marks:
+            if value is not None:
+                ax.hlines(value, i - 0.45, i + 0.45, colors=color, linestyles=style, linewidth=2, zorder=3,
+                          label=None if name in seen else name)
+                seen.add(name)
     ax.set_xticks(range(len(groups)))
     ax.set_xticklabels([f"{t}\n{d}" for t, d in groups], fontsize=8)
     ax.set_ylabel("evaluation success")
     ax.set_ylim(0, 1.05)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8, ncol=min(len(cores) + 1, 4), loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False)
-    ax.set_title("evaluation success vs target (black); whiskers: seed range, or 95% CI for one seed", fontsize=9)
+    ax.set_title("evaluation success vs target (black) and memoryless ceiling (dotted); "
+                 "whiskers: seed range, or 95% CI for one seed", fontsize=9)
     fig.tight_layout()
     path = out_dir / "success_vs_target.png"
     fig.savefig(path, dpi=110)

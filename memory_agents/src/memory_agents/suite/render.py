@@ -147,7 +147,7 @@ def render_episode(checkpoint, out, task: str | None = None, difficulty: str | N
     finally:
         env.close()
     core = info.get("core") or getattr(model.policy, "memory", "?")
-    title = (f"{target['task']} ({target['difficulty']}), core {core}, seed {seed}: "
+    title = (f"{target['label']} ({target['difficulty']}), core {core}, seed {seed}: "
              f"{'success' if trace['success'] else 'failure'}, return {trace['return']:.2f}  [memory: {trace['memory_source']}]")
     fig, axes = draw_episode(trace, title)
     out = Path(out)

@@ -225,6 +225,8 @@ def eval_target(checkpoint, info: dict, task: str | None, difficulty: str | None
     if difficulty is None and short == info.get("task"):
         difficulty = info.get("difficulty")
     target.update(task=short, difficulty=catalog.task_difficulty(short, difficulty))
+    same_env = target["env_id"] == info.get("env_id") and target["env_kwargs"] == (info.get("config") or {}).get("env_kwargs")
+    target["label"] = (info.get("variant") if same_env else None) or short
     return target
 
 
