@@ -130,3 +130,16 @@ def test_task_variants_need_distinct_labels_and_show_in_ids():
     assert any(r.run_id.startswith("DC-short-easy-gru-s0-") and r.env_kwargs == {"delay": 5} for r in runs)
     with pytest.raises(SuiteError, match="label must be a name"):
         build_suite("tasks: [{task: DelayedCue, label: 'a b'}]\ncores: [gru]\n", "s.yaml")
+
+
+def test_cli_flag_errors_name_the_flag_and_value(capsys):
+    assert main(["train", "--task", "DelayedCue", "--steps", "0"]) == 2
+    assert "steps must be an integer >= 1, got 0" in capsys.readouterr().err
+    assert main(["train", "--task", "DelayedCue", "--difficulty", "insane"]) == 2
+    assert "unknown difficulty 'insane'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", "--task", "DelayedCue", "--algo-kwargs", "[1]"])
+    assert "--algo-kwargs: must be a JSON object" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["run", "--suite", "tiny_sanity", "--seeds", "a,b"])
+    assert "--seeds: must be comma-separated integers" in capsys.readouterr().err

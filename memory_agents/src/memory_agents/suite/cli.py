@@ -17,6 +17,28 @@ from . import catalog
 DEFAULT_OUT = "suite_results"
 
 
+def json_object(text: str) -> dict:
+    """argparse type: a JSON object such as '{"n_steps": 64}'."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not valid JSON ({exc.msg}): {text!r}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"must be a JSON object like '{{\"key\": 1}}', got {text!r}")
+    return value
+
+
+def seed_list(text: str) -> list[int]:
+    """argparse type: comma-separated non-negative seeds, e.g. '0,1,2'."""
+    try:
+        seeds = [int(x) for x in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be comma-separated integers like 0,1,2, got {text!r}") from None
+    if any(s < 0 for s in seeds):
+        raise argparse.ArgumentTypeError(f"seeds must be >= 0, got {text!r}")
+    return seeds
+
+
 def _add_train_flags(p: argparse.ArgumentParser, with_defaults: bool) -> None:
     """Flags shared by `train` (defaults) and `run` (None = keep the suite's value)."""
     d = (lambda v: v) if with_defaults else (lambda v: None)
@@ -46,8 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-dir", default="runs", help="runs go to LOG_DIR/<run_id>/ (TensorBoard, model.zip)")
     p.add_argument("--resume", metavar="CHECKPOINT", help="continue from a saved agent (.zip) up to --steps in total")
     p.add_argument("--checkpoint-every", type=int, default=0, help="also save checkpoints every N steps (0: only at the end)")
-    p.add_argument("--algo-kwargs", type=json.loads, default={}, help='JSON, e.g. \'{"n_steps": 64}\'')
-    p.add_argument("--env-kwargs", type=json.loads, default={}, help="JSON task parameters overriding the preset")
+    p.add_argument("--algo-kwargs", type=json_object, default={}, help='JSON, e.g. \'{"n_steps": 64}\'')
+    p.add_argument("--env-kwargs", type=json_object, default={}, help="JSON task parameters overriding the preset")
     p.add_argument("--no-progress", action="store_true")
 
     p = sub.add_parser("eval", help="evaluate a saved agent: success rate and return with 95%% CIs")
@@ -70,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=("local", "ray"), default="local")
     p.add_argument("--address", help="Ray cluster address (e.g. auto or ray://host:10001); default: start a local Ray")
     p.add_argument("--retries", type=int, default=1, help="extra attempts for a run that raised")
-    p.add_argument("--seeds", type=lambda s: [int(x) for x in s.split(",")], help="override the suite's seeds, e.g. 0,1")
+    p.add_argument("--seeds", type=seed_list, help="override the suite's seeds, e.g. 0,1")
     p.add_argument("--no-progress", action="store_true")
     _add_train_flags(p, with_defaults=False)
 

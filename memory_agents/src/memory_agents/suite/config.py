@@ -72,6 +72,16 @@ class RunSpec:
     env_kwargs: dict = field(default_factory=dict)
     variant: str | None = None
 
+    def __post_init__(self):
+        for key in ("steps", "num_envs", "eval_episodes", "curve_points"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{key} must be an integer >= 1, got {value!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
+        catalog.check_choice("algo", self.algo, catalog.ALGOS)
+        catalog.check_choice("recurrent_mode", self.recurrent_mode, catalog.RECURRENT_MODES)
+
     @property
     def name(self) -> str:
         """The task as shown in tables and plots: the suite's label for it, else its name."""
