@@ -143,3 +143,18 @@ def test_cli_flag_errors_name_the_flag_and_value(capsys):
     with pytest.raises(SystemExit):
         main(["run", "--suite", "tiny_sanity", "--seeds", "a,b"])
     assert "--seeds: must be comma-separated integers" in capsys.readouterr().err
+
+
+def test_shipped_suites_cover_what_they_promise():
+    import memory_gym_envs
+
+    full = load_suite("full_medium").runs
+    native = {catalog._short_name(t) for t in memory_gym_envs.list_tasks()}
+    assert {r.task for r in full} == native, "full_medium must list every native task"
+    assert {r.core for r in full} == set(catalog.core_names()) - {"mlp"}, "full_medium must list every core"
+    assert {r.difficulty for r in full} == {"medium"}
+    basic = load_suite("basic_v1").runs
+    assert {r.task for r in basic} == {"DelayedCue", "CopyMemory", "AssociativeRecall"}
+    assert {r.core for r in basic} == {"gru", "mamba2", "pseudo_memory"}
+    delays = {(r.task, r.env_kwargs["delay"]) for r in basic}
+    assert all(len({d for t, d in delays if t == task}) == 2 for task, _ in delays)  # two horizons per task
