@@ -327,3 +327,14 @@ def test_pack_episodes_cuts_sequences_at_episode_starts():
     assert packed.episode_starts[0].tolist() == [0.0, 1.0, 0.0, 1.0, 1.0]
     assert (packed.episode_starts[~mask] == 0).all()  # padding never resets
     assert packed_state[0].flatten().tolist() == [10.0, 10.0, 20.0, 20.0, 20.0]
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("memory", ["gru", "mamba2"])
+def test_trains_and_predicts_on_cuda(memory):
+    model = small_model(device="cuda", policy_kwargs=dict(memory=memory, hidden_dim=32), n_epochs=2)
+    model.learn(3 * 64)
+    assert next(model.policy.parameters()).is_cuda
+    assert np.isfinite(model.logger.name_to_value["train/loss"])
+    actions, state = model.predict(np.zeros((4, 5), np.float32), episode_start=np.ones(4, bool))
+    assert actions.shape == (4,) and all(isinstance(s, np.ndarray) for s in state)
