@@ -296,7 +296,9 @@ class MemoryPPO(OnPolicyAlgorithm):
         state = batch.states
         if batch.burn_in_observations is not None:
             with torch.no_grad():
-                state = policy.advance_state(batch.burn_in_observations, state, batch.burn_in_episode_starts)
+                advanced = policy.advance_state(batch.burn_in_observations, state, batch.burn_in_episode_starts)
+            skip = batch.burn_in_skip
+            state = tuple(torch.where(skip.view(-1, *([1] * (s.dim() - 1))), s, a) for s, a in zip(state, advanced))
         batch, state = pack_episodes(batch, state)
         values, log_prob, entropy = policy.evaluate_actions(batch.observations, batch.actions, state,
                                                             batch.episode_starts)

@@ -34,6 +34,7 @@ class SequenceSamples(NamedTuple):
     burn_in_observations: torch.Tensor | None
     burn_in_episode_starts: torch.Tensor | None
     mask: torch.Tensor | None = None  # (T, M) bool, False on padding (set by pack_episodes)
+    burn_in_skip: torch.Tensor | None = None  # (M,) bool: rows whose stored state needs no burn-in
 
 
 _PACKED_FIELDS = ("observations", "actions", "episode_starts", "old_values", "old_log_prob", "advantages", "returns")
@@ -74,7 +75,8 @@ def pack_episodes(batch: SequenceSamples, states: tuple[torch.Tensor, ...]
         fields[name] = x.reshape(T * M, *x.shape[2:])[index]
     fields["episode_starts"] = fields["episode_starts"] * mask  # padding continues, never resets
     seq_of_segment = torch.as_tensor(seg_start // T, device=dev)
-    packed = batch._replace(**fields, mask=mask, states=(), burn_in_observations=None, burn_in_episode_starts=None)
+    packed = batch._replace(**fields, mask=mask, states=(), burn_in_observations=None, burn_in_episode_starts=None,
+                            burn_in_skip=None)
     return packed, tuple(s[seq_of_segment] for s in states)
 
 
@@ -136,12 +138,18 @@ class MemoryRolloutBuffer:
             self.tail_observations = torch.zeros((K, B, *self.obs_shape), dtype=self.obs_dtype, **kw)
             self.tail_episode_starts = torch.zeros((K, B), **kw)
             self.tail_state = tuple(s.clone() for s in initial_state_fn(B))
+            self.start_state = tuple(s.clone() for s in initial_state_fn(B))
+            # False when the steps before this rollout are unknown (first rollout, or the previous
+            # one was interrupted by a callback): chunk 0 then re-runs from the rollout-start state.
+            self.tail_valid = False
         self.pos = 0
         self.full = False
 
     # ------------------------------------------------------------------ filling
     def reset(self) -> None:
         """Start a new rollout; with burn-in, keep the last ``burn_in`` steps of the previous one."""
+        if self.burn_in > 0:
+            self.tail_valid = self.full
         if self.burn_in > 0 and self.full:
             K = self.burn_in
             self.tail_observations.copy_(self.observations[-K:])
@@ -157,10 +165,14 @@ class MemoryRolloutBuffer:
             self.tail_observations.zero_()
             self.tail_episode_starts.fill_(1.0)
             self.tail_state = tuple(s.clone() for s in self._initial_state_fn(self.n_envs))
+            self.tail_valid = False
         self.full = False
 
     def maybe_store_state(self, state: tuple[torch.Tensor, ...]) -> None:
         """Store ``state`` (the state before the step about to be added) if the mode needs it."""
+        if self.burn_in > 0 and self.pos == 0:
+            for dst, s in zip(self.start_state, state):
+                dst.copy_(s)
         k = self._slot_of.get(self.pos)
         if k is not None:
             for dst, s in zip(self.states, state):
@@ -216,8 +228,11 @@ class MemoryRolloutBuffer:
             "returns": _seq(as_t(self.returns), n_chunks),
         }
         if self.mode == "truncated" and self.burn_in > 0:
+            first = self.tail_state if self.tail_valid else self.start_state
             states = tuple(torch.cat([tail.unsqueeze(0), s[:-1]], 0).reshape(-1, *s.shape[2:])
-                           for tail, s in zip(self.tail_state, self.states))
+                           for tail, s in zip(first, self.states))
+            skip = torch.zeros(n_chunks * self.n_envs, dtype=torch.bool, device=dev)
+            skip[:self.n_envs] = not self.tail_valid  # sequence j = chunk * B + env: chunk 0 first
             K, L = self.burn_in, self.bptt_len
             ext_obs = torch.cat([self.tail_observations, self.observations], 0)
             ext_starts = torch.cat([self.tail_episode_starts, as_t(self.episode_starts)], 0)
@@ -228,7 +243,7 @@ class MemoryRolloutBuffer:
             burn_starts = burn_starts.reshape(K, n_chunks * self.n_envs)
         else:
             states = tuple(s.reshape(-1, *s.shape[2:]) for s in self.states)
-            burn_obs = burn_starts = None
+            burn_obs = burn_starts = skip = None
 
         perm = torch.randperm(self.n_sequences, generator=generator).to(dev)
         for i in range(0, self.n_sequences, sequences_per_batch):
@@ -238,4 +253,5 @@ class MemoryRolloutBuffer:
                 states=tuple(s[idx] for s in states),
                 burn_in_observations=None if burn_obs is None else burn_obs[:, idx],
                 burn_in_episode_starts=None if burn_starts is None else burn_starts[:, idx],
+                burn_in_skip=None if skip is None else skip[idx],
             )
