@@ -226,6 +226,27 @@ def test_logger_records_trial_accuracy_and_callbacks_can_stop(tmp_path):
     assert {"rollout/trial_accuracy", "rollout/exploration_rate", "train/loss"} <= set(header)
 
 
+def test_progress_bar_and_tensorboard_event_files(tmp_path):
+    model = TrialReplayDQN("MemoryQPolicy", CueTrials(), policy_kwargs=dict(memory="gru", hidden_dim=8), seed=0,
+                           learning_starts=1, tensorboard_log=str(tmp_path))
+    model.learn(150, progress_bar=True, log_interval=1)
+    events = list(tmp_path.glob("TrialReplayDQN_1/events.out.tfevents.*"))
+    assert events and events[0].stat().st_size > 0
+
+
+def test_package_exports_and_neurogym_defaults():
+    import memory_agents
+    from memory_agents.cores.mpn import MPNCore
+
+    assert memory_agents.TrialReplayDQN is TrialReplayDQN and memory_agents.TrialReplayBuffer is TrialReplayBuffer
+    model = TrialReplayDQN("MemoryQPolicy", CueTrials())
+    core = model.policy.q_net.core
+    assert isinstance(core, MPNCore) and core.hidden_dim == 128 and core.plastic_bias
+    assert float(core.eta) == pytest.approx(0.1) and float(core.lambda_) == pytest.approx(0.95)
+    assert core.input_dim == 3   # the observation as it is: the constant input is the core's plastic_bias
+    assert model.batch_size == 4 and model.buffer_size == 500 and model.exploration_rate == pytest.approx(0.3)
+
+
 @pytest.mark.parametrize("kwargs, name", [
     (dict(buffer_size=0), "buffer_size"), (dict(batch_size=0), "batch_size"), (dict(tau=0.0), "tau"),
     (dict(gamma=1.5), "gamma"), (dict(bptt_chunk_size=0), "bptt_chunk_size"), (dict(burn_in=-1), "burn_in"),

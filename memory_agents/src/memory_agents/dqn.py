@@ -67,17 +67,15 @@ def _check_float(name: str, value, low: float, high: float, low_open: bool = Fal
 class MemoryQNetwork(nn.Module):
     """Q(o_1..o_t, a): a memory core over the (flattened) observations and a linear head.
 
-    ``constant_input=True`` appends a constant 1 to every observation. An MPN reads its
-    Hebbian matrix only through its input (``h = act(b + (W * (1 + M)) x)``), so on an
-    all-zero observation, such as NeuroGym decision periods, it would be memoryless; the
-    constant input gives it a column of M to read (a trace of its past activity).
+    Cores see the observation as it is. An MPN reads its Hebbian matrix only through its
+    input, so on an all-zero observation (NeuroGym decision periods) it needs a constant input
+    to recall anything: that is the MPN core's own ``plastic_bias`` (default on), not added here.
     """
 
     def __init__(self, obs_dim: int, n_actions: int, memory: str = "mpn", memory_kwargs: dict | None = None,
-                 hidden_dim: int = 128, constant_input: bool = True):
+                 hidden_dim: int = 128):
         super().__init__()
-        self.constant_input = bool(constant_input)
-        self.core = make_core(memory, obs_dim + int(self.constant_input), hidden_dim, **(memory_kwargs or {}))
+        self.core = make_core(memory, obs_dim, hidden_dim, **(memory_kwargs or {}))
         self.head = nn.Linear(hidden_dim, n_actions)
 
     def initial_state(self, batch_size: int, device=None) -> State:
@@ -86,10 +84,7 @@ class MemoryQNetwork(nn.Module):
     def forward(self, obs: torch.Tensor, state: State | None = None,
                 episode_starts: torch.Tensor | None = None) -> tuple[torch.Tensor, State]:
         """obs (T, B, obs_dim) -> Q-values (T, B, n_actions) and the final state."""
-        x = obs.flatten(2).float()
-        if self.constant_input:
-            x = torch.cat([x, torch.ones_like(x[..., :1])], dim=-1)
-        y, state = self.core(x, state, episode_starts)
+        y, state = self.core(obs.flatten(2).float(), state, episode_starts)
         return self.head(y), state
 
 
@@ -100,12 +95,11 @@ class MemoryQPolicy(BasePolicy):
         memory: core name for ``make_core`` (default "mpn").
         memory_kwargs: extra core arguments (MPN defaults: eta=0.1, lambda_=0.95).
         hidden_dim: core output size (default 128).
-        constant_input: append a constant 1 to the observation (see ``MemoryQNetwork``).
     """
 
     def __init__(self, observation_space: spaces.Space, action_space: spaces.Space, lr_schedule: Schedule,
                  memory: str = "mpn", memory_kwargs: dict | None = None, hidden_dim: int = 128,
-                 constant_input: bool = True, optimizer_class: type[torch.optim.Optimizer] = torch.optim.Adam,
+                 optimizer_class: type[torch.optim.Optimizer] = torch.optim.Adam,
                  optimizer_kwargs: dict[str, Any] | None = None):
         if not isinstance(action_space, spaces.Discrete):
             raise ValueError(f"action_space must be gymnasium.spaces.Discrete for TrialReplayDQN, got {action_space}")
@@ -116,10 +110,9 @@ class MemoryQPolicy(BasePolicy):
         self.memory = memory
         self.memory_kwargs = dict(memory_kwargs or {})
         self.hidden_dim = hidden_dim
-        self.constant_input = constant_input
         obs_dim = int(np.prod(observation_space.shape))
         n_actions = int(action_space.n)
-        net_args = (obs_dim, n_actions, memory, self.memory_kwargs, hidden_dim, constant_input)
+        net_args = (obs_dim, n_actions, memory, self.memory_kwargs, hidden_dim)
         self.q_net = MemoryQNetwork(*net_args)
         self.q_net_target = MemoryQNetwork(*net_args)
         self.q_net_target.load_state_dict(self.q_net.state_dict())
@@ -130,7 +123,7 @@ class MemoryQPolicy(BasePolicy):
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
         data.update(memory=self.memory, memory_kwargs=self.memory_kwargs, hidden_dim=self.hidden_dim,
-                    constant_input=self.constant_input, optimizer_class=self.optimizer_class,
+                    optimizer_class=self.optimizer_class,
                     optimizer_kwargs=self.optimizer_kwargs)
         return data
 
