@@ -97,6 +97,8 @@ def block_reference(core: Mamba2Core, x, state, starts):
 def test_block_equals_stepwise_reference(ngroups):
     torch.manual_seed(0)
     core = make_core("mamba2", 5, 8, d_state=4, headdim=4, ngroups=ngroups, chunk_size=4, backend="torch").double()
+    with torch.no_grad():
+        core.D.normal_()  # D starts at 0 (D_init); a random skip keeps that path checked
     T, B = 11, 4
     x = torch.randn(T, B, 5, dtype=F64)
     state = tuple(torch.randn(B, *s, dtype=F64) for s in core.state_shapes())
@@ -231,3 +233,10 @@ def test_mamba_ssm_kernels_in_triton_interpreter_equal_torch_backend():
     proc = subprocess.run([sys.executable, "-c", MAMBA_INTERPRETER_CHECK], env=env, capture_output=True,
                           text=True, timeout=900)
     assert "MAMBA-SSM-INTERPRETER-OK" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_D_init_default_zero_and_settable():
+    core = make_core("mamba2", 5, 8, d_state=4, headdim=4)
+    assert torch.equal(core.D.detach(), torch.zeros(core.nheads))
+    core = make_core("mamba2", 5, 8, d_state=4, headdim=4, D_init=1.0)
+    assert torch.equal(core.D.detach(), torch.ones(core.nheads))

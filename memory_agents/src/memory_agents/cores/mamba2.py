@@ -101,13 +101,18 @@ class Mamba2Core(MemoryCore):
         chunk_size: scan chunk length; None picks the faster one per backend (64 Triton, 32 PyTorch).
             The PyTorch scan's memory is O(B * T * nheads * chunk_size).
         dt_min, dt_max: range of the initial step sizes. A_init_range: range of the initial -A.
+        D_init: initial value of the learnable skip D (per head). Default 0.0, not mamba_ssm's 1.0:
+            in a single-layer core the skip adds the current (cue-independent) input at the scale of
+            the SSM read-out, and after the gated RMSNorm it drowns the remembered part about 70x
+            at initialisation; with D=1 MemoryPPO stays at chance on DelayedCue(4 cues, delay 10),
+            with D=0 it solves it. D is still trained, so the skip can grow where it helps.
         backend: "auto" | "torch" | "triton" (see module docstring).
     """
 
     def __init__(self, input_dim: int, hidden_dim: int, d_state: int = 16, d_conv: int = 4, expand: int = 2,
                  headdim: int = 16, ngroups: int = 1, chunk_size: int | None = None, dt_min: float = 1e-3,
                  dt_max: float = 0.1, dt_init_floor: float = 1e-4, A_init_range: tuple[float, float] = (1.0, 16.0),
-                 norm_eps: float = 1e-5, backend: str = "auto"):
+                 D_init: float = 0.0, norm_eps: float = 1e-5, backend: str = "auto"):
         super().__init__(input_dim, hidden_dim)
         self.d_state = check_positive_int("d_state", d_state)
         self.d_conv = check_positive_int("d_conv", d_conv, minimum=2)
@@ -142,7 +147,7 @@ class Mamba2Core(MemoryCore):
         dt = dt.clamp(min=dt_init_floor)
         self.dt_bias = nn.Parameter(dt + torch.log(-torch.expm1(-dt)))  # inverse softplus
         self.A_log = nn.Parameter(torch.log(torch.empty(self.nheads).uniform_(*A_init_range)))
-        self.D = nn.Parameter(torch.ones(self.nheads))
+        self.D = nn.Parameter(torch.full((self.nheads,), float(D_init)))
         self.norm_weight = nn.Parameter(torch.ones(self.d_inner))
         self.norm_eps = float(norm_eps)
         self.out_proj = nn.Linear(self.d_inner, hidden_dim)
