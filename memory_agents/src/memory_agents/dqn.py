@@ -30,6 +30,7 @@ import time
 from collections import deque
 from typing import Any, ClassVar, TypeVar
 
+import gymnasium as gym
 import numpy as np
 import torch
 from gymnasium import spaces
@@ -210,6 +211,27 @@ def double_q_targets(q_online_next: torch.Tensor, q_target_next: torch.Tensor, r
     best = q_online_next.argmax(dim=-1, keepdim=True)
     next_value = q_target_next.gather(-1, best).squeeze(-1)
     return rewards + gamma * bootstrap * next_value
+
+
+def evaluate_trial_accuracy(model, env: gym.Env, n_trials: int = 200, seed: int | None = None,
+                            deterministic: bool = True) -> float:
+    """Fraction of ``info["trial_correct"]`` over the next ``n_trials`` trials of a single ``env``.
+
+    ``model.predict(obs, state, episode_start)`` carries the memory across trials and resets it
+    at episode starts only, as during training; works for any SB3-style recurrent model.
+    """
+    n_trials = _check_int("n_trials", n_trials, 1)
+    obs, _ = env.reset(seed=seed)
+    state, start, correct = None, np.ones(1, dtype=bool), []
+    while len(correct) < n_trials:
+        action, state = model.predict(np.asarray(obs)[None], state, start, deterministic=deterministic)
+        obs, _, terminated, truncated, info = env.step(int(np.asarray(action).reshape(-1)[0]))
+        start = np.array([terminated or truncated])
+        if "trial_correct" in info:
+            correct.append(float(info["trial_correct"]))
+        if terminated or truncated:
+            obs, _ = env.reset()
+    return float(np.mean(correct))
 
 
 class TrialReplayDQN(BaseAlgorithm):
