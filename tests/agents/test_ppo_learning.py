@@ -36,7 +36,8 @@ def train_and_evaluate(memory: str, delay: int, budget: int, seed: int = 0, earl
     return success
 
 
-@pytest.mark.parametrize("memory", ["gru", "lstm"])
+# mamba2 takes about 50 s here (early stop); with mamba_ssm's D=1 skip init it stayed at chance.
+@pytest.mark.parametrize("memory", ["gru", "lstm", "mamba2"])
 def test_memory_cores_solve_delayed_cue_delay_10(memory):
     success = train_and_evaluate(memory, delay=10, budget=150_000)
     assert success >= 0.9, f"{memory}: success {success:.2f} on DelayedCue(4 cues, delay 10)"
