@@ -266,7 +266,7 @@ def test_exploration_starts_at_0_3_and_anneals():
 
 # ----------------------------------------------------------------------------- learning
 def test_gru_learns_cue_trials_above_chance():
-    """Chance (memoryless) is 0.5; require >= 0.8 greedy trial accuracy."""
+    """Chance (memoryless) is 0.5; require >= 0.8 greedy trial accuracy (this run: 1.0; 0.75 at 5k steps)."""
     model = small_model("gru", learning_starts=10)
-    model.learn(5000)
+    model.learn(8000)
     assert trial_accuracy(model, CueTrials()) >= 0.8

@@ -244,7 +244,8 @@ class TrialReplayDQN(BaseAlgorithm):
     Args:
         policy: "MemoryQPolicy" or a ``MemoryQPolicy`` subclass.
         env: a gymnasium env, an SB3 VecEnv (several envs are collected in parallel) or an id.
-        learning_rate: Adam learning rate (float or SB3 schedule).
+        learning_rate: Adam learning rate (float or SB3 schedule). Default 3e-3: on NeuroGym
+            PerceptualDecisionMaking the MPN core barely moved at 1e-3 within 10k-30k steps.
         buffer_size: replay capacity in trials (oldest whole trial evicted first).
         learning_starts: trials to collect before the first gradient step.
         batch_size: trials per gradient step.
@@ -269,7 +270,7 @@ class TrialReplayDQN(BaseAlgorithm):
         self,
         policy: str | type[MemoryQPolicy] = "MemoryQPolicy",
         env=None,
-        learning_rate: float | Schedule = 1e-3,
+        learning_rate: float | Schedule = 3e-3,
         buffer_size: int = 500,
         learning_starts: int = 10,
         batch_size: int = 4,
