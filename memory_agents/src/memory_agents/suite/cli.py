@@ -70,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-every", type=int, default=0, help="also save checkpoints every N steps (0: only at the end)")
     p.add_argument("--algo-kwargs", type=json_object, default={}, help='JSON, e.g. \'{"n_steps": 64}\'')
     p.add_argument("--env-kwargs", type=json_object, default={}, help="JSON task parameters overriding the preset")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads (default 1: fastest for small recurrent nets; 0: torch's choice)")
     p.add_argument("--no-progress", action="store_true")
 
     p = sub.add_parser("eval", help="evaluate a saved agent: success rate and return with 95%% CIs")
@@ -88,7 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-dir", help=f"run directories (default {DEFAULT_OUT}/<suite>_runs)")
     p.add_argument("--dry-run", action="store_true", help="list the runs (and which are already finished); train nothing")
     p.add_argument("--workers", type=int, default=1, help="parallel worker processes (local backend)")
-    p.add_argument("--threads", type=int, default=0, help="torch threads per run (0: CPUs / workers)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch threads per run (default 1: fastest for small recurrent nets, and a busy CPU "
+                        "with more threads than free cores slows to a crawl; 0: CPUs / workers)")
     p.add_argument("--backend", choices=("local", "ray"), default="local")
     p.add_argument("--address", help="Ray cluster address (e.g. auto or ray://host:10001); default: start a local Ray")
     p.add_argument("--retries", type=int, default=1, help="extra attempts for a run that raised")
@@ -149,6 +153,13 @@ def cmd_list(args) -> int:
 def cmd_train(args) -> int:
     from .config import RunSpec
     from .training import train_run
+
+    if args.threads < 0:
+        raise ValueError(f"--threads must be >= 0, got {args.threads}")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
 
     task, env_id = catalog.resolve_task(args.task)
     spec = RunSpec(task=task, env_id=env_id, difficulty=catalog.task_difficulty(task, args.difficulty),

@@ -171,7 +171,7 @@ def _say(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def run_suite(suite: Suite, out, log_dir, *, workers: int = 1, threads: int = 0, backend: str = "local",
+def run_suite(suite: Suite, out, log_dir, *, workers: int = 1, threads: int = 1, backend: str = "local",
               address: str | None = None, retries: int = 1, dry_run: bool = False, progress: bool = True) -> dict:
     """Run what is not finished yet; return {'finished', 'failed', 'skipped'} counts."""
     for name, value, minimum in (("workers", workers, 1), ("retries", retries, 0), ("threads", threads, 0)):
