@@ -181,11 +181,12 @@ def test_burn_in_refreshes_the_stored_state():
 def test_vectorised_collection_keeps_env_streams_apart():
     env = DummyVecEnv([lambda: CueTrials(), lambda: CueTrials(delays=(4,))])
     model = TrialReplayDQN("MemoryQPolicy", env, policy_kwargs=dict(memory="gru", hidden_dim=8), seed=0,
-                           learning_starts=2)
+                           learning_starts=1)
     model.learn(120)
     lengths = {i: {t.length for t in model.replay_buffer.trials if t.env_index == i} for i in (0, 1)}
     assert lengths[0] <= {3, 4, 5} and lengths[1] == {6}
-    assert model._n_updates > 0
+    # train_freq=1, gradient_steps=1: one gradient step per trial, also when both envs end one in the same step
+    assert model._n_updates == model._num_trials == len(model.replay_buffer)
 
 
 # ----------------------------------------------------------------------------- SB3 plumbing

@@ -251,8 +251,8 @@ class TrialReplayDQN(BaseAlgorithm):
         batch_size: trials per gradient step.
         tau: target update coefficient (1 = hard copy).
         gamma: discount.
-        train_freq: completed trials between training calls.
-        gradient_steps: gradient steps per training call.
+        train_freq: completed trials (summed over envs) per training call.
+        gradient_steps: gradient steps per training call (so ``gradient_steps / train_freq`` per trial).
         target_update_interval: gradient steps between target updates.
         exploration_fraction / exploration_initial_eps / exploration_final_eps: linear epsilon
             schedule over that fraction of ``total_timesteps``.
@@ -486,12 +486,15 @@ class TrialReplayDQN(BaseAlgorithm):
             self._update_current_progress_remaining(self.num_timesteps, self._total_timesteps)
             self.exploration_rate = self.exploration_schedule(self._current_progress_remaining)
 
-            if (self.gradient_steps > 0 and len(self.replay_buffer) >= max(self.learning_starts, 1)
-                    and self._trials_since_train >= self.train_freq):
-                callback.on_rollout_end()
-                self.train(self.gradient_steps, self.batch_size)
-                self._trials_since_train = 0
-                callback.on_rollout_start()
+            if self.gradient_steps > 0 and len(self.replay_buffer) >= max(self.learning_starts, 1):
+                calls = self._trials_since_train // self.train_freq   # several envs can end trials in one step
+                if calls:
+                    callback.on_rollout_end()
+                    self.train(self.gradient_steps * calls, self.batch_size)
+                    self._trials_since_train -= calls * self.train_freq
+                    callback.on_rollout_start()
+            else:
+                self._trials_since_train = 0   # trials collected before learning starts earn no gradient steps
             if log_interval and self._episode_num - last_dump_episode >= log_interval:
                 last_dump_episode = self._episode_num
                 self.dump_logs()
