@@ -101,6 +101,70 @@ def test_learns_delayed_recall_with_plastic_bias():
     assert accuracy > 0.9, f"delayed recall accuracy {accuracy:.3f} (chance 0.5)"
 
 
+def delayed_cue_inputs(cues: torch.Tensor, num_cues: int, delay: int) -> torch.Tensor:
+    """MemoryGym DelayedCue observations: [cue_flag, query_flag, one-hot cue], all zero in the delay."""
+    x = torch.zeros(delay + 2, cues.shape[0], 2 + num_cues)
+    x[0, :, 0] = 1.0
+    x[0, torch.arange(cues.shape[0]), 2 + cues] = 1.0
+    x[-1, :, 1] = 1.0
+    return x
+
+
+def test_default_core_carries_the_cue_to_the_query_step_at_init():
+    """The read-out of M scales with eta: at the old default eta=0.1 the query-step output moved by
+    ~1% of its norm between cues (MemoryPPO stayed at chance on DelayedCue); at eta=1.0 by ~20%."""
+    rel = []
+    for seed in range(5):
+        torch.manual_seed(seed)
+        core = make_core("mpn", 6, 64)
+        with torch.no_grad():
+            yq = core(delayed_cue_inputs(torch.arange(4), 4, 10))[0][-1]       # (4 cues, H)
+        pair_dist = torch.cdist(yq, yq).sum() / (4 * 3)
+        rel.append(float(pair_dist / yq.norm(dim=1).mean()))
+    assert sum(rel) / len(rel) > 0.1, rel
+
+
+def test_learns_delayed_cue_recall_at_ppo_learning_rate():
+    """4 cues, 10 blank steps, Adam lr 2e-3 (MemoryPPO's README setting): eta=1.0 needs ~50 steps,
+    eta=0.1 was still at chance (0.21-0.26) after 100."""
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(0)
+    core = make_core("mpn", 6, 64)
+    head = torch.nn.Linear(64, 4)
+    opt = torch.optim.Adam([*core.parameters(), *head.parameters()], lr=2e-3)
+    for _ in range(100):
+        cues = torch.randint(0, 4, (64,), generator=g)
+        loss = torch.nn.functional.cross_entropy(head(core(delayed_cue_inputs(cues, 4, 10))[0][-1]), cues)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    cues = torch.randint(0, 4, (512,), generator=g)
+    with torch.no_grad():
+        accuracy = (head(core(delayed_cue_inputs(cues, 4, 10))[0][-1]).argmax(-1) == cues).float().mean().item()
+    assert accuracy > 0.9, f"delayed cue accuracy {accuracy:.3f} (chance 0.25)"
+
+
+def test_m_bound_clamps_the_hebbian_matrix():
+    torch.manual_seed(4)
+    x = 3.0 * torch.randn(15, 4, 3, dtype=torch.float64)
+    free = make_core("mpn", 3, 5, eta=1.0, lambda_=0.9).double()
+    bounded = make_core("mpn", 3, 5, eta=1.0, lambda_=0.9, m_bound=0.5).double()
+    bounded.load_state_dict(free.state_dict())
+    _, (M_free,) = free(x)
+    assert M_free.abs().max() > 0.5                      # the bound is active in this run
+    y, (M,) = bounded(x)
+    assert M.abs().max() <= 0.5
+    # same numbers as the update written out with a clamp after each step
+    W, b = bounded.W.detach(), bounded.b.detach()
+    M_ref = torch.zeros(4, 5, 4, dtype=torch.float64)
+    for t in range(15):
+        x_t = torch.cat([x[t], torch.ones(4, 1, dtype=torch.float64)], 1)
+        h = torch.tanh(b + torch.einsum("hd,bhd,bd->bh", W, 1.0 + M_ref, x_t))
+        M_ref = (0.9 * M_ref + h[:, :, None] * x_t[:, None, :]).clamp(-0.5, 0.5)
+        torch.testing.assert_close(y[t].detach(), h)
+    torch.testing.assert_close(M.detach(), M_ref)
+
+
 def test_learned_lambda_stays_below_lambda_max():
     torch.manual_seed(2)
     core = make_core("mpn", 4, 6, lambda_=0.85, lambda_max=0.9, learn_lambda=True, learn_eta=True)
@@ -124,7 +188,7 @@ def test_fixed_eta_and_lambda_are_buffers_not_parameters():
     core = make_core("mpn", 3, 4)
     names = {n for n, _ in core.named_parameters()}
     assert names == {"W", "b"}
-    assert float(core.eta) == pytest.approx(0.1) and float(core.lambda_) == pytest.approx(0.95)
+    assert float(core.eta) == pytest.approx(1.0) and float(core.lambda_) == pytest.approx(0.95)
 
 
 @pytest.mark.parametrize("kwargs,match", [
@@ -133,6 +197,8 @@ def test_fixed_eta_and_lambda_are_buffers_not_parameters():
     ({"lambda_max": 1.5}, "lambda_max must be in"),
     ({"eta": float("nan")}, "eta must be a finite"),
     ({"activation": "gelu"}, "activation must be one of"),
+    ({"m_bound": 0.0}, "m_bound must be > 0"),
+    ({"m_bound": float("inf")}, "m_bound must be a finite"),
 ])
 def test_bad_kwargs_raise(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -14,8 +14,16 @@ plastic as well: that column of M becomes a decaying trace of past h which every
 Without it, M only modulates the synapses of inputs active *now*, so with one-hot observations
 a cue seen on one channel cannot be recalled when a different channel is on (a delayed-recall
 probe stays at chance); with it the same probe is learned (tests/cores/test_mpn.py).
-M is not clamped: with ``activation="tanh"`` (|h| <= 1) it stays bounded by
+By default M is not clamped: with ``activation="tanh"`` (|h| <= 1) it stays bounded by
 ``|eta| * max|x| / (1 - lambda)``; that is why lambda is kept strictly below ``lambda_max <= 1``.
+``m_bound=c`` clamps M to [-c, c] after every update, as the MPN paper's modulation bounds do
+(c=1: a synapse can at most double or vanish).
+
+Default eta is 1.0 (the MPN work's initial eta), not a small rate: the cue reaches a later step
+only through ``W * M`` with ``M ~ eta * h * x``, so the memory read-out and its gradient scale with
+eta. At eta=0.1 the query-step output barely depends on the cue at init (relative change ~0.01
+vs ~0.2 at eta=1.0, 4 cues, delay 10, hidden 64) and MemoryPPO stayed at chance on DelayedCue
+(4 cues, delay 10) after 150k steps; at eta=1.0 it reaches 1.0 (benchmarks/mpn_memory_probe.py).
 """
 from __future__ import annotations
 
@@ -48,18 +56,20 @@ class MPNCore(MemoryCore):
     """Multi-plasticity network: backprop-learned W, Hebbian state M (see module docstring).
 
     Args:
-        eta: Hebbian learning rate (negative = anti-Hebbian). Default 0.1.
+        eta: Hebbian learning rate (negative = anti-Hebbian). Default 1.0.
         lambda_: decay of M per step, in [0, lambda_max) (in (0, lambda_max) when learned). Default 0.95.
         learn_eta: make eta a trainable scalar (unconstrained).
         learn_lambda: make lambda trainable as ``lambda_max * sigmoid(raw)``, so it never reaches lambda_max.
         lambda_max: upper bound of lambda, in (0, 1]. Default 1.0.
         activation: "tanh" (default), "relu", "sigmoid" or "linear".
         plastic_bias: append a constant 1 input, giving M a column that any step can read. Default True.
+        m_bound: clamp M to [-m_bound, m_bound] after each update (the paper's modulation bounds);
+            None (default): no clamp.
     """
 
-    def __init__(self, input_dim: int, hidden_dim: int, eta: float = 0.1, lambda_: float = 0.95,
+    def __init__(self, input_dim: int, hidden_dim: int, eta: float = 1.0, lambda_: float = 0.95,
                  learn_eta: bool = False, learn_lambda: bool = False, lambda_max: float = 1.0,
-                 activation: str = "tanh", plastic_bias: bool = True):
+                 activation: str = "tanh", plastic_bias: bool = True, m_bound: float | None = None):
         super().__init__(input_dim, hidden_dim)
         eta = _check_real("eta", eta)
         lam = _check_real("lambda_", lambda_)
@@ -79,6 +89,11 @@ class MPNCore(MemoryCore):
         self.learn_lambda = bool(learn_lambda)
         self.lambda_max = lambda_max
         self.plastic_bias = bool(plastic_bias)
+        if m_bound is not None:
+            m_bound = _check_real("m_bound", m_bound)
+            if m_bound <= 0.0:
+                raise ValueError(f"m_bound must be > 0 or None, got {m_bound!r}")
+        self.m_bound = m_bound
         self.n_syn = input_dim + int(self.plastic_bias)   # presynaptic inputs of the plastic layer
 
         bound = 1.0 / math.sqrt(self.n_syn)
@@ -118,6 +133,8 @@ class MPNCore(MemoryCore):
         W_eff = self.W * (1.0 + M)                                   # (B, H, D)
         h = self._act(self.b + torch.einsum("bhd,bd->bh", W_eff, x_t))
         M = self.lambda_ * M + self.eta * h.unsqueeze(2) * x_t.unsqueeze(1)
+        if self.m_bound is not None:
+            M = M.clamp(-self.m_bound, self.m_bound)
         return h, (M,)
 
     def _forward(self, x, state, starts):
@@ -135,4 +152,5 @@ class MPNCore(MemoryCore):
 
     def extra_repr(self) -> str:
         return (f"{super().extra_repr()}, activation={self.activation!r}, learn_eta={self.learn_eta}, "
-                f"learn_lambda={self.learn_lambda}, lambda_max={self.lambda_max}, plastic_bias={self.plastic_bias}")
+                f"learn_lambda={self.learn_lambda}, lambda_max={self.lambda_max}, plastic_bias={self.plastic_bias}, "
+                f"m_bound={self.m_bound}")
