@@ -42,16 +42,10 @@ from torch import nn
 from torch.nn import functional as F
 
 from .cores import make_core
-from .cores.base import State
+from .cores.base import State, check_positive_int
 from .trial_buffer import TrialBatch, TrialReplayBuffer
 
 SelfTrialReplayDQN = TypeVar("SelfTrialReplayDQN", bound="TrialReplayDQN")
-
-
-def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _check_float(name: str, value, low: float, high: float, low_open: bool = False) -> float:
@@ -220,7 +214,7 @@ def evaluate_trial_accuracy(model, env: gym.Env, n_trials: int = 200, seed: int 
     ``model.predict(obs, state, episode_start)`` carries the memory across trials and resets it
     at episode starts only, as during training; works for any SB3-style recurrent model.
     """
-    n_trials = _check_int("n_trials", n_trials, 1)
+    n_trials = check_positive_int("n_trials", n_trials, 1)
     obs, _ = env.reset(seed=seed)
     state, start, correct = None, np.ones(1, dtype=bool), []
     while len(correct) < n_trials:
@@ -298,20 +292,20 @@ class TrialReplayDQN(BaseAlgorithm):
         super().__init__(policy, env, learning_rate, policy_kwargs=policy_kwargs, stats_window_size=stats_window_size,
                          tensorboard_log=tensorboard_log, verbose=verbose, device=device, support_multi_env=True,
                          seed=seed, supported_action_spaces=(spaces.Discrete,))
-        self.buffer_size = _check_int("buffer_size", buffer_size, 1)
-        self.learning_starts = _check_int("learning_starts", learning_starts, 0)
-        self.batch_size = _check_int("batch_size", batch_size, 1)
+        self.buffer_size = check_positive_int("buffer_size", buffer_size, 1)
+        self.learning_starts = check_positive_int("learning_starts", learning_starts, 0)
+        self.batch_size = check_positive_int("batch_size", batch_size, 1)
         self.tau = _check_float("tau", tau, 0.0, 1.0, low_open=True)
         self.gamma = _check_float("gamma", gamma, 0.0, 1.0)
-        self.train_freq = _check_int("train_freq", train_freq, 1)
-        self.gradient_steps = _check_int("gradient_steps", gradient_steps, 0)
-        self.target_update_interval = _check_int("target_update_interval", target_update_interval, 1)
+        self.train_freq = check_positive_int("train_freq", train_freq, 1)
+        self.gradient_steps = check_positive_int("gradient_steps", gradient_steps, 0)
+        self.target_update_interval = check_positive_int("target_update_interval", target_update_interval, 1)
         self.exploration_fraction = _check_float("exploration_fraction", exploration_fraction, 0.0, 1.0, low_open=True)
         self.exploration_initial_eps = _check_float("exploration_initial_eps", exploration_initial_eps, 0.0, 1.0)
         self.exploration_final_eps = _check_float("exploration_final_eps", exploration_final_eps, 0.0, 1.0)
         self.max_grad_norm = _check_float("max_grad_norm", max_grad_norm, 0.0, float("inf"), low_open=True)
-        self.bptt_chunk_size = None if bptt_chunk_size is None else _check_int("bptt_chunk_size", bptt_chunk_size, 1)
-        self.burn_in = _check_int("burn_in", burn_in, 0)
+        self.bptt_chunk_size = None if bptt_chunk_size is None else check_positive_int("bptt_chunk_size", bptt_chunk_size, 1)
+        self.burn_in = check_positive_int("burn_in", burn_in, 0)
         if replay_start_state not in ("stored", "zero"):
             raise ValueError(f"replay_start_state must be 'stored' or 'zero', got {replay_start_state!r}")
         self.replay_start_state = replay_start_state

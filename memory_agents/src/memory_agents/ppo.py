@@ -20,16 +20,11 @@ from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedul
 from stable_baselines3.common.utils import FloatSchedule, explained_variance
 from stable_baselines3.common.vec_env import VecEnv
 
+from .cores.base import check_positive_int
 from .policies import MemoryActorCriticPolicy
 from .rollout_buffer import RECURRENT_MODES, MemoryRolloutBuffer, SequenceSamples, pack_episodes
 
 SelfMemoryPPO = TypeVar("SelfMemoryPPO", bound="MemoryPPO")
-
-
-def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 class MemoryPPO(OnPolicyAlgorithm):
@@ -109,13 +104,13 @@ class MemoryPPO(OnPolicyAlgorithm):
         """Validate the recurrent/minibatch settings; each error names the parameter and the value."""
         if self.recurrent_mode not in RECURRENT_MODES:
             raise ValueError(f"recurrent_mode must be one of {RECURRENT_MODES}, got {self.recurrent_mode!r}")
-        n_steps = _check_int("n_steps", self.n_steps, 1)
-        _check_int("n_epochs", self.n_epochs, 1)
+        n_steps = check_positive_int("n_steps", self.n_steps, 1)
+        check_positive_int("n_epochs", self.n_epochs, 1)
         if self.recurrent_mode == "truncated":
-            bptt = n_steps if self.bptt_len is None else _check_int("bptt_len", self.bptt_len, 1)
+            bptt = n_steps if self.bptt_len is None else check_positive_int("bptt_len", self.bptt_len, 1)
             if bptt > n_steps or n_steps % bptt:
                 raise ValueError(f"bptt_len must divide n_steps={n_steps} (1 <= bptt_len <= n_steps), got {bptt}")
-            burn_in = _check_int("burn_in", self.burn_in, 0)
+            burn_in = check_positive_int("burn_in", self.burn_in, 0)
             if burn_in > bptt:
                 raise ValueError(f"burn_in must be in [0, bptt_len={bptt}], got {burn_in}")
             self.bptt_len, seq_len = bptt, bptt
@@ -127,7 +122,7 @@ class MemoryPPO(OnPolicyAlgorithm):
                 raise ValueError(f"burn_in is used only by recurrent_mode='truncated', got burn_in={self.burn_in}")
             seq_len = n_steps if self.recurrent_mode == "full" else 1
         rollout = n_steps * self.n_envs
-        batch = rollout if self.batch_size is None else _check_int("batch_size", self.batch_size, 1)
+        batch = rollout if self.batch_size is None else check_positive_int("batch_size", self.batch_size, 1)
         if batch % seq_len or rollout % batch:
             raise ValueError(
                 f"batch_size must be a multiple of the sequence length ({seq_len} steps in recurrent_mode="

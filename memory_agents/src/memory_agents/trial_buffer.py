@@ -30,11 +30,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-
-def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+from .cores.base import check_positive_int
 
 
 @dataclass
@@ -108,9 +104,9 @@ class TrialReplayBuffer:
     """
 
     def __init__(self, capacity: int = 500, n_envs: int = 1, burn_in: int = 0, seed: int | None = None):
-        self.capacity = _check_int("capacity", capacity, 1)
-        self.n_envs = _check_int("n_envs", n_envs, 1)
-        self.burn_in = _check_int("burn_in", burn_in, 0)
+        self.capacity = check_positive_int("capacity", capacity, 1)
+        self.n_envs = check_positive_int("n_envs", n_envs, 1)
+        self.burn_in = check_positive_int("burn_in", burn_in, 0)
         self.trials: deque[Trial] = deque(maxlen=self.capacity)
         self.rng = np.random.default_rng(seed)
         self.num_trials_added = 0
@@ -196,7 +192,7 @@ class TrialReplayBuffer:
 
     def sample(self, batch_size: int = 4, device: torch.device | str = "cpu") -> TrialBatch:
         """Sample ``batch_size`` trials uniformly (without replacement when enough are stored)."""
-        batch_size = _check_int("batch_size", batch_size, 1)
+        batch_size = check_positive_int("batch_size", batch_size, 1)
         if len(self.trials) == 0:
             raise ValueError("cannot sample from an empty TrialReplayBuffer (0 complete trials stored)")
         idx = self.rng.choice(len(self.trials), size=batch_size, replace=len(self.trials) < batch_size)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 from typing import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -20,7 +21,7 @@ State = tuple[torch.Tensor, ...]
 
 def check_positive_int(name: str, value, minimum: int = 1) -> int:
     """Return ``value`` as int or raise a ValueError naming the parameter, the range and the value."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 
