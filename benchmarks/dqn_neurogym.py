@@ -4,7 +4,7 @@
     uv run python benchmarks/dqn_neurogym.py --steps 60000 --seeds 0 1 2 --checkpoints 6
     uv run python benchmarks/dqn_neurogym.py --tasks DelayMatchSample --cores mpn --algo-kwargs '{"gamma": 0.99}'
 
-Each run trains ``TrialReplayDQN`` with its defaults (MPN: hidden 128, eta 0.1, lambda 0.95;
+Each run trains ``TrialReplayDQN`` with its defaults (MPN: hidden 128, eta 1.0, lambda 0.95;
 GRU: hidden 128) on ``MemoryGym/NeuroGym-<task>-v0`` (10 trials per episode). At each checkpoint
 the greedy policy plays ``--eval-trials`` trials of a separate env (memory carried across trials,
 reset at episode starts) and its trial accuracy is printed. "wall" is training time only (the

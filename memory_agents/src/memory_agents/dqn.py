@@ -88,7 +88,7 @@ class MemoryQPolicy(BasePolicy):
 
     Args (through ``policy_kwargs``):
         memory: core name for ``make_core`` (default "mpn").
-        memory_kwargs: extra core arguments (MPN defaults: eta=0.1, lambda_=0.95).
+        memory_kwargs: extra core arguments (MPN defaults: eta=1.0, lambda_=0.95).
         hidden_dim: core output size (default 128).
     """
 
