@@ -243,7 +243,8 @@ def test_package_exports_and_neurogym_defaults():
     model = TrialReplayDQN("MemoryQPolicy", CueTrials())
     core = model.policy.q_net.core
     assert isinstance(core, MPNCore) and core.hidden_dim == 128 and core.plastic_bias
-    assert float(core.eta) == pytest.approx(0.1) and float(core.lambda_) == pytest.approx(0.95)
+    # eta 1.0, not the 0.1: at 0.1 the Hebbian read-out is too weak to learn (README 'MPN eta')
+    assert float(core.eta) == pytest.approx(1.0) and float(core.lambda_) == pytest.approx(0.95)
     assert core.input_dim == 3   # the observation as it is: the constant input is the core's plastic_bias
     assert model.batch_size == 4 and model.buffer_size == 500 and model.exploration_rate == pytest.approx(0.3)
 
