@@ -82,19 +82,23 @@ def test_without_plastic_bias_a_cue_on_another_channel_is_unreachable():
     assert (y[-1] - y[-1, :1]).abs().max() == 0  # identical for every cue and noise history
 
 
+def train_last_step_classifier(core, head, batches, lr: float, steps: int) -> None:
+    """Adam on the cross-entropy of ``head(core output at the last step)``; batches() -> (x, label)."""
+    opt = torch.optim.Adam([*core.parameters(), *head.parameters()], lr=lr)
+    for _ in range(steps):
+        x, label = batches()
+        loss = torch.nn.functional.cross_entropy(head(core(x)[0][-1]), label)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+
 def test_learns_delayed_recall_with_plastic_bias():
     torch.manual_seed(0)
     g = torch.Generator().manual_seed(0)
     core = make_core("mpn", 3, 16)
     head = torch.nn.Linear(16, 2)
-    opt = torch.optim.Adam([*core.parameters(), *head.parameters()], lr=1e-2)
-    for _ in range(200):
-        x, cue = delayed_recall_batch(32, 10, g)
-        y, _ = core(x)
-        loss = torch.nn.functional.cross_entropy(head(y[-1]), cue)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    train_last_step_classifier(core, head, lambda: delayed_recall_batch(32, 10, g), lr=1e-2, steps=200)
     x, cue = delayed_recall_batch(512, 10, g)
     with torch.no_grad():
         accuracy = (head(core(x)[0][-1]).argmax(-1) == cue).float().mean().item()
@@ -131,13 +135,12 @@ def test_learns_delayed_cue_recall_at_ppo_learning_rate():
     g = torch.Generator().manual_seed(0)
     core = make_core("mpn", 6, 64)
     head = torch.nn.Linear(64, 4)
-    opt = torch.optim.Adam([*core.parameters(), *head.parameters()], lr=2e-3)
-    for _ in range(100):
+
+    def batches():
         cues = torch.randint(0, 4, (64,), generator=g)
-        loss = torch.nn.functional.cross_entropy(head(core(delayed_cue_inputs(cues, 4, 10))[0][-1]), cues)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        return delayed_cue_inputs(cues, 4, 10), cues
+
+    train_last_step_classifier(core, head, batches, lr=2e-3, steps=100)
     cues = torch.randint(0, 4, (512,), generator=g)
     with torch.no_grad():
         accuracy = (head(core(delayed_cue_inputs(cues, 4, 10))[0][-1]).argmax(-1) == cues).float().mean().item()
