@@ -7,6 +7,7 @@ carried across rollouts and reset only where an episode starts.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
@@ -20,9 +21,14 @@ from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedul
 from stable_baselines3.common.utils import FloatSchedule, explained_variance
 from stable_baselines3.common.vec_env import VecEnv
 
+from .budgets import rollout_length
 from .cores.base import check_positive_int
 from .policies import MemoryActorCriticPolicy
 from .rollout_buffer import RECURRENT_MODES, MemoryRolloutBuffer, SequenceSamples, pack_episodes
+from .vec_env import episode_horizon
+
+#: Rollout length when n_steps="auto" and the env does not say how long its episodes are.
+FALLBACK_N_STEPS = 128
 
 SelfMemoryPPO = TypeVar("SelfMemoryPPO", bound="MemoryPPO")
 
@@ -31,6 +37,10 @@ class MemoryPPO(OnPolicyAlgorithm):
     """Recurrent PPO with a swappable memory core (``policy_kwargs=dict(memory="gru", ...)``).
 
     Args (besides SB3 PPO's):
+        n_steps: rollout length per env, or "auto" (default): the env's horizon (its longest
+            episode, ``vec_env.episode_horizon``), so that full BPTT re-runs whole episodes; 128
+            when the env does not say. Fixed-length tasks stay aligned, so each rollout is then
+            exactly one episode per env.
         recurrent_mode: "full" (exact BPTT over the whole rollout, minibatches of whole env
             trajectories), "truncated" (chunks of ``bptt_len`` steps re-run from the state stored
             at each chunk, after ``burn_in`` gradient-free steps), "cached" (one step from the state
@@ -54,7 +64,7 @@ class MemoryPPO(OnPolicyAlgorithm):
         policy: str | type[MemoryActorCriticPolicy],
         env: GymEnv | str,
         learning_rate: float | Schedule = 1e-3,
-        n_steps: int = 64,
+        n_steps: int | str = "auto",
         batch_size: int | None = None,
         n_epochs: int = 8,
         gamma: float = 0.99,
@@ -79,12 +89,18 @@ class MemoryPPO(OnPolicyAlgorithm):
         _init_setup_model: bool = True,
     ):
         super().__init__(
-            policy, env, learning_rate=learning_rate, n_steps=n_steps, gamma=gamma, gae_lambda=gae_lambda,
+            policy, env, learning_rate=learning_rate, n_steps=0, gamma=gamma, gae_lambda=gae_lambda,
             ent_coef=ent_coef, vf_coef=vf_coef, max_grad_norm=max_grad_norm, use_sde=False, sde_sample_freq=-1,
             stats_window_size=stats_window_size, tensorboard_log=tensorboard_log, policy_kwargs=policy_kwargs,
             verbose=verbose, seed=seed, device=device, _init_setup_model=False,
             supported_action_spaces=(spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary),
         )
+        self.horizon = episode_horizon(self.env) if self.env is not None else None
+        if isinstance(n_steps, str):
+            if n_steps != "auto":
+                raise ValueError(f"n_steps must be an integer >= 1 or 'auto', got {n_steps!r}")
+            n_steps = rollout_length(self.horizon) if self.horizon else FALLBACK_N_STEPS
+        self.n_steps = n_steps
         self.batch_size = batch_size
         self.n_epochs = n_epochs
         self.clip_range = clip_range
@@ -121,6 +137,13 @@ class MemoryPPO(OnPolicyAlgorithm):
             if self.burn_in:
                 raise ValueError(f"burn_in is used only by recurrent_mode='truncated', got burn_in={self.burn_in}")
             seq_len = n_steps if self.recurrent_mode == "full" else 1
+        horizon = getattr(self, "horizon", None)
+        if self.recurrent_mode == "full" and horizon and n_steps < horizon:
+            warnings.warn(
+                f"n_steps={n_steps} is shorter than the episodes of this env (up to {horizon} steps): full BPTT "
+                f"re-runs one rollout, so no gradient reaches from late steps back to a cue seen in an earlier "
+                f"rollout and long memories cannot be learned. Use n_steps='auto' (= {horizon}) or more.",
+                UserWarning, stacklevel=3)
         rollout = n_steps * self.n_envs
         batch = rollout if self.batch_size is None else check_positive_int("batch_size", self.batch_size, 1)
         if batch % seq_len or rollout % batch:
@@ -152,7 +175,7 @@ class MemoryPPO(OnPolicyAlgorithm):
             self.clip_range_vf = FloatSchedule(self.clip_range_vf)
 
     def _excluded_save_params(self) -> list[str]:
-        return [*super()._excluded_save_params(), "_last_memory_state", "_sequences_per_batch"]
+        return [*super()._excluded_save_params(), "_last_memory_state", "_sequences_per_batch", "horizon"]
 
     def _setup_learn(self, total_timesteps, callback=None, reset_num_timesteps=True, tb_log_name="run",
                      progress_bar=False):

@@ -137,6 +137,24 @@ class GymnasiumVecEnv(VecEnv):
         return self.venv.render()
 
 
+def episode_horizon(env) -> int | None:
+    """Longest episode of ``env`` in steps (a MemoryGym task's ``horizon``, else the id's
+    ``max_episode_steps``), or None when the env does not say."""
+    venv = getattr(env, "venv", None)
+    task = getattr(venv, "task", None)
+    if task is None and isinstance(env, VecEnv):
+        try:
+            unwrapped, spec = env.get_attr("unwrapped", [0])[0], env.get_attr("spec", [0])[0]
+        except (AttributeError, IndexError, NotImplementedError):
+            return None
+        task = getattr(unwrapped, "task", None)
+        if task is None:
+            limit = getattr(spec, "max_episode_steps", None)
+            return int(limit) if limit else None
+    horizon = getattr(task, "max_steps", None) or getattr(task, "horizon", None)
+    return int(horizon) if horizon else None
+
+
 def make_vec_env(env_id: str, num_envs: int = 8, seed: int | None = 0, difficulty: str | None = None,
                  env_kwargs: dict[str, Any] | None = None) -> VecEnv:
     """An SB3 VecEnv of ``num_envs`` copies of ``env_id``, row i seeded ``seed + i``.

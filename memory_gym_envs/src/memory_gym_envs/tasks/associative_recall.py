@@ -33,7 +33,7 @@ class AssociativeRecall(StudyRecallTask):
         self.num_pairs = check_int(self.name, "num_pairs", num_pairs, 1, self.num_keys)
         self.num_values = check_int(self.name, "num_values", num_values, 2, 1_024)
         self.num_queries = check_int(self.name, "num_queries", num_queries, 1, self.num_pairs)
-        delay = check_int(self.name, "delay", delay, 0, 1_000_000)
+        delay = self._check_delay(delay)
         self._setup(num_envs, study_steps=self.num_pairs, delay=delay, recall_steps=self.num_queries,
                     obs_size=2 + self.num_keys + self.num_values, num_actions=self.num_values,
                     study_width=2, recall_width=1)

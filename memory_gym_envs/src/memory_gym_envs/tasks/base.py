@@ -24,6 +24,15 @@ A subclass implements (all array-at-once over rows, no Python loop over rows):
   episode return), from the task's parameters.
 - class attributes ``name`` (gym id is ``MemoryGym/<name>-v0``), ``description`` (one line) and
   ``presets`` ({difficulty: difficulty.preset(target_success, **params)}).
+
+Delay ranges. A task whose difficulty is a blank delay validates it with ``self._check_delay``
+(before ``super().__init__``), which accepts an int or a ``(low, high)`` range, builds the task
+for ``low`` and sets ``self.hold_time``, the time of its first blank delay step. Each episode
+then draws an extra ``0..high-low`` blank steps per row (only when high > low, so fixed delays
+keep their random streams), which the base inserts before ``hold_time`` by holding the row's
+clock ``t`` there: the task code never sees them, and a fixed delay cannot be solved by timing.
+``max_steps`` is the longest episode including them; ``set_delay`` narrows the sampled range on
+a live env (it takes effect at each row's next episode), which is what a curriculum uses.
 """
 from __future__ import annotations
 
@@ -90,11 +99,58 @@ class BatchedTask:
     obs_size: int
     num_actions: int
     horizon: int
+    #: Time of the first blank delay step (delay tasks only): held there for the extra delay.
+    hold_time: int = -1
+    _delay_bounds: tuple[int, int] | None = None
 
     def __init__(self, num_envs: int):
         self.num_envs = check_int(type(self).__name__, "num_envs", num_envs, 1)
         self.rng = RowRNG(self.num_envs)
         self.t = np.zeros(self.num_envs, dtype=np.int64)
+        #: Blank steps still to insert at ``hold_time`` in each row's episode (delay ranges).
+        self.extra_delay = np.zeros(self.num_envs, dtype=np.int64)
+        self.delay_range = self._delay_bounds
+
+    # ---- delay ranges ---------------------------------------------------------------------------
+    def _check_delay(self, value: Any, low: int = 0, high: int = 1_000_000) -> int:
+        """Validate ``delay`` (an int in [low, high], or a pair (a, b) with 1 <= a <= b <= high);
+        return the delay the task is built for (a). Call before ``super().__init__``."""
+        if isinstance(value, (list, tuple, np.ndarray)):
+            if len(value) != 2:
+                raise ValueError(f"{self.name}: parameter 'delay' must be an int or a (low, high) pair, got {value!r}")
+            a = check_int(self.name, "delay (low end of the range)", value[0], max(low, 1), high)
+            b = check_int(self.name, "delay (high end of the range)", value[1], a, high)
+        else:
+            a = b = check_int(self.name, "delay", value, low, high)
+        self._delay_bounds = (a, b)
+        return a
+
+    @property
+    def max_steps(self) -> int:
+        """Longest episode in steps: ``horizon`` plus the largest extra delay of a delay range."""
+        bounds = self._delay_bounds
+        return self.horizon + (bounds[1] - bounds[0] if bounds else 0)
+
+    def set_delay(self, value: Any) -> None:
+        """Sample delays from ``value`` (int or (low, high)) from each row's next episode on; it
+        must lie within the range the task was built with."""
+        if self._delay_bounds is None:
+            raise ValueError(f"{self.name} has no 'delay' parameter to change")
+        lo, hi = self._delay_bounds
+        pair = value if isinstance(value, (list, tuple, np.ndarray)) else (value, value)
+        if len(pair) != 2:
+            raise ValueError(f"{self.name}: delay must be an int or a (low, high) pair, got {value!r}")
+        a = check_int(self.name, f"delay (within the built range [{lo}, {hi}])", pair[0], lo, hi)
+        b = check_int(self.name, f"delay (within the built range [{lo}, {hi}])", pair[1], a, hi)
+        self.delay_range = (a, b)
+
+    def _draw_extra_delay(self, rows: np.ndarray) -> None:
+        a, b = self.delay_range or (0, 0)
+        base = self._delay_bounds[0] if self._delay_bounds else 0
+        if b > a:
+            self.extra_delay[rows] = self.rng.integers(rows, b - a + 1, 1)[:, 0] + (a - base)
+        else:
+            self.extra_delay[rows] = a - base
 
     # ---- driven by MemoryEnv / MemoryVectorEnv -------------------------------------------------
     def seed(self, rows: np.ndarray, seeds: np.ndarray) -> None:
@@ -105,6 +161,8 @@ class BatchedTask:
         """Start new episodes in ``rows`` (index array)."""
         self.t[rows] = 0
         self._new_episodes(rows)
+        if self._delay_bounds is not None:
+            self._draw_extra_delay(rows)
 
     def observe(self) -> np.ndarray:
         return self._observe()
@@ -112,6 +170,18 @@ class BatchedTask:
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Apply checked actions; returns (reward, terminated, truncated) arrays."""
         reward, terminated = self._step(actions)
+        if self._delay_bounds is not None and self._delay_bounds[1] > self._delay_bounds[0]:
+            # Held rows sit on a blank, unscored delay step (t == hold_time): the task's step there
+            # changes nothing, and their clock waits while the extra delay counts down.
+            held = (self.t == self.hold_time) & (self.extra_delay > 0)
+            if np.count_nonzero(held):
+                reward[held] = 0.0
+                terminated[held] = False
+                self.extra_delay[held] -= 1
+                self.t += ~held
+                truncated = self.t >= self.horizon
+                truncated &= ~terminated
+                return reward, terminated, truncated
         self.t += 1
         truncated = self.t >= self.horizon
         if np.count_nonzero(truncated):

@@ -24,14 +24,15 @@ class DelayedCue(BatchedTask):
         "extreme": preset(0.6, num_cues=16, delay=10_000),
     }
 
-    def __init__(self, num_envs: int, *, num_cues: int, delay: int):
+    def __init__(self, num_envs: int, *, num_cues: int, delay: int | tuple[int, int]):
         self.num_cues = check_int(self.name, "num_cues", num_cues, 2, 1024)
-        self.delay = check_int(self.name, "delay", delay, 0, 1_000_000)
+        self.delay = self._check_delay(delay)
         super().__init__(num_envs)
         self.obs_size = 2 + self.num_cues
         self.num_actions = self.num_cues
         self.horizon = self.delay + 2
         self.query_time = self.delay + 1
+        self.hold_time = 1
         self.cue = np.zeros(self.num_envs, dtype=np.int64)
         self.correct = np.zeros(self.num_envs, dtype=bool)
 

@@ -42,7 +42,7 @@ class MultiCueDelay(StudyRecallTask):
         self.num_tokens = check_int(self.name, "num_tokens", num_tokens, 2, 1024)
         # The window must hold num_cues distinct times.
         self.window = check_int(self.name, "window", window, self.num_cues, 1_000_000)
-        delay = check_int(self.name, "delay", delay, 0, 1_000_000)
+        delay = self._check_delay(delay)
         self._setup(num_envs, study_steps=self.window, delay=delay, recall_steps=self.num_cues,
                     obs_size=2 + self.num_tokens, num_actions=self.num_tokens, study_width=0, recall_width=0)
         self.cues = EventSchedule(self.num_envs, self.num_cues)

@@ -47,7 +47,7 @@ class PatternBinding(StudyRecallTask):
     def __init__(self, num_envs: int, *, num_pairs: int, pattern_length: int, num_tokens: int, delay: int):
         self.num_tokens = check_int(self.name, "num_tokens", num_tokens, 2, 1024)
         self.pattern_length = check_int(self.name, "pattern_length", pattern_length, 1, 64)
-        delay = check_int(self.name, "delay", delay, 0, 1_000_000)
+        delay = self._check_delay(delay)
         self.num_patterns = self.num_tokens**self.pattern_length
         if self.num_patterns > _MAX_PATTERNS:
             raise ValueError(

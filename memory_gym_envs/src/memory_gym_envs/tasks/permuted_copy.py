@@ -30,7 +30,7 @@ class PermutedCopy(StudyRecallTask):
     def __init__(self, num_envs: int, *, length: int, vocab_size: int, delay: int):
         self.length = check_int(self.name, "length", length, 1, 1_000)
         self.vocab_size = check_int(self.name, "vocab_size", vocab_size, 2, 1_024)
-        delay = check_int(self.name, "delay", delay, 0, 1_000_000)
+        delay = self._check_delay(delay)
         self._setup(num_envs, study_steps=self.length, delay=delay, recall_steps=self.length,
                     obs_size=2 + self.vocab_size + self.length, num_actions=self.vocab_size,
                     study_width=1, recall_width=1)

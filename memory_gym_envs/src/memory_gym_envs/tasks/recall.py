@@ -27,6 +27,7 @@ class StudyRecallTask(BatchedTask):
         super().__init__(num_envs)
         self.study_steps, self.delay, self.recall_steps = study_steps, delay, recall_steps
         self.recall_start = study_steps + delay
+        self.hold_time = study_steps  # first blank delay step (delay ranges insert extra ones here)
         self.obs_size = obs_size
         self.num_actions = num_actions
         self.horizon = study_steps + delay + recall_steps
