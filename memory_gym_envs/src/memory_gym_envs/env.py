@@ -7,16 +7,22 @@ import gymnasium as gym
 import numpy as np
 
 from .difficulty import build_task
+from .render import RENDER_FPS, RENDER_MODES, Renderer, check_render_mode, warn_no_render_mode
 from .rng import fresh_seed
 
 __all__ = ["MemoryEnv", "check_seed"]
 
 _ROW0 = np.zeros(1, dtype=np.int64)
+SEED_LIMIT = 2**64  # the row RNG keys streams by uint64 seeds
 
 
-def check_seed(seed: Any) -> int:
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int or None, got {seed!r}")
+def check_seed(seed: Any, count: int = 1) -> int:
+    """``seed`` as an int, or ValueError naming the range: ``count`` rows are seeded
+    seed, seed + 1, ..., and each must be a uint64."""
+    high = SEED_LIMIT - count
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or not 0 <= int(seed) <= high:
+        rows = f" (row i of {count} is seeded seed + i)" if count > 1 else ""
+        raise ValueError(f"seed must be an int in [0, 2**64 - {count}]{rows} or None, got {seed!r}")
     return int(seed)
 
 
@@ -25,15 +31,15 @@ class MemoryEnv(gym.Env):
 
     ``reset(seed=s)`` gives the same episodes as row i of a vector env reset with seed s - i;
     ``reset()`` continues the random stream (fresh OS entropy if never seeded). The final step's
-    info holds ``is_success``.
+    info holds ``is_success``. ``render_mode`` "rgb_array" or "ansi": see :mod:`memory_gym_envs.render`.
     """
 
-    metadata = {"render_modes": []}
+    metadata = {"render_modes": list(RENDER_MODES), "render_fps": RENDER_FPS}
 
     def __init__(self, task: Any, difficulty: str | None = "easy", render_mode: str | None = None, **params):
-        if render_mode is not None:
-            raise ValueError(f"render_mode must be None (no rendering), got {render_mode!r}")
+        self.render_mode = check_render_mode(render_mode)
         self.task = build_task(task, 1, difficulty, params)
+        self._renderer = Renderer(self.task, render_mode) if render_mode else None
         self.difficulty = difficulty or "easy"
         self.observation_space = gym.spaces.Box(0.0, 1.0, (self.task.obs_size,), np.float32)
         self.action_space = gym.spaces.Discrete(self.task.num_actions)
@@ -46,6 +52,8 @@ class MemoryEnv(gym.Env):
         elif not self.task.rng.seeded:
             self.task.seed(_ROW0, np.array([fresh_seed()], dtype=np.uint64))
         self.task.reset(_ROW0)
+        if self._renderer is not None:
+            self._renderer.reset(_ROW0)
         self._needs_reset = False
         return self.task.observe()[0], {}
 
@@ -55,7 +63,10 @@ class MemoryEnv(gym.Env):
         a = np.asarray(action)
         if a.shape not in ((), (1,)):
             raise ValueError(f"{self.task.name}: action must be a scalar int, got shape {a.shape}")
-        reward, terminated, truncated = self.task.step(self.task.check_actions(a.reshape(1)))
+        actions = self.task.check_actions(a.reshape(1))
+        reward, terminated, truncated = self.task.step(actions)
+        if self._renderer is not None:
+            self._renderer.record(actions, reward)
         obs = self.task.observe()[0]
         info = {}
         if terminated[0] or truncated[0]:
@@ -63,9 +74,26 @@ class MemoryEnv(gym.Env):
             self._needs_reset = True
         return obs, float(reward[0]), bool(terminated[0]), bool(truncated[0]), info
 
+    def render(self):
+        """The current frame: an (H, W, 3) uint8 image ("rgb_array") or one line of text ("ansi")."""
+        if self._renderer is None:
+            return warn_no_render_mode(self.task.name)
+        return self._renderer.frames()[0]
+
     # Policies that read the hidden state / current observation (for tests, tables, baselines).
     def oracle_action(self) -> int:
         return int(self.task.oracle_action()[0])
 
     def memoryless_action(self, obs) -> int:
         return int(self.task.memoryless_action(np.asarray(obs, dtype=np.float32)[None])[0])
+
+    # Live task parameters (a curriculum changes them between episodes, without a rebuild).
+    def set_delay(self, delay) -> None:
+        """Sample each episode's delay from ``delay`` (int or (low, high), within the range the
+        env was made with) from each row's next episode on."""
+        self.task.set_delay(delay)
+
+    @property
+    def max_episode_steps(self) -> int:
+        """Longest episode in steps (including the extra delay of a delay range)."""
+        return self.task.max_steps

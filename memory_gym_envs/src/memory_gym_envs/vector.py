@@ -22,6 +22,7 @@ from gymnasium.vector.utils import batch_space
 
 from .difficulty import build_task
 from .env import check_seed
+from .render import RENDER_FPS, RENDER_MODES, Renderer, check_render_mode, warn_no_render_mode
 from .rng import fresh_seed
 
 __all__ = ["MemoryVectorEnv"]
@@ -44,7 +45,9 @@ class MemoryVectorEnv(gym.vector.VectorEnv):
 
     Row i after ``reset(seed=s)`` plays exactly the episodes of a ``MemoryEnv`` reset with seed
     s + i. Pass ``autoreset_mode=AutoresetMode.SAME_STEP`` to ``make_vec`` as a keyword argument
-    (gymnasium refuses ``vector_kwargs`` for vector entry points).
+    (gymnasium refuses ``vector_kwargs`` for vector entry points). With ``render_mode``
+    "rgb_array" or "ansi", ``render()`` returns one frame per row, row i's the same as that
+    single env's.
     """
 
     def __init__(
@@ -56,13 +59,17 @@ class MemoryVectorEnv(gym.vector.VectorEnv):
         render_mode: str | None = None,
         **params,
     ):
-        if render_mode is not None:
-            raise ValueError(f"render_mode must be None (no rendering), got {render_mode!r}")
+        self.render_mode = check_render_mode(render_mode)
         self.autoreset_mode = _autoreset_mode(autoreset_mode)
         self.task = build_task(task, num_envs, difficulty, params)
         self.difficulty = difficulty or "easy"
         self.num_envs = self.task.num_envs
-        self.metadata = {"autoreset_mode": self.autoreset_mode, "render_modes": []}
+        self.metadata = {
+            "autoreset_mode": self.autoreset_mode,
+            "render_modes": list(RENDER_MODES),
+            "render_fps": RENDER_FPS,
+        }
+        self._renderer = Renderer(self.task, render_mode) if render_mode else None
         self.single_observation_space = gym.spaces.Box(0.0, 1.0, (self.task.obs_size,), np.float32)
         self.single_action_space = gym.spaces.Discrete(self.task.num_actions)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
@@ -98,11 +105,13 @@ class MemoryVectorEnv(gym.vector.VectorEnv):
                 seeds = np.array(seeds, dtype=np.uint64)
                 super().reset(seed=None)
             else:
-                base = check_seed(seed)
+                base = check_seed(seed, self.num_envs)
                 seeds = np.uint64(base) + self._all_rows.astype(np.uint64)
                 super().reset(seed=base)
             self.task.seed(rows, seeds[rows])
         self.task.reset(rows)
+        if self._renderer is not None:
+            self._renderer.reset(rows)
         self._autoreset[rows] = False
         self._any_autoreset = bool(np.count_nonzero(self._autoreset))
         self._needs_reset = False
@@ -114,6 +123,9 @@ class MemoryVectorEnv(gym.vector.VectorEnv):
         task = self.task
         actions = task.check_actions(actions)
         reward, terminated, truncated = task.step(actions)
+        renderer = self._renderer
+        if renderer is not None:
+            renderer.record(actions, reward)
         infos: dict[str, Any] = {}
         if self.autoreset_mode is AutoresetMode.NEXT_STEP:
             if self._any_autoreset:
@@ -122,6 +134,8 @@ class MemoryVectorEnv(gym.vector.VectorEnv):
                 terminated[rows] = False
                 truncated[rows] = False
                 task.reset(rows)
+                if renderer is not None:
+                    renderer.reset(rows)
             obs = task.observe()
             done = terminated | truncated
             self._any_autoreset = bool(np.count_nonzero(done))
@@ -142,8 +156,16 @@ class MemoryVectorEnv(gym.vector.VectorEnv):
                 infos["final_info"] = {"is_success": task.success() & done, "_is_success": done.copy()}
                 infos["_final_info"] = done.copy()
                 task.reset(rows)
+                if renderer is not None:
+                    renderer.reset(rows)
                 obs[rows] = task.observe()[rows]
         return obs, reward, terminated, truncated, infos
+
+    def render(self) -> tuple | None:
+        """One frame per row (see :class:`memory_gym_envs.env.MemoryEnv.render`)."""
+        if self._renderer is None:
+            return warn_no_render_mode(self.task.name)
+        return tuple(self._renderer.frames())
 
     # Policies that read the hidden state / current observation (for tests, tables, baselines).
     def oracle_action(self) -> np.ndarray:
@@ -152,3 +174,14 @@ class MemoryVectorEnv(gym.vector.VectorEnv):
 
     def memoryless_action(self, obs) -> np.ndarray:
         return self.task.memoryless_action(np.asarray(obs, dtype=np.float32))
+
+    # Live task parameters (a curriculum changes them between episodes, without a rebuild).
+    def set_delay(self, delay) -> None:
+        """Sample each episode's delay from ``delay`` (int or (low, high), within the range the
+        env was made with) from each row's next episode on."""
+        self.task.set_delay(delay)
+
+    @property
+    def max_episode_steps(self) -> int:
+        """Longest episode in steps (including the extra delay of a delay range)."""
+        return self.task.max_steps
