@@ -90,7 +90,7 @@ def test_set_delay_on_a_live_vector_env_applies_at_episode_boundaries():
     venv = gym.make_vec("MemoryGym/DelayedCue-v0", num_envs=8, num_cues=4, delay=(2, 40),
                         autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
     venv.reset(seed=0)
-    venv.unwrapped.set_delay(40)  # rows mid-episode keep their drawn delay
+    venv.unwrapped.set_task_param("delay", 40)  # rows mid-episode keep their drawn delay
     task = venv.unwrapped.task
     before = task.extra_delay.copy()
     venv.step(np.zeros(8, dtype=np.int64))
@@ -121,6 +121,24 @@ def test_bad_delay_ranges_name_the_value(delay, match):
 def test_set_delay_outside_the_built_range_is_an_error():
     env = gym.make("MemoryGym/CopyMemory-v0", delay=(5, 20))
     with pytest.raises(ValueError, match=r"within the built range \[5, 20\].*got 30"):
-        env.unwrapped.set_delay((10, 30))
-    with pytest.raises(ValueError, match="TMazePassive has no 'delay' parameter"):
-        gym.make("MemoryGym/TMazePassive-v0").unwrapped.set_delay(3)
+        env.unwrapped.set_task_param("delay", (10, 30))
+    with pytest.raises(ValueError, match=r"NBack: parameter .delay. cannot change on a live env; live parameters: \[\]"):
+        gym.make("MemoryGym/NBack-v0").unwrapped.set_task_param("delay", 3)
+
+
+def test_tmaze_slack_shrinks_on_a_live_env():
+    venv = gym.make_vec("MemoryGym/TMazePassive-v0", num_envs=4, corridor_length=10, slack=20,
+                        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    venv.reset(seed=0)
+    left = np.ones(4, dtype=np.int64)  # never reaches the junction: every episode times out
+    lengths, length = [], np.zeros(4, dtype=int)
+    for step in range(120):
+        if step == 5:
+            venv.unwrapped.set_task_param("slack", 0)
+        _, _, term, trunc, _ = venv.step(left)
+        length += 1
+        lengths += list(length[term | trunc])
+        length[term | trunc] = 0
+    assert lengths[:4] == [31] * 4 and set(lengths[4:]) == {11}
+    with pytest.raises(ValueError, match=r"slack \(within the built slack \[0, 20\]\)' must be an int in \[0, 20\], got 21"):
+        venv.unwrapped.set_task_param("slack", 21)

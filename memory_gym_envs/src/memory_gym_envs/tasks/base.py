@@ -31,8 +31,8 @@ for ``low`` and sets ``self.hold_time``, the time of its first blank delay step.
 then draws an extra ``0..high-low`` blank steps per row (only when high > low, so fixed delays
 keep their random streams), which the base inserts before ``hold_time`` by holding the row's
 clock ``t`` there: the task code never sees them, and a fixed delay cannot be solved by timing.
-``max_steps`` is the longest episode including them; ``set_delay`` narrows the sampled range on
-a live env (it takes effect at each row's next episode), which is what a curriculum uses.
+``max_steps`` is the longest episode including them; ``set_param('delay', ...)`` narrows the sampled range
+on a live env (it takes effect at each row's next episode), which is what a curriculum uses.
 """
 from __future__ import annotations
 
@@ -131,11 +131,24 @@ class BatchedTask:
         bounds = self._delay_bounds
         return self.horizon + (bounds[1] - bounds[0] if bounds else 0)
 
-    def set_delay(self, value: Any) -> None:
-        """Sample delays from ``value`` (int or (low, high)) from each row's next episode on; it
-        must lie within the range the task was built with."""
-        if self._delay_bounds is None:
-            raise ValueError(f"{self.name} has no 'delay' parameter to change")
+    @property
+    def live_params(self) -> tuple[str, ...]:
+        """Parameters ``set_param`` can change on a live env: 'delay' for delay tasks, plus the
+        task's ``extra_live_params`` (each with a ``_set_<name>`` method)."""
+        return (("delay",) if self._delay_bounds is not None else ()) + tuple(self.extra_live_params)
+
+    extra_live_params: ClassVar[tuple[str, ...]] = ()
+
+    def set_param(self, name: str, value: Any) -> None:
+        """Change a live parameter; it applies from each row's next episode on (rows mid-episode
+        finish the episode they drew), so a vector env never needs a rebuild."""
+        if name not in self.live_params:
+            raise ValueError(f"{self.name}: parameter {name!r} cannot change on a live env; "
+                             f"live parameters: {list(self.live_params)}")
+        getattr(self, f"_set_{name}")(value)
+
+    def _set_delay(self, value: Any) -> None:
+        """Sample delays from ``value`` (int or (low, high)), within the range the task was built with."""
         lo, hi = self._delay_bounds
         pair = value if isinstance(value, (list, tuple, np.ndarray)) else (value, value)
         if len(pair) != 2:
