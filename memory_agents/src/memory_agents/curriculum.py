@@ -1,0 +1,150 @@
+"""Curriculum: move one live task parameter from an easy value toward the target while the
+training success stays above a threshold.
+
+Why: at long horizons a recurrent agent never sees a rewarded query (memory tasks) or never
+reaches the junction (T-maze without slack), so it gets no signal to learn from. Starting where
+it does, and moving on only once it succeeds, gives it one. The parameter changes on the live
+native vector env (``set_task_param``), from each row's next episode on: no rebuild, and the
+envs keep running. The env is built so that every stage lies inside it (``build_kwargs``): a delay
+curriculum builds ``delay=(start, target)`` and samples each episode's delay from
+``[start, value]``, so short delays stay in the mix and timing alone cannot solve a stage; a slack
+curriculum builds ``slack=start`` and shrinks the time limit toward the target's.
+
+The state lives on the model (``model.curriculum_state``), so it is saved with it and a resumed
+run continues from its stage. Each stage is logged to TensorBoard as ``curriculum/<param>``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback
+
+__all__ = ["CurriculumSpec", "CurriculumCallback", "parse_curriculum"]
+
+PARAMS = ("delay", "slack")
+
+
+@dataclass(frozen=True)
+class CurriculumSpec:
+    """``param`` goes from ``start`` to ``target`` by ``factor`` per stage (geometric: x factor when
+    growing, / factor when shrinking); a stage advances once ``window`` training episodes at it
+    succeed at a rate >= ``threshold``. ``target`` None: the task's own value (preset + env kwargs)."""
+
+    param: str
+    start: int
+    target: int | None = None
+    threshold: float = 0.9
+    factor: float = 2.0
+    window: int = 256
+
+    def __post_init__(self):
+        if self.param not in PARAMS:
+            raise ValueError(f"curriculum param must be one of {PARAMS}, got {self.param!r}")
+        for key in ("start", "target", "window"):
+            value = getattr(self, key)
+            if value is None and key == "target":
+                continue
+            low = 1 if key in ("window",) or (key == "start" and self.param == "delay") else 0
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise ValueError(f"curriculum {key} must be an integer >= {low}, got {value!r}")
+        if not (isinstance(self.threshold, (int, float)) and 0.0 < self.threshold <= 1.0):
+            raise ValueError(f"curriculum threshold must be in (0, 1], got {self.threshold!r}")
+        if not (isinstance(self.factor, (int, float)) and self.factor > 1.0):
+            raise ValueError(f"curriculum factor must be > 1, got {self.factor!r}")
+
+    def with_target(self, target: int) -> "CurriculumSpec":
+        """This spec with its target set (the task's value when the spec left it out)."""
+        spec = CurriculumSpec(**{**asdict(self), "target": int(target) if self.target is None else self.target})
+        growing = spec.param == "delay"
+        if (growing and spec.start > spec.target) or (not growing and spec.start < spec.target):
+            word = "<=" if growing else ">="
+            raise ValueError(f"curriculum start must be {word} target for {spec.param!r}: "
+                             f"got start={spec.start}, target={spec.target}")
+        return spec
+
+    def next_value(self, value: int) -> int:
+        """The stage after ``value``: one geometric step toward the target, never past it."""
+        if self.target >= value:
+            return min(self.target, max(value + 1, math.ceil(value * self.factor)))
+        nxt = math.floor(value / self.factor)
+        return self.target if nxt <= self.target or nxt < 1 else nxt
+
+    def build_kwargs(self) -> dict[str, Any]:
+        """Env kwargs that make every stage reachable on the live env."""
+        if self.param == "delay":
+            return {"delay": (self.start, self.target)} if self.target > self.start else {"delay": self.target}
+        return {self.param: self.start}
+
+    def live_value(self, value: int) -> Any:
+        """What ``set_task_param`` gets at a stage: the delay range [start, value], or the value."""
+        if self.param == "delay":
+            return (self.start, value)
+        return value
+
+
+def parse_curriculum(data: Any) -> CurriculumSpec | None:
+    """A CurriculumSpec from a dict (suite YAML / CLI JSON), or None; errors name the bad key."""
+    if data is None or isinstance(data, CurriculumSpec):
+        return data
+    if not isinstance(data, dict):
+        raise ValueError(f"curriculum must be a mapping such as {{param: delay, start: 10}}, got {data!r}")
+    known = {f for f in CurriculumSpec.__dataclass_fields__}
+    unknown = sorted(set(data) - known)
+    if unknown or "param" not in data or "start" not in data:
+        raise ValueError(f"curriculum takes keys {sorted(known)} (param and start required), got {sorted(data)}")
+    return CurriculumSpec(**data)
+
+
+class CurriculumCallback(BaseCallback):
+    """Advances ``spec`` on the training env (see the module docstring); ``spec.target`` must be set."""
+
+    def __init__(self, spec: CurriculumSpec, verbose: int = 0):
+        super().__init__(verbose)
+        if spec.target is None:
+            raise ValueError("CurriculumCallback needs spec.target (use spec.with_target(task value))")
+        self.spec = spec
+        self._successes: list[float] = []
+
+    @property
+    def value(self) -> int:
+        return self.model.curriculum_state["value"]
+
+    def _on_training_start(self) -> None:
+        state = getattr(self.model, "curriculum_state", None)
+        if not state or state.get("spec") != asdict(self.spec):  # a new run, or another curriculum
+            state = {"spec": asdict(self.spec), "value": self.spec.start, "history": []}
+        self.model.curriculum_state = state
+        self._apply()
+
+    def _apply(self) -> None:
+        self.training_env.env_method("set_task_param", self.spec.param, self.spec.live_value(self.value))
+        self._successes = []
+        self.logger.record(f"curriculum/{self.spec.param}", self.value)
+
+    def _on_step(self) -> bool:
+        dones = self.locals["dones"]
+        if not np.any(dones):
+            return True
+        infos = self.locals["infos"]
+        self._successes.extend(float(bool(infos[i]["is_success"])) for i in np.flatnonzero(dones)
+                               if "is_success" in infos[i])
+        if len(self._successes) >= self.spec.window:
+            rate = float(np.mean(self._successes))
+            self.logger.record(f"curriculum/{self.spec.param}_success", rate)
+            if rate >= self.spec.threshold and self.value != self.spec.target:
+                state = self.model.curriculum_state
+                state["history"].append({"step": int(self.num_timesteps), "value": self.value, "success": rate})
+                state["value"] = self.spec.next_value(self.value)
+                if self.verbose:
+                    print(f"curriculum: {self.spec.param} -> {state['value']} at step {self.num_timesteps:,} "
+                          f"(success {rate:.2f})")
+                self._apply()
+            else:
+                self._successes = []
+        return True
+
+    def _on_rollout_end(self) -> None:
+        self.logger.record(f"curriculum/{self.spec.param}", self.value)

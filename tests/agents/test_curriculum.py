@@ -1,0 +1,111 @@
+"""Curriculum: advances on success, holds on failure, changes the live env, survives save/load."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from stable_baselines3.common.logger import configure
+
+from memory_agents import MemoryPPO, make_vec_env
+from memory_agents.curriculum import CurriculumCallback, CurriculumSpec, parse_curriculum
+
+SPEC = CurriculumSpec(param="delay", start=2, target=20, threshold=0.8, window=8)
+
+
+def make_model(spec=SPEC, n_envs=4, **kwargs):
+    env = make_vec_env("MemoryGym/DelayedCue-v0", num_envs=n_envs, seed=0,
+                       env_kwargs={"num_cues": 4, **spec.build_kwargs()})
+    model = MemoryPPO("MemoryPolicy", env, n_epochs=1, policy_kwargs=dict(hidden_dim=8), seed=0, **kwargs)
+    if not kwargs.get("tensorboard_log"):
+        model.set_logger(configure(None, []))
+    return model
+
+
+def start(model, spec=SPEC):
+    cb = CurriculumCallback(spec)
+    cb.init_callback(model)
+    cb.on_training_start({}, {})
+    return cb
+
+
+def feed(cb, successes):
+    """Report finished training episodes with these outcomes to the callback."""
+    n = len(successes)
+    cb.update_locals({"dones": np.ones(n, dtype=bool), "infos": [{"is_success": s} for s in successes]})
+    cb.on_step()
+
+
+def task_of(model):
+    return model.get_env().venv.task
+
+
+def test_advances_on_success_and_holds_on_failure():
+    model = make_model()
+    cb = start(model)
+    assert cb.value == 2 and task_of(model).delay_range == (2, 2)
+    feed(cb, [True] * 4 + [False] * 4)  # 0.5 < 0.8: hold
+    assert cb.value == 2
+    feed(cb, [True] * 7 + [False])  # 0.875 >= 0.8: advance one geometric step
+    assert cb.value == 4 and task_of(model).delay_range == (2, 4)
+    for expected in (8, 16, 20, 20):  # never past the target
+        feed(cb, [True] * 8)
+        assert cb.value == expected
+    assert task_of(model).delay_range == (2, 20)
+    assert [h["value"] for h in model.curriculum_state["history"]] == [2, 4, 8, 16]
+
+
+def test_state_survives_save_and_load(tmp_path):
+    model = make_model()
+    cb = start(model)
+    feed(cb, [True] * 8)
+    feed(cb, [True] * 8)
+    assert cb.value == 8
+    model.save(tmp_path / "model.zip")
+    env = make_vec_env("MemoryGym/DelayedCue-v0", num_envs=4, seed=1, env_kwargs={"num_cues": 4, **SPEC.build_kwargs()})
+    loaded = MemoryPPO.load(tmp_path / "model.zip", env=env)
+    loaded.set_logger(configure(None, []))
+    cb2 = start(loaded)
+    assert cb2.value == 8 and task_of(loaded).delay_range == (2, 8)
+    # Another curriculum starts from its own start.
+    other = CurriculumSpec(param="delay", start=3, target=20, window=8)
+    assert start(loaded, other).value == 3
+
+
+def test_slack_curriculum_shrinks_toward_the_target():
+    spec = CurriculumSpec(param="slack", start=40, threshold=0.5, window=4).with_target(0)
+    env = make_vec_env("MemoryGym/TMazePassive-v0", num_envs=4, seed=0,
+                       env_kwargs={"corridor_length": 10, **spec.build_kwargs()})
+    model = MemoryPPO("MemoryPolicy", env, n_epochs=1, policy_kwargs=dict(hidden_dim=8))
+    model.set_logger(configure(None, []))
+    cb = start(model, spec)
+    values = [cb.value]
+    while cb.value != 0:
+        feed(cb, [True] * 4)
+        values.append(cb.value)
+    assert values == [40, 20, 10, 5, 2, 1, 0]
+    assert env.venv.task.live_slack == 0
+
+
+def test_learn_logs_the_stage_to_tensorboard(tmp_path):
+    model = make_model(tensorboard_log=str(tmp_path))
+    model.learn(2 * model.n_steps * model.n_envs, callback=CurriculumCallback(SPEC))
+    assert model.logger.name_to_value.get("curriculum/delay", 2) >= 2
+    files = list(tmp_path.rglob("events.out.tfevents*"))
+    assert files and any(b"curriculum/delay" in f.read_bytes() for f in files)
+
+
+@pytest.mark.parametrize("data, match", [
+    ({"param": "length", "start": 3}, "curriculum param must be one of"),
+    ({"param": "delay"}, "param and start required"),
+    ({"param": "delay", "start": 0}, "curriculum start must be an integer >= 1, got 0"),
+    ({"param": "delay", "start": 5, "threshold": 1.5}, r"threshold must be in \(0, 1\], got 1.5"),
+    ({"param": "delay", "start": 5, "speed": 2}, r"got \['param', 'speed', 'start'\]"),
+    ("fast", "curriculum must be a mapping"),
+])
+def test_bad_specs_name_the_problem(data, match):
+    with pytest.raises(ValueError, match=match):
+        parse_curriculum(data)
+
+
+def test_start_beyond_target_is_an_error():
+    with pytest.raises(ValueError, match="start must be <= target for 'delay': got start=50, target=20"):
+        CurriculumSpec(param="delay", start=50).with_target(20)
