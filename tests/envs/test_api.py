@@ -230,8 +230,8 @@ def test_seed_list_and_misuse_errors():
         a.reset(seed=[1, 2])
     with pytest.raises(ValueError, match="num_envs"):
         gym.make_vec("MemoryGym/CopyMemory-v0", num_envs=0)
-    with pytest.raises(ValueError, match="render_mode"):
-        gym.make("MemoryGym/CopyMemory-v0", render_mode="human")
+    with pytest.raises(ValueError, match="render_mode"):  # "human": gymnasium's HumanRendering, see test_render
+        gym.make("MemoryGym/CopyMemory-v0", render_mode="bogus")
     with pytest.raises(ValueError, match="reset_mask"):
         a.reset(options={"reset_mask": np.ones(2, dtype=bool)})
     env = gym.make("MemoryGym/DelayedCue-v0", delay=0).unwrapped

@@ -46,9 +46,10 @@ class MemoryEnv(gym.Env):
         self._needs_reset = True
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        seed = None if seed is None else check_seed(seed)  # before gymnasium's own, narrower check
         super().reset(seed=seed)
         if seed is not None:
-            self.task.seed(_ROW0, np.array([check_seed(seed)], dtype=np.uint64))
+            self.task.seed(_ROW0, np.array([seed], dtype=np.uint64))
         elif not self.task.rng.seeded:
             self.task.seed(_ROW0, np.array([fresh_seed()], dtype=np.uint64))
         self.task.reset(_ROW0)

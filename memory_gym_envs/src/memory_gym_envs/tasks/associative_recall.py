@@ -47,3 +47,12 @@ class AssociativeRecall(StudyRecallTask):
         study = np.stack([key_col, 2 + self.num_keys + values], axis=2)
         r = np.arange(n)[:, None]
         return study, key_col[r, asked][:, :, None], values[r, asked]
+
+    def render_state(self, row: int) -> dict:
+        """Studied keys and values (pair by pair), the keys asked in recall order, then the answers."""
+        return {
+            "keys": self.study_cols[row, :, 0] - 2,
+            "values": self.study_cols[row, :, 1] - 2 - self.num_keys,
+            "asked": self.recall_cols[row, :, 0] - 2,
+            **super().render_state(row),
+        }

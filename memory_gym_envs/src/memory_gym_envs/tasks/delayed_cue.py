@@ -74,3 +74,7 @@ class DelayedCue(BatchedTask):
     @property
     def memoryless_return(self):
         return 1.0 / self.num_cues
+
+    def render_state(self, row: int) -> dict:
+        """The cue the query must be answered with (drawn by memory_gym_envs.render)."""
+        return {"cue": int(self.cue[row])}

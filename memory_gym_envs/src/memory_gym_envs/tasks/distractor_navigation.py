@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..difficulty import preset
+from ..render import AGENT, DECOY, FLOOR, GOAL, MARKER
 from .base import BatchedTask, check_int
 from .schedule import EventSchedule
 
@@ -142,3 +143,16 @@ class DistractorNavigation(BatchedTask):
     @property
     def memoryless_return(self):
         return 1.0 / self.grid_size**2
+
+    def render_state(self, row: int) -> dict:
+        """The grid (row 0 on top): decoys already shown, the goal, the marker shown now, the agent."""
+        s = self.grid_size
+        grid = np.full(s * s, FLOOR, dtype=np.int64)
+        shown = int(self.markers.index[row])  # markers already past; marker 0 is the goal
+        grid[self.decoy_cell[row, : max(shown - 1, 0)]] = DECOY
+        grid[self.goal[row]] = GOAL
+        if self.markers.due(self.t)[row]:
+            grid[self.marker_cell[row, shown]] = MARKER
+        grid[self.cell[row]] = AGENT
+        cells = {"agent": self.cell[row], "goal": self.goal[row]}
+        return {"grid": grid.reshape(s, s), **{k: f"({c % s},{c // s})" for k, c in cells.items()}}

@@ -66,3 +66,8 @@ class MultiCueDelay(StudyRecallTask):
     def _step(self, actions):
         self.cues.advance(np.flatnonzero(self.cues.due(self.t)))  # past the cue seen at this step
         return super()._step(actions)
+
+    def render_state(self, row: int) -> dict:
+        """When the cues flash (the answers are the cue tokens in that order)."""
+        times = ",".join(str(int(t)) for t in self.cues.times[row, : self.num_cues])
+        return {"cue_times": f"[{times}]", **super().render_state(row)}

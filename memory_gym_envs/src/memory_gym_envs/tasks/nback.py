@@ -113,3 +113,14 @@ class NBack(BatchedTask):
     @property
     def memoryless_return(self):
         return 1.0 / self.vocab_size
+
+    def render_state(self, row: int) -> dict:
+        """The last n tokens shown, oldest first (the oldest is the answer due now; -1 before step
+        n), the token shown now and the answers right so far."""
+        times = int(self.t[row]) + np.arange(-self.n, 0)
+        recent = np.where(times >= 0, self.ring[row, times & self._mask], -1)
+        return {
+            "recent": recent,
+            "current": int(self.current[row]),
+            "correct": f"{self.num_correct[row]}/{self.num_answers}",
+        }

@@ -101,3 +101,8 @@ class PatternBinding(StudyRecallTask):
             rows = rows[shown]
             light(obs, rows, 4 + self.stream[rows, idx[shown]])
         return obs
+
+    def render_state(self, row: int) -> dict:
+        """The pairs as shown (A_0 B_0 A_1 B_1 ...), the queried pair j; the answers are B_j."""
+        pairs = self.stream[row, : 2 * self.num_pairs * self.pattern_length]
+        return {"pairs": pairs.copy(), "query_pair": str(int(self.query[row])), **super().render_state(row)}

@@ -40,3 +40,11 @@ class PermutedCopy(StudyRecallTask):
         order = self.rng.distinct(rows, self.length, self.length)  # position asked at read step k
         answers = tokens[np.arange(len(rows))[:, None], order]
         return (2 + tokens)[:, :, None], (2 + self.vocab_size + order)[:, :, None], answers
+
+    def render_state(self, row: int) -> dict:
+        """Tokens in written order and the source position each read step asks for, then the answers."""
+        return {
+            "tokens": self.study_cols[row, :, 0] - 2,
+            "order": self.recall_cols[row, :, 0] - 2 - self.vocab_size,
+            **super().render_state(row),
+        }

@@ -102,3 +102,8 @@ class StudyRecallTask(BatchedTask):
     @property
     def memoryless_return(self):
         return 1.0 / self.num_actions
+
+    def render_state(self, row: int) -> dict:
+        """The answers due in the recall phase and how many came right so far (drawn by
+        memory_gym_envs.render); subclasses add what was studied."""
+        return {"answers": self.answers[row].copy(), "correct": f"{self.num_correct[row]}/{self.recall_steps}"}

@@ -27,6 +27,7 @@ import math
 import numpy as np
 
 from ..difficulty import preset
+from ..render import AGENT, CUE_UP, FLOOR, GOAL, WALL
 from .base import BatchedTask, check_float, check_int
 
 __all__ = ["TMazePassive", "TMazeActive"]
@@ -139,6 +140,18 @@ class _TMaze(BatchedTask):
     @property
     def memoryless_return(self):
         return self.corridor_length * self.cell_reward + 0.5 * self.arm_reward
+
+    def render_state(self, row: int) -> dict:
+        """The maze seen from above: up arm, corridor (cue cell in the cue's colour, then the
+        cells to the junction) and down arm; the cued arm is the goal; the agent on its cell."""
+        pos, cue = int(self.pos[row]), int(self.cue[row])
+        maze = np.full((3, self.junction + 1), WALL, dtype=np.int64)
+        maze[1] = FLOOR
+        maze[[0, 2], self.junction] = FLOOR
+        maze[2 * cue, self.junction] = GOAL
+        maze[1, 0] = CUE_UP + cue
+        maze[1, pos] = AGENT
+        return {"maze": maze, "cue": ("up", "down")[cue], "pos": f"{pos}/{self.junction}"}
 
 
 class TMazePassive(_TMaze):
