@@ -22,7 +22,7 @@ from stable_baselines3.common.utils import FloatSchedule, explained_variance
 from stable_baselines3.common.vec_env import VecEnv
 
 from .budgets import rollout_length
-from .cores.base import check_positive_int
+from .cores.base import check_positive_int, horizon_defaults
 from .policies import MemoryActorCriticPolicy
 from .rollout_buffer import RECURRENT_MODES, MemoryRolloutBuffer, SequenceSamples, pack_episodes
 from .vec_env import episode_horizon
@@ -40,7 +40,8 @@ class MemoryPPO(OnPolicyAlgorithm):
         n_steps: rollout length per env, or "auto" (default): the env's horizon (its longest
             episode, ``vec_env.episode_horizon``), so that full BPTT re-runs whole episodes; 128
             when the env does not say. Fixed-length tasks stay aligned, so each rollout is then
-            exactly one episode per env.
+            exactly one episode per env. Cores whose ``max_timescale`` defaults to None (GRU,
+            LSTM) get the horizon there too (chrono initialisation, see ``cores.torch_rnn``).
         recurrent_mode: "full" (exact BPTT over the whole rollout, minibatches of whole env
             trajectories), "truncated" (chunks of ``bptt_len`` steps re-run from the state stored
             at each chunk, after ``burn_in`` gradient-free steps), "cached" (one step from the state
@@ -101,6 +102,10 @@ class MemoryPPO(OnPolicyAlgorithm):
                 raise ValueError(f"n_steps must be an integer >= 1 or 'auto', got {n_steps!r}")
             n_steps = rollout_length(self.horizon) if self.horizon else FALLBACK_N_STEPS
         self.n_steps = n_steps
+        if self.horizon:  # e.g. GRU / LSTM chrono init spread up to the horizon
+            memory_kwargs = dict(self.policy_kwargs.get("memory_kwargs") or {})
+            memory_kwargs.update(horizon_defaults(self.policy_kwargs.get("memory", "gru"), self.horizon, memory_kwargs))
+            self.policy_kwargs = {**self.policy_kwargs, "memory_kwargs": memory_kwargs}
         self.batch_size = batch_size
         self.n_epochs = n_epochs
         self.clip_range = clip_range

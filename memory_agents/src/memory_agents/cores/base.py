@@ -186,6 +186,16 @@ def registered_cores() -> tuple[str, ...]:
     return tuple(_REGISTRY)
 
 
+def horizon_defaults(name: str, horizon: int, given: dict) -> dict:
+    """Core kwargs that follow the task's horizon: ``max_timescale=horizon`` for a core whose
+    ``max_timescale`` defaults to None (GRU / LSTM chrono init), unless ``given`` sets it."""
+    cls = _REGISTRY.get(name)
+    param = None if cls is None else inspect.signature(cls.__init__).parameters.get("max_timescale")
+    if param is None or param.default is not None or "max_timescale" in given:
+        return {}
+    return {"max_timescale": max(int(horizon), 2)}
+
+
 def make_core(name: str, input_dim: int, hidden_dim: int, **kwargs) -> MemoryCore:
     """Build the core registered as ``name``; bad names and sizes raise a ValueError listing what is valid."""
     if name not in _REGISTRY:

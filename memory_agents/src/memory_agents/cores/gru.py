@@ -11,3 +11,4 @@ class GRUCore(FusedRNNCore):
 
     rnn_cls = nn.GRU
     n_state_tensors = 1
+    keep_gate = 1  # gate order r, z, n

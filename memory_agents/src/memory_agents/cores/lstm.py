@@ -11,3 +11,4 @@ class LSTMCore(FusedRNNCore):
 
     rnn_cls = nn.LSTM
     n_state_tensors = 2
+    keep_gate, input_gate = 1, 0  # gate order i, f, g, o

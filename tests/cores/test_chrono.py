@@ -1,0 +1,62 @@
+"""Chrono initialisation of GRU / LSTM (``max_timescale``) and its horizon-aware default."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from memory_agents import MemoryPPO, make_vec_env
+from memory_agents.cores import make_core
+
+
+def cue_sensitivity(core, delay: int, cues: int = 4) -> float:
+    """Distance between outputs ``delay`` blank steps after different cues, over the output norm."""
+    x = torch.zeros(delay + 1, cues, core.input_dim)
+    x[0, torch.arange(cues), torch.arange(cues)] = 1.0
+    starts = torch.zeros(delay + 1, cues, dtype=torch.bool)
+    starts[0] = True
+    with torch.no_grad():
+        y, _ = core(x, core.initial_state(cues), starts)
+    last = y[-1]
+    return float(torch.cdist(last, last).sum() / (cues * (cues - 1)) / last.norm(dim=-1).mean())
+
+
+@pytest.mark.parametrize("name, keep, inp", [("gru", 1, None), ("lstm", 1, 0)])
+def test_keep_gate_biases_spread_up_to_the_timescale(name, keep, inp):
+    torch.manual_seed(0)
+    core = make_core(name, 6, 32, max_timescale=500)
+    H = 32
+    b_ih, b_hh = core.rnn.bias_ih_l0, core.rnn.bias_hh_l0
+    bias = b_ih[keep * H:(keep + 1) * H]
+    assert float(bias.min()) >= 0.0 and float(bias.max()) <= math.log(499)
+    assert float(bias.max()) > math.log(100)  # spread, not all short
+    assert torch.all(b_hh[keep * H:(keep + 1) * H] == 0)
+    if inp is not None:
+        assert torch.allclose(b_ih[inp * H:(inp + 1) * H], -bias)
+
+
+@pytest.mark.parametrize("name", ["gru", "lstm"])
+def test_chrono_keeps_a_cue_that_default_init_forgets(name):
+    torch.manual_seed(0)
+    default = cue_sensitivity(make_core(name, 6, 32), 200)
+    torch.manual_seed(0)
+    chrono = cue_sensitivity(make_core(name, 6, 32, max_timescale=200), 200)
+    assert default < 1e-5 and chrono > 1e-4 and chrono > 100 * default
+
+
+def test_bad_timescale_is_named():
+    with pytest.raises(ValueError, match="max_timescale must be an integer >= 2, got 1"):
+        make_core("gru", 6, 8, max_timescale=1)
+
+
+def test_memory_ppo_sets_the_timescale_from_the_horizon(tmp_path):
+    env = make_vec_env("MemoryGym/DelayedCue-v0", num_envs=2, env_kwargs={"delay": 30})
+    model = MemoryPPO("MemoryPolicy", env, policy_kwargs=dict(memory="lstm", hidden_dim=8))
+    assert model.policy.memory_kwargs == {"max_timescale": 32}
+    model.save(tmp_path / "m.zip")
+    assert MemoryPPO.load(tmp_path / "m.zip").policy.memory_kwargs == {"max_timescale": 32}
+    explicit = MemoryPPO("MemoryPolicy", env, policy_kwargs=dict(memory="gru", memory_kwargs={"max_timescale": 5}))
+    assert explicit.policy.memory_kwargs == {"max_timescale": 5}
+    other = MemoryPPO("MemoryPolicy", env, policy_kwargs=dict(memory="pseudo_mamba", hidden_dim=8))
+    assert "max_timescale" not in other.policy.memory_kwargs  # its own default (1000) stands
