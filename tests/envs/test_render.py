@@ -1,5 +1,8 @@
 """Render modes of every task: rgb_array / ansi through gym.make and gym.make_vec, frames that
 follow the state, the T-maze's pixels, errors for modes a task lacks, and RecordVideo."""
+import re
+from pathlib import Path
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -231,3 +234,31 @@ def test_record_video_writes_a_file(env_id, tmp_path):
     env.close()
     videos = list((tmp_path / "videos").glob("*.mp4"))
     assert len(videos) == 1 and videos[0].stat().st_size > 0
+
+
+def test_ansi_counts_down_the_extra_delay_of_a_delay_range():
+    """A delay range holds the task's clock t for extra blank steps; the frame says how many remain."""
+    env = gym.make("MemoryGym/DelayedCue-v0", render_mode="ansi", num_cues=3, delay=(2, 6))
+    env.reset(seed=1)
+    extra = int(env.unwrapped.task.extra_delay[0])
+    assert extra >= 2 and f"extra_delay={extra} " in env.render()
+    env.step(0)
+    times = []
+    for left in range(extra - 1, -1, -1):
+        env.step(0)
+        frame = env.render()
+        times.append(frame.split()[0])
+        assert ("extra_delay=" in frame) == (left > 0) and (left == 0 or f"extra_delay={left} " in frame)
+    assert set(times) == {"t=1/4"}
+
+
+def test_readme_record_a_video_example_runs(tmp_path, monkeypatch, capsys):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("### Record a video"):readme.index("<!-- /section: envs -->")]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README-record-a-video", "exec"), {})
+    assert (tmp_path / "videos" / "rl-video-episode-0.mp4").stat().st_size > 0
+    printed = capsys.readouterr().out.strip()
+    assert printed and printed in code  # the ansi line quoted in the README's comment
+    assert (Path(__file__).resolve().parents[2] / "docs" / "render_frame.png").stat().st_size > 0

@@ -16,7 +16,8 @@ entry, then the action strip (the chosen action lit in its token colour) and the
 (grey for none or 0, dim to bright green up to 1). Cells are ``CELL`` px apart (maps of at most
 ``LINE_CELLS // 2`` a side: twice that), strips wrap after ``LINE_CELLS`` cells, and maps wider
 or taller than that are binned (the highest material code of a bin wins, so the agent never
-disappears). Drawing is plain numpy (no font or plotting
+disappears). With a delay range, the ansi line also says how many extra blank steps the task's
+clock is still held for (``extra_delay=k``). Drawing is plain numpy (no font or plotting
 library: the env package depends on gymnasium and numpy only).
 """
 from __future__ import annotations
@@ -86,7 +87,7 @@ def at_row(value: Any, row: int) -> Any:
 def token_colours(tokens: np.ndarray) -> np.ndarray:
     """(k, 3) uint8 colour of each token (hues a golden ratio apart, so neighbours differ); -1 is empty."""
     tokens = np.asarray(tokens, dtype=np.int64).reshape(-1)
-    h = (tokens * 0.6180339887 + 0.05) % 1.0 * 6.0
+    h = (tokens * 0.6180339887 + 0.85) % 1.0 * 6.0  # token 0 magenta: unlike the cue and goal colours
     s, v = 0.7, 240.0
     i, f = np.floor(h).astype(np.int64) % 6, h - np.floor(h)
     p, q, r = v * (1 - s), v * (1 - s * f), v * (1 - s * (1 - f))
@@ -216,9 +217,12 @@ class Renderer:
         task = self.task
         obs = task.observe()
         out = []
+        extra = getattr(task, "extra_delay", None)  # delay ranges: blank steps still to insert (t held)
         for row in range(task.num_envs):
             t, horizon = int(task.t[row]), int(at_row(task.horizon, row))
             state = task.render_state(row)
+            if extra is not None and extra[row] > 0:
+                state = {"extra_delay": str(int(extra[row])), **state}
             action, reward = int(self.action[row]), float(self.reward[row])
             if self.mode == "ansi":
                 out.append(ansi_frame(t, horizon, obs[row], state, action, reward))
