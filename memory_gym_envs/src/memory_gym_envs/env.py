@@ -10,7 +10,7 @@ from .difficulty import build_task
 from .render import RENDER_FPS, RENDER_MODES, Renderer, check_render_mode, warn_no_render_mode
 from .rng import fresh_seed
 
-__all__ = ["MemoryEnv", "check_seed"]
+__all__ = ["MemoryEnv", "TaskControls", "check_seed"]
 
 _ROW0 = np.zeros(1, dtype=np.int64)
 SEED_LIMIT = 2**64  # the row RNG keys streams by uint64 seeds
@@ -26,7 +26,24 @@ def check_seed(seed: Any, count: int = 1) -> int:
     return int(seed)
 
 
-class MemoryEnv(gym.Env):
+class TaskControls:
+    """What MemoryEnv and MemoryVectorEnv expose of their task besides the gymnasium API."""
+
+    task: Any
+
+    # Live task parameters (a curriculum changes them between episodes, without a rebuild).
+    def set_task_param(self, name: str, value) -> None:
+        """Change a live task parameter (``task.live_params``, e.g. 'delay' to (low, high) within
+        the range the env was made with); it applies from each row's next episode on."""
+        self.task.set_param(name, value)
+
+    @property
+    def max_episode_steps(self) -> int:
+        """Longest episode in steps (including the extra delay of a delay range)."""
+        return self.task.max_steps
+
+
+class MemoryEnv(TaskControls, gym.Env):
     """One episode at a time of a MemoryGym task (``gym.make("MemoryGym/<Task>-v0")``).
 
     ``reset(seed=s)`` gives the same episodes as row i of a vector env reset with seed s - i;
@@ -87,14 +104,3 @@ class MemoryEnv(gym.Env):
 
     def memoryless_action(self, obs) -> int:
         return int(self.task.memoryless_action(np.asarray(obs, dtype=np.float32)[None])[0])
-
-    # Live task parameters (a curriculum changes them between episodes, without a rebuild).
-    def set_delay(self, delay) -> None:
-        """Sample each episode's delay from ``delay`` (int or (low, high), within the range the
-        env was made with) from each row's next episode on."""
-        self.task.set_delay(delay)
-
-    @property
-    def max_episode_steps(self) -> int:
-        """Longest episode in steps (including the extra delay of a delay range)."""
-        return self.task.max_steps

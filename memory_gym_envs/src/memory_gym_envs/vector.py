@@ -21,7 +21,7 @@ from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
 from .difficulty import build_task
-from .env import check_seed
+from .env import TaskControls, check_seed
 from .render import RENDER_FPS, RENDER_MODES, Renderer, check_render_mode, warn_no_render_mode
 from .rng import fresh_seed
 
@@ -40,7 +40,7 @@ def _autoreset_mode(mode: Any) -> AutoresetMode:
     return mode
 
 
-class MemoryVectorEnv(gym.vector.VectorEnv):
+class MemoryVectorEnv(TaskControls, gym.vector.VectorEnv):
     """N episodes of one task (``gym.make_vec("MemoryGym/<Task>-v0", num_envs=N)``).
 
     Row i after ``reset(seed=s)`` plays exactly the episodes of a ``MemoryEnv`` reset with seed
@@ -174,14 +174,3 @@ class MemoryVectorEnv(gym.vector.VectorEnv):
 
     def memoryless_action(self, obs) -> np.ndarray:
         return self.task.memoryless_action(np.asarray(obs, dtype=np.float32))
-
-    # Live task parameters (a curriculum changes them between episodes, without a rebuild).
-    def set_delay(self, delay) -> None:
-        """Sample each episode's delay from ``delay`` (int or (low, high), within the range the
-        env was made with) from each row's next episode on."""
-        self.task.set_delay(delay)
-
-    @property
-    def max_episode_steps(self) -> int:
-        """Longest episode in steps (including the extra delay of a delay range)."""
-        return self.task.max_steps

@@ -39,6 +39,7 @@ class _TMaze(BatchedTask):
     """Shared logic; subclasses only choose where the agent starts (``active``)."""
 
     active = False
+    extra_live_params = ("slack",)
 
     def __init__(self, num_envs: int, *, corridor_length: int, slack: int = 0, progress_reward: float = 0.25):
         self.corridor_length = check_int(self.name, "corridor_length", corridor_length, 1, 1_000_000)
@@ -86,6 +87,10 @@ class _TMaze(BatchedTask):
         self.state = np.zeros(n, dtype=np.int64)
         self.farthest = np.zeros(n, dtype=np.int64)
         self.correct = np.zeros(n, dtype=bool)
+        # Time limit of each row's episode: slack can shrink on a live env (a curriculum that
+        # starts with room to explore), from each row's next episode on.
+        self.live_slack = self.slack
+        self.limit = np.full(n, self.horizon, dtype=np.int64)
 
     @property
     def pos(self):
@@ -99,6 +104,7 @@ class _TMaze(BatchedTask):
         self.state[rows] = 2 * self.start + self.rng.integers(rows, 2, 1)[:, 0]
         self.farthest[rows] = self.start
         self.correct[rows] = False
+        self.limit[rows] = self.horizon - self.slack + self.live_slack
 
     def _observe(self):
         return np.take(self._obs_rows, self.state, axis=0)  # a fresh array
@@ -116,10 +122,13 @@ class _TMaze(BatchedTask):
         # Running out of time ends the episode as a failure (terminated, not truncated): the limit is
         # part of the task, and bootstrapping past it would make dawdling at the junction look as
         # good as turning.
-        return reward, np.take(self._turns, idx) | (self.t >= self.horizon - 1)
+        return reward, np.take(self._turns, idx) | (self.t >= self.limit - 1)
 
     def _success(self):
         return self.correct.copy()
+
+    def _set_slack(self, value):
+        self.live_slack = check_int(self.name, f"slack (within the built slack [0, {self.slack}])", value, 0, self.slack)
 
     def oracle_action(self):
         """Look at the cue first (active maze), walk to the junction, turn to the cued arm."""
