@@ -160,3 +160,96 @@ def test_shipped_suites_cover_what_they_promise():
     assert {r.core for r in basic} == {"gru", "mamba2", "pseudo_memory"}
     delays = {(r.task, r.env_kwargs["delay"]) for r in basic}
     assert all(len({d for t, d in delays if t == task}) == 2 for task, _ in delays)  # two horizons per task
+
+
+@pytest.mark.parametrize("text, line, needle", [
+    ("tasks:\n  - task: DelayedCue\n    env_kwargs: {num_cues: 2, delay: -3}\ncores: [gru]\n", 3,
+     "DelayedCue (easy) rejects env_kwargs {'num_cues': 2, 'delay': -3}: DelayedCue: parameter 'delay'"),
+    ("tasks:\n  - task: DelayedCue\n    env_kwargs:\n      num_cues: 2\n      delay: -3\ncores: [gru]\n", 5, "got -3"),
+    ("tasks: [{task: CopyMemory, env_kwargs: {lenght: 3}}]\ncores: [gru]\n", 1, "unknown parameter(s) ['lenght']"),
+    ("tasks: [DelayedCue]\ncores: [gru]\nppo:\n  n_steps: 8\n  learning_rate: fast\n", 5,
+     "learning_rate must be a number, got 'fast'"),
+    ("tasks: [DelayedCue]\ncores: [gru]\nppo: {learning_rate: -0.1}\n", 3, "learning_rate must be > 0, got -0.1"),
+    ("tasks: [DelayedCue]\ncores: [gru]\nppo: {n_epochs: 2.5}\n", 3, "n_epochs must be an integer, got 2.5"),
+    ("tasks: [DelayedCue]\ncores: [gru]\nppo: {normalize_advantage: 1}\n", 3, "normalize_advantage must be true/false"),
+    ("tasks: [DelayedCue]\ncores: [gru]\nppo: {epochs: 3}\n", 3, "unknown keyword 'epochs'; valid: learning_rate"),
+    ("tasks: [DelayedCue]\ncores: [gru]\nppo: {seed: 3}\n", 3, "'seed' is set by memory-suite itself"),
+    ("tasks: [DelayedCue]\ncores: [mpn]\nalgo: dqn\ndqn: {buffer_size: lots}\n", 4, "buffer_size must be an integer"),
+    ("tasks: [DelayedCue]\ncores: [gru]\npolicy: {hidden_dim: '64'}\n", 3, "hidden_dim must be an integer, got '64'"),
+    ("tasks: [DelayedCue]\ncores:\n  - gru\n  - {core: mamba2, memory_kwargs: {d_state: 0}}\n", 4,
+     "memory_kwargs {'d_state': 0} of core 'mamba2'"),
+    ("tasks: [DelayedCue]\ncores: [{core: gru, memory_kwargs: {layers: 2}}]\n", 2, "unknown keyword argument(s) ['layers']"),
+    ("tasks: [DelayedCue]\ncores: [mlp]\nalgo: dqn\n", 2, "core 'mlp' does not work with algo dqn"),
+    ("tasks: [DelayedCue]\ncores: [gru]\ntrain: {steps: 1e5}\n", 3, "steps must be an integer >= 1, got '1e5'"),
+    ("tasks: [DelayedCue]\ncores: [gru]\ntrain: {device: 0}\n", 3, "device must be a string"),
+    ("tasks: [DelayedCue]\ncores: [gru]\nseeds: [0, 1073741824]\n", 3, "a seed must be an integer in [0, 1073741823]"),
+    ("tasks: [DelayedCue]\ncores: [gru]\nbudget: published\n", 3, "budget must be one of preset"),
+    ("tasks: [DelayedCue]\ncores: [gru]\nalgo: dqn\nbudget: preset\n", 4, "it needs algo: ppo"),
+])
+def test_bad_values_fail_at_load_naming_file_line_and_value(text, line, needle):
+    with pytest.raises(SuiteError) as err:
+        build_suite(text, "s.yaml")
+    assert str(err.value).startswith(f"s.yaml, line {line}: "), str(err.value)
+    assert needle in str(err.value)
+
+
+def test_dry_run_catches_bad_env_kwargs(tmp_path, capsys):
+    path = tmp_path / "s.yaml"
+    path.write_text("tasks: [{task: DelayedCue, env_kwargs: {delay: -3}}]\ncores: [gru]\n")
+    assert main(["run", "--suite", str(path), "--dry-run", "--out", str(tmp_path / "r.json")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "s.yaml, line 1" in err and "-3" in err
+
+
+def test_shipped_suites_keep_their_run_ids():
+    """results/basic_v1.json was produced under these ids: new RunSpec fields must not change them."""
+    root = __import__("pathlib").Path(__file__).resolve().parents[2]
+    ref = json.loads((root / "results" / "basic_v1.json").read_text())
+    assert sorted(r["run_id"] for r in ref["runs"]) == sorted(r.run_id for r in load_suite("basic_v1").runs)
+    assert load_suite("tiny_sanity").runs[0].run_id == "DelayedCue-easy-gru-s0-4651fa2d"
+    assert all(r.budget is None for name in ("basic_v1", "full_medium") for r in load_suite(name).runs)
+
+
+def test_budget_preset_sets_what_the_suite_leaves_open():
+    from memory_agents.budgets import DEFAULT_BUDGET, preset_budget
+
+    import memory_gym_envs
+
+    text = ("tasks: [DelayedCue, {task: CopyMemory, label: CM-short, env_kwargs: {delay: 4}}, NeuroGym-GoNogo]\n"
+            "difficulties: [easy, medium]\ncores: [gru]\nbudget: preset\n")
+    runs = {(r.name, r.difficulty): r for r in build_suite(text, "b.yaml").runs}
+    for diff in ("easy", "medium"):
+        run, budget = runs[("DelayedCue", diff)], preset_budget("DelayedCue", diff)
+        horizon = memory_gym_envs.get_preset("DelayedCue", diff).horizon
+        assert (run.steps, run.num_envs) == (budget.steps, budget.num_envs)
+        assert run.algo_kwargs == budget.algo_kwargs(horizon) and run.algo_kwargs["n_steps"] == horizon
+        assert run.budget["horizon"] == horizon and run.budget["overridden"] == []
+    # env_kwargs change the preset: the default budget, n_steps from the built task's horizon (2 * 5 + 4)
+    short = runs[("CM-short", "easy")]
+    assert short.budget["source"] == "default" and short.steps == DEFAULT_BUDGET.steps
+    assert short.algo_kwargs == DEFAULT_BUDGET.algo_kwargs(14) and short.algo_kwargs["n_steps"] == 14
+    # no horizon (NeuroGym): MemoryPPO keeps its own n_steps
+    gonogo = runs[("NeuroGym-GoNogo", "default")]
+    assert "n_steps" not in gonogo.algo_kwargs and gonogo.budget["horizon"] is None
+
+    # explicit keys override the budget key by key, and so do the CLI's overrides
+    text += "train: {steps: 5000}\nppo: {learning_rate: 0.01, n_epochs: 2}\n"
+    run = next(r for r in build_suite(text, "b.yaml").runs if r.task == "DelayedCue" and r.difficulty == "easy")
+    budget = preset_budget("DelayedCue", "easy")
+    assert run.steps == 5000 and run.num_envs == budget.num_envs
+    assert run.algo_kwargs == {**budget.algo_kwargs(62), "learning_rate": 0.01, "n_epochs": 2}
+    assert set(run.budget["overridden"]) == {"steps", "learning_rate"} and "n_epochs" not in budget.algo_kwargs(62)
+    run = next(r for r in build_suite(text, "b.yaml", {"num_envs": 4}).runs if r.task == "DelayedCue")
+    assert run.num_envs == 4 and run.steps == 5000
+
+
+def test_cli_list_columns_fit_the_longest_names(capsys):
+    assert main(["list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    tasks = lines[1:lines.index(next(line for line in lines if line.startswith("difficulties")))]
+    columns = {line.index("MemoryGym/") for line in tasks}
+    assert len(columns) == 1, "every env id starts in the same column"
+    assert any("NeuroGym-PerceptualDecisionMakingDelayResponse " in line for line in tasks)
+    suites = lines[lines.index("suites:") + 1:]
+    assert any(" 1 run " in line and line.split()[0] == "tiny_sanity" for line in suites)
+    assert len({line.index(line.split()[2]) for line in suites}) == 1, "descriptions start in one column"

@@ -116,3 +116,59 @@ def test_table_summarises_over_seeds(sanity_run, tmp_path, capsys):
     assert "| 2 | 0.62 [0.50, 0.75] |" in gru  # mean of 0.75 and 0.5, seed range
     lo, hi = wilson_interval(10, 40)
     assert f"| 1 | 0.25 [{lo:.2f}, {hi:.2f}] |" in lstm  # one seed: its Wilson interval
+
+
+def _bar_title(rows):
+    from memory_agents.suite.plot import _matplotlib, success_bars_figure
+
+    fig = success_bars_figure(rows)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    title = ax.title
+    inside = fig.bbox.contains(*title.get_window_extent().p0) and fig.bbox.contains(*title.get_window_extent().p1)
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    _matplotlib().close(fig)
+    return title.get_text().replace("\n", " "), inside, labels
+
+
+def test_success_bars_title_fits_and_names_only_what_is_drawn(sanity_run):
+    _, doc = sanity_run
+    [row] = doc["runs"]  # env_kwargs override the preset: no target
+    title, inside, labels = _bar_title([row])
+    assert inside, "the title of a one-bar figure must fit in the figure"
+    assert "target" not in title and "memoryless ceiling (dotted)" in title
+    assert labels == ["DelayedCue\n(num_cues=2, delay=2)"]  # not "DelayedCue (easy)": the kwargs changed it
+    preset = copy.deepcopy(row)
+    preset.update(target_success=0.95, config={**row["config"], "env_kwargs": {}})
+    title, inside, labels = _bar_title([preset])
+    assert inside and "target (black) and memoryless ceiling (dotted)" in title and labels == ["DelayedCue\n(easy)"]
+
+
+def test_curve_panels_name_the_env_kwargs(sanity_run, tmp_path):
+    from memory_agents.suite.plot import row_label
+
+    _, doc = sanity_run
+    [row] = doc["runs"]
+    assert row_label(row) == "DelayedCue (num_cues=2, delay=2)"
+    partial = copy.deepcopy(row)
+    partial["config"]["env_kwargs"] = {"delay": 120}
+    assert row_label(partial) == "DelayedCue (easy; delay=120)"
+    assert row_label({**partial, "variant": "DC-long"}) == "DC-long (easy)"
+
+
+@pytest.mark.parametrize("n_actions, actions", [(4, [1] * 6), (2, [0, 1, 1, 0, 1, 0]), (16, [3] * 6)])
+def test_render_action_axis_has_integer_ticks(n_actions, actions):
+    import numpy as np
+
+    from memory_agents.suite.plot import _matplotlib
+    from memory_agents.suite.render import draw_episode
+
+    T = len(actions)
+    trace = {"obs": np.zeros((T, 3), np.float32), "action": np.array(actions), "reward": np.zeros(T),
+             "fallback": np.ones((T, 1)), "n_actions": n_actions}
+    fig, axes = draw_episode(trace, "constant action")
+    fig.canvas.draw()
+    ticks = axes[1].get_yticks()
+    assert len(ticks) >= 2 and all(float(t).is_integer() and 0 <= t < n_actions for t in ticks)
+    assert axes[1].get_ylim() == (-0.5, n_actions - 0.5)
+    _matplotlib().close(fig)

@@ -50,16 +50,28 @@ def test_rerun_skips_finished_runs(sanity_run, capsys):
     out, doc = sanity_run
     before = out.read_text()
     assert main(["run", "--suite", "tiny_sanity", "--out", str(out), "--no-progress"]) == 0
-    assert "all 1 runs already finished" in capsys.readouterr().err
+    assert "its run is already finished" in capsys.readouterr().err
     assert out.read_text() == before  # nothing retrained or rewritten
+    assert main(["run", "--suite", "tiny_sanity", "--out", str(out), "--dry-run"]) == 0
+    assert "(tiny_sanity (shipped)): 1 run, 1 finished" in capsys.readouterr().out
     # a second seed: the dry run shows seed 0 done and seed 1 to do
     assert main(["run", "--suite", "tiny_sanity", "--out", str(out), "--seeds", "0,1", "--dry-run"]) == 0
     text = capsys.readouterr().out
     assert "2 runs, 1 finished" in text and f"[done] {doc['runs'][0]['run_id']}" in text and "[todo] DelayedCue-easy-gru-s1-" in text
 
 
-def test_failed_run_is_recorded_and_retried_not_dropped(tmp_path, capsys):
-    extra = "  - {task: DelayedCue, label: DelayedCue-broken, env_kwargs: {num_cues: 2, delay: -3}}\n"
+def test_failed_run_is_recorded_and_retried_not_dropped(tmp_path, capsys, monkeypatch):
+    from memory_agents.suite import training
+
+    build = training._build_model
+
+    def broken_for_the_variant(spec, *args, **kwargs):  # a failure no validation at load can see
+        if spec.variant == "DelayedCue-broken":
+            raise RuntimeError("the model could not be built (planted)")
+        return build(spec, *args, **kwargs)
+
+    monkeypatch.setattr(training, "_build_model", broken_for_the_variant)
+    extra = "  - {task: DelayedCue, label: DelayedCue-broken, env_kwargs: {num_cues: 2, delay: 3}}\n"
     path = tiny_suite(tmp_path)
     text = path.read_text().replace("difficulties:", extra.rstrip("\n") + "\ndifficulties:", 1)
     path.write_text(text)
@@ -70,8 +82,8 @@ def test_failed_run_is_recorded_and_retried_not_dropped(tmp_path, capsys):
     by_status = {r["status"]: r for r in doc["runs"]}
     assert len(doc["runs"]) == 2 and set(by_status) == {"finished", "failed"}
     failed = by_status["failed"]
-    assert failed["attempts"] == 3 and "delay" in failed["error"] and failed["success"] is None
-    assert failed["config"]["env_kwargs"]["delay"] == -3
+    assert failed["attempts"] == 3 and "planted" in failed["error"] and failed["success"] is None
+    assert failed["config"]["env_kwargs"]["delay"] == 3
     assert "FAILED" in err and failed["run_id"] in err and "retrying" in err
     # a re-run retries the failed run only
     assert main(["run", "--suite", str(path), "--out", str(out), "--retries", "0", "--dry-run"]) == 0

@@ -91,16 +91,70 @@ def target_success(task: str, difficulty: str) -> float | None:
         return None
 
 
-def memoryless_ceiling(task: str, difficulty: str, env_kwargs: dict | None = None) -> float | None:
-    """Best success without memory for this exact task configuration (None where unknown)."""
+def native_task(task: str, difficulty: str, env_kwargs: dict | None = None):
+    """The batched task object of a run's environment (one row), or None for tasks without presets
+    (NeuroGym). Building it validates ``env_kwargs``: a bad value raises the task's ValueError."""
     if difficulty == NO_PRESET or not has_presets(task):
         return None
-    from memory_gym_envs.difficulty import build_task
+    import gymnasium as gym
 
+    env = gym.make_vec(task_catalog()[task], num_envs=1, difficulty=difficulty, **dict(env_kwargs or {}))
     try:
-        return float(build_task(task, 1, difficulty, env_kwargs or {}).memoryless_ceiling)
+        return env.unwrapped.task
+    finally:
+        env.close()
+
+
+def check_env_kwargs(task: str, difficulty: str, env_kwargs: dict | None) -> None:
+    """Raise the environment's own error (ValueError / TypeError) if ``env_kwargs`` cannot build the task."""
+    if not env_kwargs:
+        return
+    if has_presets(task):
+        native_task(task, difficulty, env_kwargs)
+        return
+    import gymnasium as gym
+
+    gym.make(task_catalog()[task], **env_kwargs).close()
+
+
+def task_horizon(task: str, difficulty: str, env_kwargs: dict | None = None) -> int | None:
+    """Longest episode of the run's environment in steps (None where the task does not say)."""
+    built = native_task(task, difficulty, env_kwargs)
+    horizon = getattr(built, "horizon", None)
+    return int(horizon) if horizon else None
+
+
+def memoryless_ceiling(task: str, difficulty: str, env_kwargs: dict | None = None) -> float | None:
+    """Best success without memory for this exact task configuration (None where unknown)."""
+    try:
+        return float(native_task(task, difficulty, env_kwargs).memoryless_ceiling)
     except (ValueError, TypeError, AttributeError, NotImplementedError):
         return None
+
+
+def run_label(task: str, difficulty: str, env_kwargs: dict | None = None, variant: str | None = None) -> str:
+    """How a run's environment is named in plots and printouts.
+
+    "DelayedCue (easy)" for a preset as is; with env_kwargs the overridden parameters are named
+    ("DelayedCue (easy; delay=120)"), and the difficulty is left out when they replace every
+    parameter of the preset ("DelayedCue (num_cues=2, delay=2)"). A suite's label for a variant
+    stands for its env_kwargs ("DelayedCue-d10").
+    """
+    env_kwargs = dict(env_kwargs or {})
+    parts = []
+    if difficulty != NO_PRESET:
+        import memory_gym_envs
+
+        try:
+            preset_keys = set(memory_gym_envs.get_preset(task, difficulty).params)
+        except (KeyError, ValueError):
+            preset_keys = set()
+        if not preset_keys or not preset_keys <= set(env_kwargs):
+            parts.append(difficulty)
+    if env_kwargs and not variant:
+        parts.append(", ".join(f"{k}={v}" for k, v in env_kwargs.items()))
+    name = variant or task
+    return f"{name} ({'; '.join(parts)})" if parts else name
 
 
 def core_names() -> tuple[str, ...]:

@@ -15,6 +15,10 @@ from pathlib import Path
 from . import catalog
 
 DEFAULT_OUT = "suite_results"
+#: The task `train` (and the main command) uses when none is given.
+DEFAULT_TASK = "DelayedCue"
+#: `train` defaults where no budget applies (algo dqn); PPO runs take their preset's budget.
+TRAIN_CLI_DEFAULTS = {"steps": 20_000, "num_envs": 8, "recurrent_mode": "full", "device": "auto", "eval_episodes": 100}
 
 
 def json_object(text: str) -> dict:
@@ -39,15 +43,70 @@ def seed_list(text: str) -> list[int]:
     return seeds
 
 
-def _add_train_flags(p: argparse.ArgumentParser, with_defaults: bool) -> None:
-    """Flags shared by `train` (defaults) and `run` (None = keep the suite's value)."""
-    d = (lambda v: v) if with_defaults else (lambda v: None)
-    p.add_argument("--steps", type=int, default=d(20_000), help="environment steps to train")
-    p.add_argument("--envs", dest="num_envs", type=int, default=d(8), help="parallel environments")
-    p.add_argument("--device", default=d("auto"), help="torch device: cpu, cuda, cuda:1, auto")
-    p.add_argument("--recurrent-mode", choices=catalog.RECURRENT_MODES, default=d("full"),
-                   help="MemoryPPO recurrent mode")
-    p.add_argument("--eval-episodes", type=int, default=d(100), help="episodes for the final evaluation")
+def env_kwarg(text: str) -> tuple[str, object]:
+    """argparse type: KEY=VALUE with a YAML value, e.g. delay=40 or delay=[40,80]."""
+    import yaml
+
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expects KEY=VALUE, got {text!r}")
+    try:
+        return key, yaml.safe_load(value)
+    except yaml.YAMLError:
+        raise argparse.ArgumentTypeError(f"the value of {key!r} is not valid YAML: {value!r}") from None
+
+
+def _add_train_flags(p: argparse.ArgumentParser) -> None:
+    """Flags shared by `train` and `run`; None means "not given": the budget / suite / default decides."""
+    p.add_argument("--steps", type=int, help="environment steps to train (default: the preset's budget)")
+    p.add_argument("--envs", "--num-envs", dest="num_envs", type=int,
+                   help="parallel environments (default: the preset's budget)")
+    p.add_argument("--device", help="torch device: cpu, cuda, cuda:1, auto (default auto; suites: their own)")
+    p.add_argument("--recurrent-mode", "--mode", dest="recurrent_mode", choices=catalog.RECURRENT_MODES,
+                   help="MemoryPPO recurrent mode (default full)")
+    p.add_argument("--eval-episodes", type=int, help="episodes for the final evaluation (default 100)")
+
+
+def _add_env_flags(p: argparse.ArgumentParser, trained: bool) -> None:
+    """--task / --difficulty / --env-kwargs(-kwarg): which environment (train, or eval / render a saved agent)."""
+    if trained:
+        p.add_argument("--task", help="another task than the agent's (default: the one in run.json beside it)")
+        p.add_argument("--difficulty", help="that preset as it is (drops the training env kwargs; default: the "
+                                            "training env)")
+        p.add_argument("--env-kwargs", type=json_object, default={},
+                       help="JSON task parameters on top of the training env (or --difficulty), e.g. '{\"delay\": 120}'")
+    else:
+        p.add_argument("--task", default=DEFAULT_TASK, help="task name or id (default: %(default)s)")
+        p.add_argument("--difficulty", help="preset (default easy; tasks without presets, e.g. NeuroGym, take none)")
+        p.add_argument("--env-kwargs", type=json_object, default={}, help="JSON task parameters overriding the preset")
+    p.add_argument("--env-kwarg", dest="env_kwarg", action="append", type=env_kwarg, default=[], metavar="KEY=VALUE",
+                   help="one task parameter, repeatable (e.g. --env-kwarg delay=40); on top of --env-kwargs")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads (default 1: fastest for small recurrent nets; 0: torch's choice)")
+
+
+#: Shorthand flags of `train` for MemoryPPO keyword arguments (the main command's old flags).
+ALGO_SHORTHANDS = (("lr", "learning_rate"), ("n_steps", "n_steps"), ("bptt_len", "bptt_len"))
+
+
+def add_train_arguments(p: argparse.ArgumentParser) -> None:
+    """Every flag of `memory-suite train` (also the main command, `python -m memory_agents`)."""
+    _add_env_flags(p, trained=False)
+    p.add_argument("--core", default="gru", help="memory core (default %(default)s), or mlp (no memory)")
+    p.add_argument("--algo", choices=catalog.ALGOS, default="ppo")
+    p.add_argument("--seed", type=int, default=0, help="run seed; env seeds follow from it (config.env_seeds)")
+    _add_train_flags(p)
+    p.add_argument("--hidden-dim", "--hidden", dest="hidden_dim", type=int, default=64, help="core hidden size")
+    p.add_argument("--log-dir", "--logdir", dest="log_dir", default="runs",
+                   help="runs go to LOG_DIR/<run_id>/ (TensorBoard, model.zip, run.json)")
+    p.add_argument("--resume", metavar="CHECKPOINT", help="continue from a saved agent (.zip) up to --steps in total")
+    p.add_argument("--checkpoint-every", type=int, default=0, help="also save checkpoints every N steps (0: only at the end)")
+    p.add_argument("--algo-kwargs", type=json_object, default={},
+                   help='JSON algorithm kwargs, each overriding the budget\'s, e.g. \'{"n_epochs": 4}\'')
+    p.add_argument("--lr", type=float, help="learning rate (= --algo-kwargs learning_rate)")
+    p.add_argument("--n-steps", type=int, help="rollout length per env (= --algo-kwargs n_steps)")
+    p.add_argument("--bptt-len", type=int, help="chunk length for --mode truncated (= --algo-kwargs bptt_len)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,29 +116,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list", help="tasks, difficulties, cores and shipped suites")
     p.add_argument("what", nargs="?", choices=("tasks", "difficulties", "cores", "suites", "all"), default="all")
 
-    p = sub.add_parser("train", help="train one task x core x seed and save the agent")
-    p.add_argument("--task", required=True, help="task name (DelayedCue) or id (MemoryGym/DelayedCue-v0)")
-    p.add_argument("--difficulty", help="preset (default easy; tasks without presets, e.g. NeuroGym, take none)")
-    p.add_argument("--core", default="gru")
-    p.add_argument("--algo", choices=catalog.ALGOS, default="ppo")
-    p.add_argument("--seed", type=int, default=0)
-    _add_train_flags(p, with_defaults=True)
-    p.add_argument("--hidden-dim", type=int, default=64)
-    p.add_argument("--log-dir", default="runs", help="runs go to LOG_DIR/<run_id>/ (TensorBoard, model.zip)")
-    p.add_argument("--resume", metavar="CHECKPOINT", help="continue from a saved agent (.zip) up to --steps in total")
-    p.add_argument("--checkpoint-every", type=int, default=0, help="also save checkpoints every N steps (0: only at the end)")
-    p.add_argument("--algo-kwargs", type=json_object, default={}, help='JSON, e.g. \'{"n_steps": 64}\'')
-    p.add_argument("--env-kwargs", type=json_object, default={}, help="JSON task parameters overriding the preset")
-    p.add_argument("--threads", type=int, default=1,
-                   help="torch CPU threads (default 1: fastest for small recurrent nets; 0: torch's choice)")
-    p.add_argument("--no-progress", action="store_true")
+    p = sub.add_parser("train", help="train one task x core x seed (default: its preset's budget) and save the agent")
+    add_train_arguments(p)
 
     p = sub.add_parser("eval", help="evaluate a saved agent: success rate and return with 95%% CIs")
-    p.add_argument("checkpoint", help="model.zip written by train / run")
+    p.add_argument("checkpoint", help="model.zip written by train / run / python -m memory_agents")
     p.add_argument("--episodes", type=int, default=100)
-    p.add_argument("--task", help="defaults to the task the agent was trained on (run.json beside it)")
-    p.add_argument("--difficulty")
-    p.add_argument("--seed", type=int, default=12345)
+    _add_env_flags(p, trained=True)
+    p.add_argument("--seed", type=int, default=12345, help="evaluation stream (disjoint from every training stream)")
     p.add_argument("--device", default="auto")
     p.add_argument("--stochastic", action="store_true", help="sample actions instead of argmax")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -98,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retries", type=int, default=1, help="extra attempts for a run that raised")
     p.add_argument("--seeds", type=seed_list, help="override the suite's seeds, e.g. 0,1")
     p.add_argument("--no-progress", action="store_true")
-    _add_train_flags(p, with_defaults=False)
+    _add_train_flags(p)
 
     p = sub.add_parser("compare", help="compare results with a reference: better / same / worse beyond noise")
     p.add_argument("results")
@@ -118,21 +162,38 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("render", help="one episode of a saved agent as PNG and GIF, memory activity included")
     p.add_argument("checkpoint")
     p.add_argument("--out", default="episode", help="output path without extension (.png and .gif are written)")
-    p.add_argument("--task")
-    p.add_argument("--difficulty")
-    p.add_argument("--seed", type=int, default=0)
+    _add_env_flags(p, trained=True)
+    p.add_argument("--seed", type=int, default=0, help="evaluation stream whose first episode is drawn")
     p.add_argument("--device", default="cpu")
     p.add_argument("--no-gif", action="store_true")
     return parser
 
 
 # ----------------------------------------------------------------------------- commands
+def _set_threads(threads: int) -> None:
+    if threads < 0:
+        raise ValueError(f"--threads must be >= 0, got {threads}")
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def _env_kwargs(args) -> dict:
+    """--env-kwargs with each --env-kwarg KEY=VALUE on top."""
+    return {**args.env_kwargs, **dict(args.env_kwarg)}
+
+
 def cmd_list(args) -> int:
+    from .schema import plural
+
     what = args.what
     if what in ("tasks", "all"):
         print("tasks:")
-        for name, env_id in sorted(catalog.task_catalog().items()):
-            print(f"  {name:28s} {env_id}")
+        tasks = sorted(catalog.task_catalog().items())
+        width = max(len(name) for name, _ in tasks) + 2
+        for name, env_id in tasks:
+            print(f"  {name:{width}s}{env_id}")
     if what in ("difficulties", "all"):
         print("difficulties: " + ", ".join(catalog.difficulties()))
     if what in ("cores", "all"):
@@ -141,50 +202,86 @@ def cmd_list(args) -> int:
         from .config import load_suite
 
         print("suites:")
-        for name in catalog.suite_names():
+        names = catalog.suite_names()
+        width = max(map(len, names)) + 2
+        lines = []
+        for name in names:
             try:
                 suite = load_suite(name)
-                print(f"  {name:14s} {len(suite.runs):4d} runs  {suite.description}")
+                lines.append((name, plural(len(suite.runs), "run"), suite.description))
             except ValueError as exc:  # a shipped suite naming a task/core not built here
-                print(f"  {name:14s}  (unavailable: {exc})")
+                lines.append((name, "", f"(unavailable: {exc})"))
+        count = max(len(n.split()[0]) for _, n, _ in lines if n)
+        for name, runs, text in lines:
+            n, _, word = runs.partition(" ")
+            print(f"  {name:{width}s}{n:>{count}s} {word:4s}  {text}")
     return 0
 
 
-def cmd_train(args) -> int:
-    from .config import RunSpec
-    from .training import train_run
-
-    if args.threads < 0:
-        raise ValueError(f"--threads must be >= 0, got {args.threads}")
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
+def train_spec(args):
+    """The RunSpec of `train` flags: the preset's budget (PPO), each flag given overriding its key."""
+    from .config import (TRAIN_DEFAULTS, RunSpec, check_algo_kwargs, check_core_for_algo, check_policy_kwargs,
+                         resolve_settings)
 
     task, env_id = catalog.resolve_task(args.task)
-    spec = RunSpec(task=task, env_id=env_id, difficulty=catalog.task_difficulty(task, args.difficulty),
-                   core=catalog.check_core(args.core), seed=args.seed, algo=args.algo, steps=args.steps,
-                   num_envs=args.num_envs, recurrent_mode=args.recurrent_mode, device=args.device,
-                   eval_episodes=args.eval_episodes, algo_kwargs=args.algo_kwargs,
-                   policy_kwargs={"hidden_dim": args.hidden_dim}, env_kwargs=args.env_kwargs)
+    difficulty = catalog.task_difficulty(task, args.difficulty)
+    core = catalog.check_core(args.core)
+    env_kwargs = _env_kwargs(args)
+    catalog.check_env_kwargs(task, difficulty, env_kwargs)
+    algo_kwargs = dict(args.algo_kwargs)
+    for flag, key in ALGO_SHORTHANDS:
+        value = getattr(args, flag)
+        if value is not None:
+            if key in algo_kwargs and algo_kwargs[key] != value:
+                raise ValueError(f"--{flag.replace('_', '-')} {value} contradicts --algo-kwargs {key}={algo_kwargs[key]!r}")
+            algo_kwargs[key] = value
+    policy_kwargs = {"hidden_dim": args.hidden_dim}
+    check_core_for_algo(core, args.algo)
+    check_algo_kwargs(args.algo, algo_kwargs)
+    check_policy_kwargs(args.algo, policy_kwargs)
+    given = {k: getattr(args, k) for k in ("steps", "num_envs", "recurrent_mode", "device", "eval_episodes")
+             if getattr(args, k) is not None}
+    settings, algo_kwargs, budget = resolve_settings(task, difficulty, env_kwargs, given, algo_kwargs,
+                                                     {**TRAIN_DEFAULTS, **TRAIN_CLI_DEFAULTS}, args.algo == "ppo")
+    return RunSpec(task=task, env_id=env_id, difficulty=difficulty, core=core, seed=args.seed, algo=args.algo,
+                   algo_kwargs=algo_kwargs, policy_kwargs=policy_kwargs, env_kwargs=env_kwargs, budget=budget,
+                   **settings)
+
+
+def cmd_train(args) -> int:
+    from .config import describe_budget
+    from .training import train_run
+
+    _set_threads(args.threads)
+    spec = train_spec(args)
+    if spec.budget is not None:
+        print(describe_budget(spec.budget), flush=True)
     run_dir = Path(args.log_dir) / spec.run_id
     row = train_run(spec, run_dir, resume=args.resume, checkpoint_every=args.checkpoint_every,
-                    progress=not args.no_progress)
-    print(f"{row['run_id']}: success {row['success']:.3f} [{row['success_ci'][0]:.3f}, {row['success_ci'][1]:.3f}]"
-          f"  return {row['return']:.3f}  {row['steps']} steps  {row['sps']:.0f} steps/s")
-    print(f"saved agent: {row['checkpoint']}  (TensorBoard: {run_dir / 'tb'})")
+                    progress=not args.no_progress, log=lambda line: print(line, flush=True))
+    marks = [f"{name} {value:.2f}" for name, value in (
+        ("memoryless ceiling", catalog.memoryless_ceiling(spec.task, spec.difficulty, spec.env_kwargs)),
+        ("target", row["target_success"])) if value is not None]
+    lo, hi = row["success_ci"]
+    print(f"trained {row['steps']:,} steps in {row['train_time']:.0f} s ({row['sps']:,.0f} steps/s)")
+    print(f"success {row['success']:.3f} [{lo:.3f}, {hi:.3f}] over {row['eval_episodes']} fresh episodes"
+          + (f" ({', '.join(marks)})" if marks else "") + f"; return {row['return']:.3f}")
+    print(f"saved agent: {row['checkpoint']}  (TensorBoard: {run_dir / 'tb'}; "
+          f"evaluate again: memory-suite eval {row['checkpoint']})")
     return 0
 
 
 def cmd_eval(args) -> int:
     from .evaluation import evaluate_checkpoint
 
+    _set_threads(args.threads)
     res = evaluate_checkpoint(args.checkpoint, episodes=args.episodes, task=args.task, difficulty=args.difficulty,
-                              seed=args.seed, device=args.device, deterministic=not args.stochastic)
+                              seed=args.seed, device=args.device, deterministic=not args.stochastic,
+                              env_kwargs=_env_kwargs(args))
     if args.json:
         print(json.dumps(res, indent=1))
     else:
-        print(f"{res['task']} ({res['difficulty']}), {res['episodes']} episodes:")
+        print(f"{res['label']}, {res['episodes']} episodes:")
         print(f"  success {res['success']:.3f}  95% CI [{res['success_ci'][0]:.3f}, {res['success_ci'][1]:.3f}] (Wilson)")
         print(f"  return  {res['return']:.3f}  95% CI [{res['return_ci'][0]:.3f}, {res['return_ci'][1]:.3f}] (Student t)")
     return 0
@@ -234,8 +331,9 @@ def cmd_plot(args) -> int:
 def cmd_render(args) -> int:
     from .render import render_episode
 
+    _set_threads(args.threads)
     for path in render_episode(args.checkpoint, args.out, task=args.task, difficulty=args.difficulty,
-                               seed=args.seed, device=args.device, gif=not args.no_gif):
+                               seed=args.seed, device=args.device, gif=not args.no_gif, env_kwargs=_env_kwargs(args)):
         print(path)
     return 0
 
@@ -244,13 +342,35 @@ COMMANDS = {"list": cmd_list, "train": cmd_train, "eval": cmd_eval, "run": cmd_r
             "compare": cmd_compare, "table": cmd_table, "plot": cmd_plot, "render": cmd_render}
 
 
+def _run(command, args, name: str) -> int:
+    try:
+        return command(args)
+    except ValueError as exc:  # SuiteError, ResultsError and parameter errors: one clear line
+        print(f"{name}: error: {exc}", file=sys.stderr)
+        return 2
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return COMMANDS[args.command](args)
-    except ValueError as exc:  # SuiteError, ResultsError and parameter errors: one clear line
-        print(f"memory-suite {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+    return _run(COMMANDS[args.command], args, f"memory-suite {args.command}")
+
+
+def train_main(argv=None, prog: str = "python -m memory_agents") -> int:
+    """`memory-suite train` under another name: the main command (``python -m memory_agents``)."""
+    parser = argparse.ArgumentParser(prog=prog, description=TRAIN_DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_train_arguments(parser)
+    return _run(cmd_train, parser.parse_args(argv), prog)
+
+
+TRAIN_DESCRIPTION = """\
+Train a memory agent (MemoryPPO, GRU core by default) on a task preset (DelayedCue easy by default)
+with the preset's published training budget, save it, and print its success rate on fresh
+evaluation episodes next to the memoryless ceiling. Same as `memory-suite train`: writes
+LOG_DIR/<run_id>/ with run.json, model.zip and tb/, so `memory-suite eval <run dir>/model.zip`
+and `memory-suite render` work on the agent with no flags. Any flag given overrides just its key
+of the budget (e.g. --steps, --envs, --lr, --algo-kwargs '{"n_epochs": 4}').
+"""
 
 
 if __name__ == "__main__":

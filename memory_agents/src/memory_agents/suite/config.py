@@ -17,19 +17,29 @@ Suite file format (every key but ``tasks`` and ``cores`` optional)::
             eval_episodes: 200, curve_points: 20}
     ppo: {n_steps: 128, batch_size: 256, learning_rate: 0.0003}   # kwargs of the algorithm
     policy: {hidden_dim: 64}                                       # policy_kwargs
+    budget: preset            # optional: each run's published training budget (memory_agents/budgets.py)
+                              # sets steps, num_envs and MemoryPPO kwargs not given above
 
 A task entry with ``env_kwargs`` overrides the preset's parameters; ``label`` names such a
 variant in results, tables and plots (needed when one task appears more than once).
 
-Errors name the file and line (YAML syntax errors and unknown names alike).
+Everything is validated at load, so ``--dry-run`` catches it: names, types of the train settings,
+algorithm / policy / core keyword arguments (against the classes' signatures), and env_kwargs
+(each task is built once with them). Errors name the file, the line and the bad value.
+
+Seeds: run seed ``s`` trains on env rows ``s * 2**32 + i`` and is evaluated on rows
+``s * 2**32 + 2**31 + i`` (``env_seeds``), so no two seeds share an episode stream and no
+evaluation episode is one a run trained on.
 """
 from __future__ import annotations
 
 import copy
 import hashlib
+import inspect
 import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import NamedTuple
 
 import yaml
 
@@ -43,7 +53,40 @@ TRAIN_DEFAULTS = {
     "eval_episodes": 100,
     "curve_points": 20,
 }
-TOP_KEYS = ("name", "description", "tasks", "difficulties", "cores", "seeds", "algo", "train", "ppo", "dqn", "policy")
+TOP_KEYS = ("name", "description", "tasks", "difficulties", "cores", "seeds", "algo", "train", "ppo", "dqn", "policy",
+            "budget")
+BUDGET_MODES = ("preset",)
+
+#: Env seeds of run seed s: training rows s * SEED_STRIDE + i, evaluation rows s * SEED_STRIDE + EVAL_OFFSET + i.
+SEED_STRIDE = 2**32
+EVAL_OFFSET = 2**31
+#: Largest run seed: keeps every env seed below 2**62, well inside what the envs' RNG takes.
+MAX_SEED = 2**30 - 1
+#: More envs than this would let a run's training rows reach its evaluation rows.
+MAX_NUM_ENVS = EVAL_OFFSET
+
+
+class EnvSeeds(NamedTuple):
+    train: int
+    eval: int
+
+
+def check_seed(seed, name: str = "seed") -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"{name} must be an integer in [0, {MAX_SEED}], got {seed!r}")
+    return seed
+
+
+def env_seeds(seed: int) -> EnvSeeds:
+    """The env seeds of run seed ``seed``: the one place where run seeds become episode streams.
+
+    A vector env seeded ``x`` plays on row i what a single env seeded ``x + i`` plays (gymnasium's
+    convention), so runs seeded 0 and 1 with plain ``x = seed`` would share all but one stream. The
+    stride 2**32 (larger than any num_envs) keeps every run's rows apart, and the evaluation rows
+    (offset 2**31 within the run's block) apart from every run's training rows.
+    """
+    base = check_seed(seed) * SEED_STRIDE
+    return EnvSeeds(train=base, eval=base + EVAL_OFFSET)
 
 
 class SuiteError(ValueError):
@@ -71,14 +114,17 @@ class RunSpec:
     memory_kwargs: dict = field(default_factory=dict)
     env_kwargs: dict = field(default_factory=dict)
     variant: str | None = None
+    #: The published budget the settings came from (``resolve_settings``); a record, not hashed.
+    budget: dict | None = None
 
     def __post_init__(self):
         for key in ("steps", "num_envs", "eval_episodes", "curve_points"):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{key} must be an integer >= 1, got {value!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
+        if self.num_envs > MAX_NUM_ENVS:
+            raise ValueError(f"num_envs must be <= {MAX_NUM_ENVS}, got {self.num_envs}")
+        check_seed(self.seed)
         catalog.check_choice("algo", self.algo, catalog.ALGOS)
         catalog.check_choice("recurrent_mode", self.recurrent_mode, catalog.RECURRENT_MODES)
 
@@ -92,6 +138,7 @@ class RunSpec:
         """Readable and unique: settings that change the result are hashed in; the device is not."""
         keyed = asdict(self)
         keyed.pop("device")
+        keyed.pop("budget")  # a record of where the settings came from; the settings themselves are hashed
         if keyed["variant"] is None:
             keyed.pop("variant")
         digest = hashlib.sha1(json.dumps(keyed, sort_keys=True, default=str).encode()).hexdigest()[:8]
@@ -208,6 +255,156 @@ def _positive_int(value, key, where, path, minimum=1):
     return value
 
 
+# ----------------------------------------------------------------------------- keyword arguments
+#: Types a YAML / JSON value can take, by the name used in an annotation.
+_VALUE_TYPES = {"float": (int, float), "int": (int,), "bool": (bool,), "str": (str,), "None": (type(None),),
+                "dict": (dict,), "list": (list,), "tuple": (list,), "Any": (object,)}
+#: Annotation names no YAML value can be (callables): ignored when deciding what a value may be.
+_NOT_FROM_YAML = {"Schedule", "Callable"}
+#: Set by the suite / CLI itself, never through a kwargs section.
+_RESERVED = {"self", "policy", "env", "tensorboard_log", "policy_kwargs", "seed", "device", "verbose",
+             "_init_setup_model", "observation_space", "action_space", "lr_schedule", "memory", "memory_kwargs"}
+_POSITIVE = ("learning_rate",)
+
+
+def _accepted(annotation) -> tuple[type, ...] | None:
+    """Python types a value of a parameter may have after YAML/JSON parsing, or None to accept anything."""
+    if annotation is inspect.Parameter.empty:
+        return None
+    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
+    names = [part.strip().split("[")[0] for part in text.split("|")]
+    names = [n for n in names if n not in _NOT_FROM_YAML]
+    if not names or any(n not in _VALUE_TYPES for n in names):
+        return None
+    return tuple(t for n in names for t in _VALUE_TYPES[n])
+
+
+def _type_names(types: tuple[type, ...]) -> str:
+    names = {int: "an integer", float: "a number", bool: "true/false", str: "a string", type(None): "null",
+             dict: "a mapping", list: "a list"}
+    return " or ".join(dict.fromkeys(names.get(t, t.__name__) for t in types if not (t is int and float in types)))
+
+
+def check_kwargs(target, kwargs: dict, what: str) -> None:
+    """Check ``kwargs`` against the signature of ``target`` (a class or function): every key a
+    parameter it takes (and not one the suite sets itself), every value of a type its annotation
+    allows. Raises ValueError naming the key and the value."""
+    params = inspect.signature(target).parameters
+    open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    valid = [n for n, p in params.items() if n not in _RESERVED and p.kind is not inspect.Parameter.VAR_KEYWORD]
+    for key, value in kwargs.items():
+        if key in _RESERVED and key in params:
+            raise ValueError(f"{what}: {key!r} is set by memory-suite itself; remove it")
+        if key not in params:
+            if open_ended:
+                continue
+            raise ValueError(f"{what}: unknown keyword {key!r}; valid: {', '.join(valid)}")
+        types = _accepted(params[key].annotation)
+        if types is None:
+            continue
+        if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
+            raise ValueError(f"{what}: {key} must be {_type_names(types)}, got {value!r}")
+        if key in _POSITIVE and isinstance(value, (int, float)) and not value > 0:
+            raise ValueError(f"{what}: {key} must be > 0, got {value!r}")
+
+
+def _classes(algo: str):
+    """(algorithm class, policy class) of an ``algo`` name."""
+    catalog.check_choice("algo", algo, catalog.ALGOS)
+    if algo == "ppo":
+        from memory_agents.policies import MemoryActorCriticPolicy
+        from memory_agents.ppo import MemoryPPO
+
+        return MemoryPPO, MemoryActorCriticPolicy
+    from memory_agents.dqn import MemoryQPolicy, TrialReplayDQN
+
+    return TrialReplayDQN, MemoryQPolicy
+
+
+def check_algo_kwargs(algo: str, kwargs: dict) -> None:
+    algo_cls, _ = _classes(algo)
+    check_kwargs(algo_cls, kwargs, f"{algo} setting")
+
+
+def check_policy_kwargs(algo: str, kwargs: dict) -> None:
+    _, policy_cls = _classes(algo)
+    check_kwargs(policy_cls, kwargs, "policy setting")
+
+
+def check_core_for_algo(core: str, algo: str) -> None:
+    """TrialReplayDQN's Q-network needs a memory core; only MemoryPPO has a memoryless 'mlp' policy."""
+    if algo == "dqn":
+        from memory_agents.cores import registered_cores
+
+        if core not in registered_cores():
+            raise ValueError(f"core {core!r} does not work with algo dqn (TrialReplayDQN needs a memory core: "
+                             f"{', '.join(registered_cores())})")
+
+
+def check_memory_kwargs(core: str, kwargs: dict, hidden_dim: int = 64) -> None:
+    """Build the core once with ``kwargs`` (cheap), so bad names and values fail here."""
+    if not kwargs:
+        return
+    from memory_agents.cores import make_core, registered_cores
+
+    if core not in registered_cores():
+        raise ValueError(f"core {core!r} takes no memory_kwargs, got {kwargs!r}")
+    try:
+        make_core(core, 4, hidden_dim, **kwargs)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"memory_kwargs {kwargs!r} of core {core!r}: {exc}") from None
+
+
+# ----------------------------------------------------------------------------- budgets
+def budget_for(task: str, difficulty: str, env_kwargs: dict | None = None) -> dict:
+    """The published training budget of a run (``memory_agents.budgets``), as a plain record:
+    {'source', 'steps', 'num_envs', 'algo_kwargs', 'horizon'}. Runs whose env_kwargs change the
+    preset, and tasks without one, get the default budget; n_steps follows the task's horizon."""
+    from memory_agents.budgets import DEFAULT_BUDGET, preset_budget
+
+    preset = None if difficulty == catalog.NO_PRESET else difficulty
+    budget = DEFAULT_BUDGET if (env_kwargs or preset is None) else preset_budget(task, preset)
+    horizon = catalog.task_horizon(task, difficulty, env_kwargs)
+    return {"source": f"{task} {preset}" if budget is not DEFAULT_BUDGET else "default",
+            "steps": budget.steps, "num_envs": budget.num_envs,
+            "algo_kwargs": dict(budget.algo_kwargs(horizon)), "horizon": horizon}
+
+
+def resolve_settings(task: str, difficulty: str, env_kwargs: dict, given: dict, algo_kwargs: dict,
+                     defaults: dict, use_budget: bool) -> tuple[dict, dict, dict | None]:
+    """(train settings, algorithm kwargs, budget record) of one run.
+
+    Precedence: ``given`` (explicit settings) > the budget (with ``use_budget``) > ``defaults``;
+    explicit ``algo_kwargs`` override the budget's key by key. The budget record lists which of
+    its keys were overridden.
+    """
+    settings, kwargs, record = {**defaults}, dict(algo_kwargs), None
+    if use_budget:
+        budget = budget_for(task, difficulty, env_kwargs)
+        from_budget = {"steps": budget["steps"], "num_envs": budget["num_envs"]}
+        budget_kwargs = dict(budget["algo_kwargs"])
+        if "recurrent_mode" in budget_kwargs:  # a train setting here, not an algorithm kwarg
+            from_budget["recurrent_mode"] = budget_kwargs.pop("recurrent_mode")
+        overridden = [k for k in from_budget if k in given] + [k for k in budget_kwargs if k in algo_kwargs]
+        settings.update(from_budget)
+        kwargs = {**budget_kwargs, **algo_kwargs}
+        record = {**budget, "overridden": sorted(overridden)}
+    settings.update(given)
+    return settings, kwargs, record
+
+
+def describe_budget(budget: dict) -> str:
+    """One line: where a run's budget came from and what it sets."""
+    kwargs = ", ".join(f"{k}={v}" for k, v in sorted(budget["algo_kwargs"].items()))
+    source = (f"published budget for {budget['source']}" if budget["source"] != "default"
+              else "default budget (none published for this task / env_kwargs)")
+    text = f"{source}: {budget['steps']:,} steps, {budget['num_envs']} envs, MemoryPPO {kwargs or 'defaults'}"
+    if budget["overridden"]:
+        text += f"; overridden by your settings: {', '.join(budget['overridden'])}"
+    return text
+
+
+# ----------------------------------------------------------------------------- suites
 def load_suite(name_or_path: str, overrides: dict | None = None) -> Suite:
     """Read, validate and expand a suite; ``overrides`` replace keys of its ``train`` section
     (and ``seeds``) as the CLI flags do."""
@@ -237,7 +434,10 @@ def build_suite(text: str, source: str, overrides: dict | None = None) -> Suite:
             seeds = list(range(_positive_int(seeds, "seeds (a count)", where, ("seeds",))))
         seeds = _as_list({"seeds": seeds}, "seeds", where, required=True)
         for i, s in enumerate(seeds):
-            _positive_int(s, "a seed", where, ("seeds", i), minimum=0)
+            try:
+                check_seed(s, "a seed")
+            except ValueError as exc:
+                raise where.error(("seeds", i), str(exc)) from None
 
     algo = data.get("algo", "ppo")
     if algo not in catalog.ALGOS:
@@ -264,16 +464,47 @@ def build_suite(text: str, source: str, overrides: dict | None = None) -> Suite:
         if not isinstance(value, dict):
             raise where.error((key,), f"{key} must be a mapping of keyword arguments, got {value!r}")
         sections[key] = value
+    checks = ((algo, lambda kw: check_algo_kwargs(algo, kw)), ("policy", lambda kw: check_policy_kwargs(algo, kw)))
+    for section, check in checks:
+        for key, value in sections[section].items():
+            try:
+                check({key: value})
+            except ValueError as exc:
+                raise where.error((section, key), str(exc)) from None
+    hidden = sections["policy"].get("hidden_dim", 64)
+    for i, (core, core_kwargs, _) in enumerate(cores):
+        try:
+            check_core_for_algo(core, algo)
+            check_memory_kwargs(core, core_kwargs, hidden)
+        except ValueError as exc:
+            raise where.error(("cores", i, "memory_kwargs"), str(exc)) from None
 
-    runs = [
-        RunSpec(task=task, env_id=env_id, difficulty=diff, core=core, seed=int(seed), algo=algo, variant=variant,
-                algo_kwargs=copy.deepcopy(sections[algo]), policy_kwargs=copy.deepcopy(sections["policy"]),
-                memory_kwargs=copy.deepcopy(core_kwargs), env_kwargs=copy.deepcopy(env_kwargs), **settings)
-        for (task, env_id), env_kwargs, variant in tasks
-        for diff in (diffs if catalog.has_presets(task) else [catalog.NO_PRESET])
-        for core, core_kwargs, _ in cores
-        for seed in seeds
-    ]
+    budget_mode = data.get("budget")
+    if budget_mode is not None and budget_mode not in BUDGET_MODES:
+        raise where.error(("budget",), f"budget must be one of {', '.join(BUDGET_MODES)} (or left out), got {budget_mode!r}")
+    if budget_mode and algo != "ppo":
+        raise where.error(("budget",), f"budget: {budget_mode} sets MemoryPPO settings; it needs algo: ppo, got algo: {algo}")
+
+    given = {**train, **{k: v for k, v in overrides.items() if v is not None}}
+    runs = []
+    for i, ((task, env_id), env_kwargs, variant) in enumerate(tasks):
+        for diff in (diffs if catalog.has_presets(task) else [catalog.NO_PRESET]):
+            try:
+                catalog.check_env_kwargs(task, diff, env_kwargs)
+            except (TypeError, ValueError) as exc:
+                path = ("tasks", i, "env_kwargs")
+                path += tuple(k for k in env_kwargs if repr(k) in str(exc))[:1]
+                raise where.error(path, f"{task} ({diff}) rejects env_kwargs {env_kwargs}: {exc}") from None
+            run_settings, algo_kwargs, budget = resolve_settings(task, diff, env_kwargs, given, sections[algo],
+                                                                 TRAIN_DEFAULTS, bool(budget_mode))
+            runs.extend(
+                RunSpec(task=task, env_id=env_id, difficulty=diff, core=core, seed=int(seed), algo=algo, variant=variant,
+                        algo_kwargs=copy.deepcopy(algo_kwargs), policy_kwargs=copy.deepcopy(sections["policy"]),
+                        memory_kwargs=copy.deepcopy(core_kwargs), env_kwargs=copy.deepcopy(env_kwargs),
+                        budget=copy.deepcopy(budget), **run_settings)
+                for core, core_kwargs, _ in cores
+                for seed in seeds
+            )
     ids = [r.run_id for r in runs]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:

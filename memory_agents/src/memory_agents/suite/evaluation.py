@@ -55,18 +55,21 @@ def evaluate_agent(model, env, n_episodes: int, deterministic: bool = True) -> d
 
 def evaluate_checkpoint(checkpoint, episodes: int = 100, task: str | None = None, difficulty: str | None = None,
                         seed: int = 12345, device: str = "auto", deterministic: bool = True,
-                        num_envs: int = 16) -> dict:
-    """Load a saved agent and evaluate it on its training task (or on ``task`` / ``difficulty``)."""
-    from .training import eval_target, load_agent, make_env
+                        num_envs: int = 16, env_kwargs: dict | None = None) -> dict:
+    """Load a saved agent and evaluate it on its training env, or on ``task`` / ``difficulty`` /
+    ``env_kwargs`` (see ``training.eval_target``). The episodes are the evaluation stream of
+    ``seed`` (``config.env_seeds``), disjoint from every run's training episodes."""
+    from .config import env_seeds
+    from .training import check_spaces, eval_target, load_agent, make_env
 
     if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
         raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
     model, info = load_agent(checkpoint, device=device)
-    target = eval_target(checkpoint, info, task, difficulty)
-    env = make_env(target, min(num_envs, episodes), seed)
+    target = eval_target(checkpoint, info, task, difficulty, env_kwargs)
+    env = make_env(target, min(num_envs, episodes), env_seeds(seed).eval)
     try:
+        check_spaces(model, env, target)
         result = evaluate_agent(model, env, episodes, deterministic)
     finally:
         env.close()
-    return {"task": target["task"], "env_id": target["env_id"],
-            "difficulty": target["difficulty"], "checkpoint": str(checkpoint), "deterministic": deterministic, **result}
+    return {**target, "seed": seed, "checkpoint": str(checkpoint), "deterministic": deterministic, **result}

@@ -46,6 +46,7 @@ def record_episode(model, env, deterministic: bool = True) -> dict:
             info = infos[0]
             break
     out = {k: np.array(v) for k, v in trace.items() if len(v)}
+    out["n_actions"] = int(getattr(env.action_space, "n", 0)) or None
     out["success"] = bool(info.get("is_success", False))
     out["return"] = float(np.sum(trace["reward"]))
     out["memory_source"] = ("aux: " + ", ".join(k for k in ("gate", "attention", "state_norm") if k in out)
@@ -91,7 +92,12 @@ def draw_episode(trace: dict, title: str):
     ax.step(t, trace["action"], where="mid", color="tab:blue", linewidth=0.8)
     ax.plot(t, trace["action"], "o", color="tab:blue", markersize=3)
     ax.set_ylabel("action")
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    # integer ticks: every discrete action (or the range taken, without an action count), even a constant one
+    n_actions = trace.get("n_actions")
+    lo, hi = (0, n_actions - 1) if n_actions else (int(min(trace["action"])), int(max(trace["action"])))
+    ticks = range(lo, hi + 1) if hi - lo < 10 else MaxNLocator(integer=True).tick_values(lo, hi)
+    ax.set_yticks([int(v) for v in ticks if lo <= v <= hi])
+    ax.set_ylim(lo - 0.5, hi + 0.5)
     ax = axes[2]
     ax.bar(t, trace["reward"], color=np.where(np.asarray(trace["reward"]) > 0, "tab:green", "tab:red"), width=0.8)
     ax.axhline(0, color="k", linewidth=0.5)
@@ -134,20 +140,25 @@ def _gif_frames(fig, axes, T: int):
 
 
 def render_episode(checkpoint, out, task: str | None = None, difficulty: str | None = None, seed: int = 0,
-                   device: str = "cpu", gif: bool = True, deterministic: bool = True) -> list[Path]:
-    """Write ``<out>.png`` (and ``<out>.gif``) for one episode of the agent in ``checkpoint``."""
+                   device: str = "cpu", gif: bool = True, deterministic: bool = True,
+                   env_kwargs: dict | None = None) -> list[Path]:
+    """Write ``<out>.png`` (and ``<out>.gif``) for one episode of the agent in ``checkpoint``: the
+    first episode of the evaluation stream of ``seed``, on the training env unless ``task`` /
+    ``difficulty`` / ``env_kwargs`` say otherwise (as ``memory-suite eval``)."""
+    from .config import env_seeds
     from .plot import _matplotlib
-    from .training import eval_target, load_agent, make_env
+    from .training import check_spaces, eval_target, load_agent, make_env
 
     model, info = load_agent(checkpoint, device=device)
-    target = eval_target(checkpoint, info, task, difficulty)
-    env = make_env(target, 1, seed)
+    target = eval_target(checkpoint, info, task, difficulty, env_kwargs)
+    env = make_env(target, 1, env_seeds(seed).eval)
     try:
+        check_spaces(model, env, target)
         trace = record_episode(model, env, deterministic)
     finally:
         env.close()
     core = info.get("core") or getattr(model.policy, "memory", "?")
-    title = (f"{target['label']} ({target['difficulty']}), core {core}, seed {seed}: "
+    title = (f"{target['label']}, core {core}, seed {seed}: "
              f"{'success' if trace['success'] else 'failure'}, return {trace['return']:.2f}  [memory: {trace['memory_source']}]")
     fig, axes = draw_episode(trace, title)
     out = Path(out)

@@ -180,16 +180,19 @@ def run_suite(suite: Suite, out, log_dir, *, workers: int = 1, threads: int = 1,
     out, log_dir = Path(out), Path(log_dir)
     doc, todo, done = plan(suite, out)
     if dry_run:
-        print(f"suite {suite.name} ({suite.source}): {len(suite.runs)} runs, {len(done)} finished in {out}, {len(todo)} to run")
+        print(f"suite {suite.name} ({suite.source}): {schema.plural(len(suite.runs), 'run')}, {len(done)} finished in {out}, "
+              f"{len(todo)} to run")
         status = {r["run_id"]: r["status"] for r in doc["runs"]}
         for s in suite.runs:
             mark = {"finished": "done", "failed": "retry"}.get(status.get(s.run_id), "todo")
+            budget = f" budget={s.budget['source'].replace(' ', '/')}" if s.budget else ""
             print(f"  [{mark}] {s.run_id:48s} {s.name} {s.difficulty} {s.core} seed={s.seed} steps={s.steps} "
-                  f"envs={s.num_envs} device={s.device}")
+                  f"envs={s.num_envs} device={s.device}{budget}")
         return {"finished": 0, "failed": 0, "skipped": len(done), "todo": len(todo)}
 
     if not todo:
-        _say(f"suite {suite.name}: all {len(done)} runs already finished in {out}")
+        _say(f"suite {suite.name}: {'its run is' if len(done) == 1 else 'all ' + schema.plural(len(done), 'run') + ' are'} "
+             f"already finished in {out}")
         return {"finished": 0, "failed": 0, "skipped": len(done)}
     if threads == 0:
         threads = max(1, (os.cpu_count() or 1) // workers)
@@ -199,7 +202,7 @@ def run_suite(suite: Suite, out, log_dir, *, workers: int = 1, threads: int = 1,
         runner = _InlineBackend(threads)
     else:
         runner = _PoolBackend(workers, threads)
-    _say(f"suite {suite.name}: {len(todo)} runs to do ({len(done)} already finished) -> {out} "
+    _say(f"suite {suite.name}: {schema.plural(len(todo), 'run')} to do ({len(done)} already finished) -> {out} "
          f"[{backend}, workers={workers}, threads/run={threads}]")
 
     attempts = {s.run_id: 0 for s in todo}

@@ -41,7 +41,8 @@ ROW_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
     "difficulty": ((str,), "difficulty preset"),
     "core": ((str,), "memory core name"),
     "algo": ((str,), "'ppo' (MemoryPPO) or 'dqn' (TrialReplayDQN)"),
-    "seed": ((int,), "training seed (evaluation uses seed + 10000)"),
+    "seed": ((int,), "run seed; its env seeds are config.env_seeds(seed): training rows seed * 2**32 + i, "
+                     "evaluation rows seed * 2**32 + 2**31 + i"),
     "steps": ((int,), "environment steps trained (requested steps for a failed run)"),
     "success": (_OPT_NUM, "evaluation success rate in [0, 1] (share of episodes with info['is_success'])"),
     "success_ci": ((list, type(None)), "[low, high] 95% Wilson interval of success"),
@@ -74,6 +75,11 @@ class ResultsError(ValueError):
 def task_label(row: dict) -> str:
     """How a row's task is shown and grouped: its variant label, else the task name."""
     return row.get("variant") or row["task"]
+
+
+def plural(n: int, word: str) -> str:
+    """'1 run', '2 runs'."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def now_iso() -> str:

@@ -18,10 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from . import catalog, schema
-from .config import RunSpec
+from .config import RunSpec, env_seeds
 from .evaluation import evaluate_agent
 
-EVAL_SEED_OFFSET = 10_000
 _VERSION_PACKAGES = ("torch", "numpy", "gymnasium", "stable-baselines3", "memory-agents", "memory-gym-envs")
 
 
@@ -156,20 +155,41 @@ def make_env(spec_or_row, num_envs: int, seed: int):
                         env_kwargs=dict(get("env_kwargs") or {}))
 
 
+def whole_rollouts(model, steps: int) -> int:
+    """``steps`` rounded up to what ``learn`` actually trains: whole rollouts of n_steps x n_envs
+    for on-policy algorithms, whole vector steps of n_envs otherwise."""
+    from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
+
+    chunk = model.n_steps * model.n_envs if isinstance(model, OnPolicyAlgorithm) else model.n_envs
+    return -(-steps // chunk) * chunk
+
+
 def train_run(spec: RunSpec, run_dir, *, resume: str | None = None, checkpoint_every: int = 0,
-              progress: bool = False) -> dict:
-    """Train ``spec`` (or continue ``resume`` up to ``spec.steps``), save, evaluate; return the row."""
+              progress: bool = False, log=None) -> dict:
+    """Train ``spec`` (or continue ``resume`` up to ``spec.steps``), save, evaluate; return the row.
+
+    Training and evaluation envs are seeded by ``env_seeds(spec.seed)``. ``log``: called with a
+    line describing what is about to be trained (the CLI prints it).
+    """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    env = make_env(spec, spec.num_envs, spec.seed)
+    seeds = env_seeds(spec.seed)
+    env = make_env(spec, spec.num_envs, seeds.train)
     model = _build_model(spec, env, run_dir, resume)
     done_steps = int(model.num_timesteps) if resume else 0
     remaining = spec.steps - done_steps
     if remaining < 0:
         raise ValueError(f"steps={spec.steps} is below the {done_steps} steps the checkpoint already has")
+    to_train = whole_rollouts(model, remaining) if remaining else 0
+    if log is not None:
+        rounded = f" ({remaining:,} rounded up to whole rollouts)" if to_train != remaining else ""
+        algo = type(model).__name__
+        mode = f", {spec.recurrent_mode}" if spec.algo == "ppo" else ""
+        log(f"training {algo} ({spec.core}{mode}) on {catalog.run_label(spec.task, spec.difficulty, spec.env_kwargs)} "
+            f"for {to_train:,} steps{rounded}, {spec.num_envs} envs -> {run_dir}")
 
-    curve = CurveCallback(spec.steps, spec.curve_points, start_step=done_steps)
+    curve = CurveCallback(done_steps + to_train, spec.curve_points, start_step=done_steps)
     callbacks = [curve]
     if checkpoint_every:
         from stable_baselines3.common.callbacks import CheckpointCallback
@@ -177,15 +197,15 @@ def train_run(spec: RunSpec, run_dir, *, resume: str | None = None, checkpoint_e
         callbacks.append(CheckpointCallback(max(1, checkpoint_every // spec.num_envs), str(run_dir / "checkpoints"),
                                             name_prefix="model"))
     t0 = time.perf_counter()
-    if remaining:
-        model.learn(remaining, callback=callbacks, progress_bar=progress, reset_num_timesteps=not resume,
+    if to_train:
+        model.learn(to_train, callback=callbacks, progress_bar=progress, reset_num_timesteps=not resume,
                     tb_log_name=spec.algo)
     train_time = time.perf_counter() - t0
     checkpoint = run_dir / "model.zip"
     model.save(checkpoint)
     env.close()
 
-    eval_env = make_env(spec, min(spec.num_envs, spec.eval_episodes), spec.seed + EVAL_SEED_OFFSET)
+    eval_env = make_env(spec, min(spec.num_envs, spec.eval_episodes), seeds.eval)
     ev = evaluate_agent(model, eval_env, spec.eval_episodes, deterministic=True)
     eval_env.close()
     trained = int(model.num_timesteps)
@@ -211,23 +231,41 @@ def load_run_info(checkpoint) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def eval_target(checkpoint, info: dict, task: str | None, difficulty: str | None) -> dict:
-    """Which env to evaluate / render a saved agent on: its training task unless ``task`` /
-    ``difficulty`` say otherwise (another task drops the training task's env_kwargs)."""
+def eval_target(checkpoint, info: dict, task: str | None = None, difficulty: str | None = None,
+                env_kwargs: dict | None = None) -> dict:
+    """Which env to evaluate / render a saved agent on: {'task', 'env_id', 'difficulty', 'env_kwargs', 'label'}.
+
+    By default the env it was trained on (task, difficulty and env_kwargs from run.json). ``task``:
+    another task, at its preset. ``difficulty``: that preset as it is (the training env_kwargs are
+    dropped). ``env_kwargs``: parameters on top of either, e.g. a longer delay to test whether the
+    memory holds beyond the horizon it was trained at.
+    """
     if task is None and not info.get("env_id"):
         raise ValueError(f"no run.json beside {str(checkpoint)!r}: give --task (and --difficulty)")
-    target = {"env_id": info.get("env_id"), "env_kwargs": (info.get("config") or {}).get("env_kwargs") or {}}
-    short = info.get("task")
+    trained_kwargs = (info.get("config") or {}).get("env_kwargs") or {}
+    short, env_id, diff, kwargs = info.get("task"), info.get("env_id"), info.get("difficulty"), dict(trained_kwargs)
     if task is not None:
-        short, env_id = catalog.resolve_task(task)
-        if env_id != target["env_id"]:
-            target.update(env_id=env_id, env_kwargs={})
-    if difficulty is None and short == info.get("task"):
-        difficulty = info.get("difficulty")
-    target.update(task=short, difficulty=catalog.task_difficulty(short, difficulty))
-    same_env = target["env_id"] == info.get("env_id") and target["env_kwargs"] == (info.get("config") or {}).get("env_kwargs")
-    target["label"] = (info.get("variant") if same_env else None) or short
-    return target
+        new_short, new_id = catalog.resolve_task(task)
+        if new_id != env_id:
+            short, env_id, diff, kwargs = new_short, new_id, None, {}
+    if difficulty is not None:
+        diff, kwargs = difficulty, {}
+    kwargs.update(env_kwargs or {})
+    diff = catalog.task_difficulty(short, diff)
+    catalog.check_env_kwargs(short, diff, kwargs)
+    trained = (env_id, diff, kwargs) == (info.get("env_id"), info.get("difficulty"), trained_kwargs)
+    label = catalog.run_label(short, diff, kwargs, info.get("variant") if trained else None)
+    return {"task": short, "env_id": env_id, "difficulty": diff, "env_kwargs": kwargs, "label": label}
+
+
+def check_spaces(model, env, target: dict) -> None:
+    """A clear error when the agent cannot act in ``env`` (another observation size or action count)."""
+    ours = (tuple(model.observation_space.shape), getattr(model.action_space, "n", None))
+    theirs = (tuple(env.observation_space.shape), getattr(env.action_space, "n", None))
+    if ours != theirs:
+        raise ValueError(f"the agent was trained on observations of shape {ours[0]} with {ours[1]} actions, but "
+                         f"{target['label']} has {theirs[0]} and {theirs[1]}: keep the parameters that set them "
+                         f"(e.g. num_cues) as they were in training with --env-kwargs")
 
 
 def load_agent(checkpoint, device: str = "auto", algo: str | None = None):
