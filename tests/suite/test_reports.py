@@ -1,6 +1,5 @@
 """compare flags a planted regression; plot writes real PNGs; render writes PNG + GIF."""
 import copy
-import json
 
 import pytest
 from PIL import Image

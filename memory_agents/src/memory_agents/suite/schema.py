@@ -58,7 +58,8 @@ ROW_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
     "versions": ((dict,), "python, torch, numpy, gymnasium, stable_baselines3, memory_agents, memory_gym_envs, git_commit"),
     "host": ((str,), "machine name and CPU count"),
     "curve": ((list,), "learning curve: [{step, success, return, episodes}] from training episodes"),
-    "config": ((dict,), "the full run specification (algo/policy/memory/env kwargs included)"),
+    "config": ((dict,), "the full run specification (algo/policy/memory/env kwargs included; 'budget': the "
+                        "published budget the settings came from, or null)"),
     "attempts": ((int,), "how many times the run was tried"),
     "error": (_OPT_STR, "null, or the last attempt's exception and traceback tail"),
     "log_dir": (_OPT_STR, "run directory (TensorBoard logs, model.zip)"),
