@@ -360,12 +360,13 @@ def budget_for(task: str, difficulty: str, env_kwargs: dict | None = None) -> di
     """The published training budget of a run (``memory_agents.budgets``), as a plain record:
     {'source', 'steps', 'num_envs', 'algo_kwargs', 'horizon'}. Runs whose env_kwargs change the
     preset, and tasks without one, get the default budget; n_steps follows the task's horizon."""
-    from memory_agents.budgets import DEFAULT_BUDGET, preset_budget
+    from memory_agents.budgets import BUDGETS, DEFAULT_BUDGET, preset_budget
 
     preset = None if difficulty == catalog.NO_PRESET else difficulty
-    budget = DEFAULT_BUDGET if (env_kwargs or preset is None) else preset_budget(task, preset)
+    published = not env_kwargs and (task, preset) in BUDGETS
+    budget = preset_budget(task, preset) if published else DEFAULT_BUDGET
     horizon = catalog.task_horizon(task, difficulty, env_kwargs)
-    return {"source": f"{task} {preset}" if budget is not DEFAULT_BUDGET else "default",
+    return {"source": f"{task} {preset}" if published else "default",
             "steps": budget.steps, "num_envs": budget.num_envs,
             "algo_kwargs": dict(budget.algo_kwargs(horizon)), "horizon": horizon}
 
