@@ -18,11 +18,13 @@ __all__ = ["Budget", "preset_budget", "rollout_length", "DEFAULT_BUDGET", "BUDGE
 
 @dataclass(frozen=True)
 class Budget:
-    """``steps`` env steps with ``num_envs`` envs; ``ppo``: MemoryPPO kwargs besides ``n_steps``."""
+    """``steps`` env steps with ``num_envs`` envs; ``ppo``: MemoryPPO kwargs besides ``n_steps``;
+    ``curriculum``: a ``memory_agents.curriculum.CurriculumSpec`` as a dict, or None."""
 
     steps: int
     num_envs: int
     ppo: Mapping[str, Any] = field(default_factory=dict)
+    curriculum: Mapping[str, Any] | None = None
 
     def algo_kwargs(self, horizon: int | None) -> dict[str, Any]:
         """MemoryPPO kwargs: ``ppo`` plus ``n_steps`` from the horizon (when known)."""
@@ -32,8 +34,9 @@ class Budget:
         return kwargs
 
 
-def _b(steps: int, num_envs: int = 64, **ppo: Any) -> Budget:
-    return Budget(steps, num_envs, MappingProxyType(dict(ppo)))
+def _b(steps: int, num_envs: int = 64, curriculum: dict | None = None, **ppo: Any) -> Budget:
+    return Budget(steps, num_envs, MappingProxyType(dict(ppo)),
+                  None if curriculum is None else MappingProxyType(dict(curriculum)))
 
 
 #: Settings for runs without a measured budget (other tasks, env_kwargs overrides, NeuroGym).

@@ -1,0 +1,57 @@
+"""n_steps='auto': rollouts cover whole episodes, so full BPTT reaches from every query to its cue."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from stable_baselines3.common.env_util import make_vec_env as sb3_make_vec_env
+
+import memory_gym_envs
+from memory_agents import MemoryPPO, make_vec_env
+from memory_agents.ppo import FALLBACK_N_STEPS
+
+torch.set_num_threads(1)
+
+
+@pytest.mark.parametrize("task", [t.split("/")[1][:-3] for t in memory_gym_envs.list_tasks()])
+@pytest.mark.parametrize("difficulty", ["easy", "medium"])
+def test_auto_rollout_is_one_whole_episode_per_env(task, difficulty):
+    env = make_vec_env(f"MemoryGym/{task}-v0", num_envs=3, seed=0, difficulty=difficulty)
+    model = MemoryPPO("MemoryPolicy", env, n_epochs=1, policy_kwargs=dict(hidden_dim=4))
+    assert model.n_steps == memory_gym_envs.get_preset(task, difficulty).horizon
+    if difficulty == "easy":  # fixed-length tasks stay aligned: episodes start only at t = 0
+        callback = model._init_callback(None)
+        model._setup_learn(model.n_steps * 3, callback)
+        for _ in range(2):
+            assert model.collect_rollouts(model.env, callback, model.rollout_buffer, model.n_steps)
+            starts = model.rollout_buffer.episode_starts
+            assert starts[0].all() and not starts[1:].any()
+
+
+def test_delay_range_takes_the_longest_episode():
+    env = make_vec_env("MemoryGym/CopyMemory-v0", num_envs=2, env_kwargs={"length": 3, "delay": (5, 40)})
+    assert MemoryPPO("MemoryPolicy", env).n_steps == 3 + 40 + 3
+
+
+def test_short_rollouts_in_full_mode_warn_and_say_why():
+    env = make_vec_env("MemoryGym/DelayedCue-v0", num_envs=2, env_kwargs={"delay": 60})
+    with pytest.warns(UserWarning, match=r"n_steps=16 is shorter than the episodes of this env \(up to 62 steps\)"):
+        MemoryPPO("MemoryPolicy", env, n_steps=16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        MemoryPPO("MemoryPolicy", env, n_steps=16, recurrent_mode="truncated", bptt_len=16)  # its choice
+        MemoryPPO("MemoryPolicy", env, n_steps=62)
+
+
+def test_envs_without_a_horizon_fall_back():
+    env = sb3_make_vec_env("MemoryGym/NeuroGym-PerceptualDecisionMaking-v0", n_envs=2)
+    assert MemoryPPO("MemoryPolicy", env).n_steps == FALLBACK_N_STEPS
+    with pytest.raises(ValueError, match="n_steps must be an integer >= 1 or 'auto', got 'long'"):
+        MemoryPPO("MemoryPolicy", env, n_steps="long")
+
+
+def test_time_limit_of_other_envs_is_their_horizon():
+    env = sb3_make_vec_env("CartPole-v1", n_envs=2)
+    assert MemoryPPO("MemoryPolicy", env).n_steps == 500
