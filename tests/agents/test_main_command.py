@@ -23,20 +23,20 @@ def test_no_flags_means_the_preset_budget():
     budget = preset_budget("DelayedCue", "easy")
     assert (spec.task, spec.difficulty, spec.core, spec.algo, spec.env_kwargs) == ("DelayedCue", "easy", "gru", "ppo", {})
     assert (spec.steps, spec.num_envs) == (budget.steps, budget.num_envs)
-    assert spec.algo_kwargs == budget.algo_kwargs(62) and spec.algo_kwargs["n_steps"] == 62  # horizon of easy
+    assert spec.algo_kwargs == budget.algo_kwargs() and spec.budget["horizon"] == 62  # n_steps auto = 62
     assert spec.budget["source"] == "DelayedCue easy" and spec.budget["overridden"] == []
 
 
 def test_each_flag_overrides_only_its_key():
-    budget = preset_budget("DelayedCue", "easy").algo_kwargs(62)
+    budget = preset_budget("DelayedCue", "easy").algo_kwargs()
     spec = _spec("--steps", "5000", "--lr", "0.01", "--algo-kwargs", '{"n_epochs": 2}')
     assert spec.steps == 5000 and spec.num_envs == preset_budget("DelayedCue", "easy").num_envs
     assert spec.algo_kwargs == {**budget, "learning_rate": 0.01, "n_epochs": 2}
     assert spec.budget["overridden"] == ["learning_rate", "steps"]
-    # env kwargs: the default budget, n_steps from the built task's horizon
+    # env kwargs: the default budget; the horizon of the built task
     spec = _spec("--env-kwarg", "delay=20", "--envs", "16")
     assert spec.env_kwargs == {"delay": 20} and spec.num_envs == 16 and spec.steps == DEFAULT_BUDGET.steps
-    assert spec.algo_kwargs == DEFAULT_BUDGET.algo_kwargs(22)
+    assert spec.algo_kwargs == DEFAULT_BUDGET.algo_kwargs() and spec.budget["horizon"] == 22
     # NeuroGym: no horizon, so MemoryPPO keeps its own n_steps; dqn: no budget at all
     assert "n_steps" not in _spec("--task", "NeuroGym-GoNogo").algo_kwargs
     spec = _spec("--task", "NeuroGym-GoNogo", "--algo", "dqn", "--core", "mpn")

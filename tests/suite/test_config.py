@@ -222,12 +222,12 @@ def test_budget_preset_sets_what_the_suite_leaves_open():
         run, budget = runs[("DelayedCue", diff)], preset_budget("DelayedCue", diff)
         horizon = memory_gym_envs.get_preset("DelayedCue", diff).horizon
         assert (run.steps, run.num_envs) == (budget.steps, budget.num_envs)
-        assert run.algo_kwargs == budget.algo_kwargs(horizon) and run.algo_kwargs["n_steps"] == horizon
+        assert run.algo_kwargs == budget.algo_kwargs() and "n_steps" not in run.algo_kwargs  # auto = horizon
         assert run.budget["horizon"] == horizon and run.budget["overridden"] == []
-    # env_kwargs change the preset: the default budget, n_steps from the built task's horizon (2 * 5 + 4)
+    # env_kwargs change the preset: the default budget; the horizon of the built task (2 * 5 + 4)
     short = runs[("CM-short", "easy")]
     assert short.budget["source"] == "default" and short.steps == DEFAULT_BUDGET.steps
-    assert short.algo_kwargs == DEFAULT_BUDGET.algo_kwargs(14) and short.algo_kwargs["n_steps"] == 14
+    assert short.algo_kwargs == DEFAULT_BUDGET.algo_kwargs() and short.budget["horizon"] == 14
     # no horizon (NeuroGym): MemoryPPO keeps its own n_steps
     gonogo = runs[("NeuroGym-GoNogo", "default")]
     assert "n_steps" not in gonogo.algo_kwargs and gonogo.budget["horizon"] is None
@@ -237,8 +237,8 @@ def test_budget_preset_sets_what_the_suite_leaves_open():
     run = next(r for r in build_suite(text, "b.yaml").runs if r.task == "DelayedCue" and r.difficulty == "easy")
     budget = preset_budget("DelayedCue", "easy")
     assert run.steps == 5000 and run.num_envs == budget.num_envs
-    assert run.algo_kwargs == {**budget.algo_kwargs(62), "learning_rate": 0.01, "n_epochs": 2}
-    assert set(run.budget["overridden"]) == {"steps", "learning_rate"} and "n_epochs" not in budget.algo_kwargs(62)
+    assert run.algo_kwargs == {**budget.algo_kwargs(), "learning_rate": 0.01, "n_epochs": 2}
+    assert set(run.budget["overridden"]) == {"steps", "learning_rate"} and "n_epochs" not in budget.algo_kwargs()
     run = next(r for r in build_suite(text, "b.yaml", {"num_envs": 4}).runs if r.task == "DelayedCue")
     assert run.num_envs == 4 and run.steps == 5000
 

@@ -35,9 +35,9 @@ def test_suite_runs_train_and_evaluate_on_disjoint_streams(tmp_path, monkeypatch
     made = []
     real = training.make_env
 
-    def spy(spec, num_envs, seed):
+    def spy(spec, num_envs, seed, *extra):
         made.append((spec.seed, _rows(seed, num_envs)))
-        return real(spec, num_envs, seed)
+        return real(spec, num_envs, seed, *extra)
 
     monkeypatch.setattr(training, "make_env", spy)
     suite = load_suite(str(tiny_suite(tmp_path, seeds=(0, 1))))

@@ -3,7 +3,8 @@
 A budget belongs to a preset (DESIGN.md, "Training at long horizons"): ``memory-suite train
 --task T --difficulty D`` and ``python -m memory_agents`` use it when given no other flags, and
 the results row records the settings used. The rollout length is not stored here: it follows
-the task's horizon (``rollout_length``), so full BPTT always re-runs whole episodes.
+the training env's horizon (``rollout_length``, MemoryPPO's n_steps="auto"), so full BPTT
+always re-runs whole episodes.
 
 How the figures were found and what they reached is in the README's budget table and results/.
 """
@@ -26,12 +27,9 @@ class Budget:
     ppo: Mapping[str, Any] = field(default_factory=dict)
     curriculum: Mapping[str, Any] | None = None
 
-    def algo_kwargs(self, horizon: int | None) -> dict[str, Any]:
-        """MemoryPPO kwargs: ``ppo`` plus ``n_steps`` from the horizon (when known)."""
-        kwargs = dict(self.ppo)
-        if horizon is not None:
-            kwargs.setdefault("n_steps", rollout_length(horizon))
-        return kwargs
+    def algo_kwargs(self) -> dict[str, Any]:
+        """MemoryPPO kwargs. No ``n_steps``: MemoryPPO's "auto" takes the training env's horizon."""
+        return dict(self.ppo)
 
 
 def _b(steps: int, num_envs: int = 64, curriculum: dict | None = None, **ppo: Any) -> Budget:

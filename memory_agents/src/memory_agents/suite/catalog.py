@@ -120,8 +120,16 @@ def check_env_kwargs(task: str, difficulty: str, env_kwargs: dict | None) -> Non
 def task_horizon(task: str, difficulty: str, env_kwargs: dict | None = None) -> int | None:
     """Longest episode of the run's environment in steps (None where the task does not say)."""
     built = native_task(task, difficulty, env_kwargs)
-    horizon = getattr(built, "horizon", None)
+    horizon = getattr(built, "max_steps", None) or getattr(built, "horizon", None)
     return int(horizon) if horizon else None
+
+
+def task_value(task: str, difficulty: str, env_kwargs: dict | None, param: str):
+    """The value of one parameter of the run's task (preset + env_kwargs), e.g. a curriculum's target."""
+    built = native_task(task, difficulty, env_kwargs)
+    if built is None or not hasattr(built, param):
+        raise ValueError(f"task {task!r} has no parameter {param!r} to run a curriculum on")
+    return getattr(built, param)
 
 
 def memoryless_ceiling(task: str, difficulty: str, env_kwargs: dict | None = None) -> float | None:

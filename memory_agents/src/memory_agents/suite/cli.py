@@ -32,6 +32,20 @@ def json_object(text: str) -> dict:
     return value
 
 
+def curriculum_arg(text: str) -> dict | None:
+    """argparse type: a curriculum as JSON ('{"param": "delay", "start": 10}'), or 'none'."""
+    if text.strip().lower() == "none":
+        return None
+    value = json_object(text)
+    from memory_agents.curriculum import parse_curriculum
+
+    try:
+        parse_curriculum(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
 def seed_list(text: str) -> list[int]:
     """argparse type: comma-separated non-negative seeds, e.g. '0,1,2'."""
     try:
@@ -106,6 +120,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, help="learning rate (= --algo-kwargs learning_rate)")
     p.add_argument("--n-steps", type=int, help="rollout length per env (= --algo-kwargs n_steps)")
     p.add_argument("--bptt-len", type=int, help="chunk length for --mode truncated (= --algo-kwargs bptt_len)")
+    p.add_argument("--curriculum", type=curriculum_arg, default=argparse.SUPPRESS,
+                   help='grow a live task parameter while training succeeds, JSON such as \'{"param": "delay", '
+                        '"start": 10, "threshold": 0.9}\' (memory_agents.curriculum); "none" turns off the budget\'s')
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -241,6 +258,8 @@ def train_spec(args):
     check_policy_kwargs(args.algo, policy_kwargs)
     given = {k: getattr(args, k) for k in ("steps", "num_envs", "recurrent_mode", "device", "eval_episodes")
              if getattr(args, k) is not None}
+    if hasattr(args, "curriculum"):  # given (possibly "none"); absent: the budget's
+        given["curriculum"] = args.curriculum
     settings, algo_kwargs, budget = resolve_settings(task, difficulty, env_kwargs, given, algo_kwargs,
                                                      {**TRAIN_DEFAULTS, **TRAIN_CLI_DEFAULTS}, args.algo == "ppo")
     return RunSpec(task=task, env_id=env_id, difficulty=difficulty, core=core, seed=args.seed, algo=args.algo,

@@ -52,6 +52,7 @@ TRAIN_DEFAULTS = {
     "device": "cpu",
     "eval_episodes": 100,
     "curve_points": 20,
+    "curriculum": None,
 }
 TOP_KEYS = ("name", "description", "tasks", "difficulties", "cores", "seeds", "algo", "train", "ppo", "dqn", "policy",
             "budget")
@@ -116,6 +117,8 @@ class RunSpec:
     variant: str | None = None
     #: The published budget the settings came from (``resolve_settings``); a record, not hashed.
     budget: dict | None = None
+    #: A ``memory_agents.curriculum.CurriculumSpec`` as a dict (its target defaults to the task's value).
+    curriculum: dict | None = None
 
     def __post_init__(self):
         for key in ("steps", "num_envs", "eval_episodes", "curve_points"):
@@ -127,6 +130,12 @@ class RunSpec:
         check_seed(self.seed)
         catalog.check_choice("algo", self.algo, catalog.ALGOS)
         catalog.check_choice("recurrent_mode", self.recurrent_mode, catalog.RECURRENT_MODES)
+        if self.curriculum is not None:
+            from memory_agents.curriculum import parse_curriculum
+
+            parse_curriculum(self.curriculum)
+            if self.algo != "ppo":
+                raise ValueError(f"a curriculum needs algo 'ppo', got {self.algo!r}")
 
     @property
     def name(self) -> str:
@@ -139,6 +148,8 @@ class RunSpec:
         keyed = asdict(self)
         keyed.pop("device")
         keyed.pop("budget")  # a record of where the settings came from; the settings themselves are hashed
+        if keyed["curriculum"] is None:  # runs without one keep the ids they had before curricula
+            keyed.pop("curriculum")
         if keyed["variant"] is None:
             keyed.pop("variant")
         digest = hashlib.sha1(json.dumps(keyed, sort_keys=True, default=str).encode()).hexdigest()[:8]
@@ -365,10 +376,29 @@ def budget_for(task: str, difficulty: str, env_kwargs: dict | None = None) -> di
     preset = None if difficulty == catalog.NO_PRESET else difficulty
     published = not env_kwargs and (task, preset) in BUDGETS
     budget = preset_budget(task, preset) if published else DEFAULT_BUDGET
+    curriculum = None if budget.curriculum is None else dict(budget.curriculum)
     horizon = catalog.task_horizon(task, difficulty, env_kwargs)
+    # No n_steps: MemoryPPO's "auto" takes the training env's longest episode (which a
+    # curriculum, e.g. T-maze slack, can make longer than the task's).
     return {"source": f"{task} {preset}" if published else "default",
             "steps": budget.steps, "num_envs": budget.num_envs,
-            "algo_kwargs": dict(budget.algo_kwargs(horizon)), "horizon": horizon}
+            "algo_kwargs": budget.algo_kwargs(), "horizon": horizon, "curriculum": curriculum}
+
+
+def curriculum_spec(task: str, difficulty: str, env_kwargs: dict | None, curriculum: dict | None):
+    """The run's CurriculumSpec with its target resolved (the task's own value), or None."""
+    if curriculum is None:
+        return None
+    from memory_agents.curriculum import parse_curriculum
+
+    spec = parse_curriculum(curriculum)
+    return spec.with_target(catalog.task_value(task, difficulty, env_kwargs, spec.param))
+
+
+def train_env_kwargs(task: str, difficulty: str, env_kwargs: dict | None, curriculum: dict | None) -> dict:
+    """Env kwargs of the training env: the run's, plus what makes every curriculum stage reachable."""
+    spec = curriculum_spec(task, difficulty, env_kwargs, curriculum)
+    return {**(env_kwargs or {}), **(spec.build_kwargs() if spec else {})}
 
 
 def resolve_settings(task: str, difficulty: str, env_kwargs: dict, given: dict, algo_kwargs: dict,
@@ -382,7 +412,7 @@ def resolve_settings(task: str, difficulty: str, env_kwargs: dict, given: dict, 
     settings, kwargs, record = {**defaults}, dict(algo_kwargs), None
     if use_budget:
         budget = budget_for(task, difficulty, env_kwargs)
-        from_budget = {"steps": budget["steps"], "num_envs": budget["num_envs"]}
+        from_budget = {"steps": budget["steps"], "num_envs": budget["num_envs"], "curriculum": budget["curriculum"]}
         budget_kwargs = dict(budget["algo_kwargs"])
         if "recurrent_mode" in budget_kwargs:  # a train setting here, not an algorithm kwarg
             from_budget["recurrent_mode"] = budget_kwargs.pop("recurrent_mode")
@@ -399,7 +429,10 @@ def describe_budget(budget: dict) -> str:
     kwargs = ", ".join(f"{k}={v}" for k, v in sorted(budget["algo_kwargs"].items()))
     source = (f"published budget for {budget['source']}" if budget["source"] != "default"
               else "default budget (none published for this task / env_kwargs)")
-    text = f"{source}: {budget['steps']:,} steps, {budget['num_envs']} envs, MemoryPPO {kwargs or 'defaults'}"
+    text = (f"{source}: {budget['steps']:,} steps, {budget['num_envs']} envs, MemoryPPO {kwargs or 'defaults'}"
+            f"{', ' if kwargs else ' with '}n_steps auto (the training env's longest episode)")
+    if budget.get("curriculum"):
+        text += f", curriculum {budget['curriculum']}"
     if budget["overridden"]:
         text += f"; overridden by your settings: {', '.join(budget['overridden'])}"
     return text
@@ -453,6 +486,13 @@ def build_suite(text: str, source: str, overrides: dict | None = None) -> Suite:
     settings = {**TRAIN_DEFAULTS, **train, **{k: v for k, v in overrides.items() if v is not None}}
     for key in ("steps", "num_envs", "eval_episodes", "curve_points"):
         _positive_int(settings[key], key, where, ("train", key))
+    if settings["curriculum"] is not None:
+        from memory_agents.curriculum import parse_curriculum
+
+        try:
+            parse_curriculum(settings["curriculum"])
+        except (TypeError, ValueError) as exc:
+            raise where.error(("train", "curriculum"), str(exc)) from None
     if settings["recurrent_mode"] not in catalog.RECURRENT_MODES:
         raise where.error(("train", "recurrent_mode"), f"recurrent_mode must be one of {', '.join(catalog.RECURRENT_MODES)}, "
                                                        f"got {settings['recurrent_mode']!r}")

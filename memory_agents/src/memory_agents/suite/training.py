@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from . import catalog, schema
-from .config import RunSpec, env_seeds
+from .config import RunSpec, curriculum_spec, env_seeds
 from .evaluation import evaluate_agent
 
 _VERSION_PACKAGES = ("torch", "numpy", "gymnasium", "stable-baselines3", "memory-agents", "memory-gym-envs")
@@ -144,15 +144,16 @@ def _build_model(spec: RunSpec, env, run_dir: Path, resume: str | None):
                device=spec.device, verbose=0, **kwargs)
 
 
-def make_env(spec_or_row, num_envs: int, seed: int):
-    """SB3 VecEnv for a run spec (or a results row / run.json, which hold the same fields)."""
+def make_env(spec_or_row, num_envs: int, seed: int, extra_kwargs: dict | None = None):
+    """SB3 VecEnv for a run spec (or a results row / run.json, which hold the same fields);
+    ``extra_kwargs`` on top of its env_kwargs (a curriculum's training env)."""
     from memory_agents.vec_env import make_vec_env
 
     get = spec_or_row.get if isinstance(spec_or_row, dict) else lambda k: getattr(spec_or_row, k)
     difficulty = get("difficulty")
     return make_vec_env(get("env_id"), num_envs=num_envs, seed=seed,
                         difficulty=None if difficulty == catalog.NO_PRESET else difficulty,
-                        env_kwargs=dict(get("env_kwargs") or {}))
+                        env_kwargs={**(get("env_kwargs") or {}), **(extra_kwargs or {})})
 
 
 def whole_rollouts(model, steps: int) -> int:
@@ -175,7 +176,8 @@ def train_run(spec: RunSpec, run_dir, *, resume: str | None = None, checkpoint_e
     run_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     seeds = env_seeds(spec.seed)
-    env = make_env(spec, spec.num_envs, seeds.train)
+    curriculum = curriculum_spec(spec.task, spec.difficulty, spec.env_kwargs, spec.curriculum)
+    env = make_env(spec, spec.num_envs, seeds.train, curriculum.build_kwargs() if curriculum else None)
     model = _build_model(spec, env, run_dir, resume)
     done_steps = int(model.num_timesteps) if resume else 0
     remaining = spec.steps - done_steps
@@ -191,6 +193,10 @@ def train_run(spec: RunSpec, run_dir, *, resume: str | None = None, checkpoint_e
 
     curve = CurveCallback(done_steps + to_train, spec.curve_points, start_step=done_steps)
     callbacks = [curve]
+    if curriculum is not None:
+        from memory_agents.curriculum import CurriculumCallback
+
+        callbacks.append(CurriculumCallback(curriculum))
     if checkpoint_every:
         from stable_baselines3.common.callbacks import CheckpointCallback
 
@@ -219,6 +225,8 @@ def train_run(spec: RunSpec, run_dir, *, resume: str | None = None, checkpoint_e
         "sps": (trained - done_steps) / train_time if train_time > 0 else 0.0,
         **environment_info(model.device), "curve": curve.curve, "config": spec.to_dict(), "attempts": 1,
         "error": None, "log_dir": str(run_dir), "checkpoint": str(checkpoint), "finished_at": schema.now_iso(),
+        # Where the curriculum ended and when it advanced (evaluation is always on the run's own task).
+        "curriculum": getattr(model, "curriculum_state", None) if curriculum is not None else None,
     }
     schema.validate_row(row, f"run {spec.run_id}")
     (run_dir / "run.json").write_text(json.dumps(row, indent=1) + "\n")
