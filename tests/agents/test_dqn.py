@@ -227,6 +227,94 @@ def test_logger_records_trial_accuracy_and_callbacks_can_stop(tmp_path):
     assert {"rollout/trial_accuracy", "rollout/exploration_rate", "train/loss"} <= set(header)
 
 
+class CountingTrials(gym.Env):
+    """Every observation the env shows carries its serial number (obs[0] * 1000), so a replayed
+    step the env never took shows up as a gap or a repeat. Trials of 3 steps, episodes of 12."""
+
+    observation_space = spaces.Box(0.0, 1e3, (2,), np.float32)
+    action_space = spaces.Discrete(2)
+
+    def __init__(self):
+        self.count = -1
+
+    def _obs(self):
+        self.count += 1
+        return np.array([self.count / 1000, 1.0], np.float32)
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return self._obs(), {}
+
+    def step(self, action):
+        self.t += 1
+        return self._obs(), 0.0, self.t >= 12, False, {"new_trial": self.t % 3 == 0}
+
+
+def test_learn_resumes_after_a_callback_stop_without_replaying_a_step():
+    """The stopping step is committed (buffer, last obs, memory state), so the trial that spans the
+    stop holds each observation the env showed once, in order, and memory continues from it."""
+    model = TrialReplayDQN("MemoryQPolicy", DummyVecEnv([CountingTrials]), policy_kwargs=dict(memory="gru", hidden_dim=8),
+                           seed=0, gradient_steps=0)
+
+    class StopAt(BaseCallback):
+        def _on_step(self):
+            return self.num_timesteps < 20   # mid-trial, mid-episode
+
+    model.learn(1000, callback=StopAt())
+    assert model.num_timesteps == 20
+    model.learn(40, reset_num_timesteps=False)
+    assert model.num_timesteps == 60
+    trials = sorted(model.replay_buffer.trials, key=lambda t: t.serial)
+    serials = [np.rint(t.obs[:, 0] * 1000).astype(int) for t in trials]
+    for s in serials:
+        assert np.all(np.diff(s) == 1), f"a trial skips or repeats an observation: {s}"
+    acted = np.concatenate([s[:-1] for s in serials])
+    assert len(acted) == 60 and len(set(acted.tolist())) == 60
+    for prev, nxt in zip(trials[:-1], trials[1:]):   # the memory state carried across the stop is the real one
+        if nxt.episode_start:
+            continue
+        state = tuple(torch.as_tensor(s)[None] for s in prev.start_state)
+        with torch.no_grad():
+            _, state = model.policy.q_net(torch.as_tensor(prev.obs[:-1])[:, None], state)
+        for s, ref in zip(state, nxt.start_state):
+            np.testing.assert_allclose(s[0].numpy(), ref, atol=1e-5)
+
+
+def test_evaluate_trial_accuracy_caps_the_steps_on_envs_without_trials():
+    from memory_agents.dqn import evaluate_trial_accuracy
+
+    model = small_model("gru", gradient_steps=0)
+    acc = evaluate_trial_accuracy(model, CueTrials(), n_trials=10, seed=0)
+    assert 0.0 <= acc <= 1.0
+
+    class Unscored(gym.Wrapper):   # trials without scores, as every native MemoryGym task
+        def step(self, action):
+            obs, reward, term, trunc, info = self.env.step(action)
+            info.pop("trial_correct", None)
+            return obs, reward, term, trunc, info
+
+    with pytest.raises(ValueError, match=r"0 of n_trials=5 .*trial_correct.*max_steps=50"):
+        evaluate_trial_accuracy(model, Unscored(CueTrials()), n_trials=5, max_steps=50)
+    with pytest.raises(ValueError, match="max_steps"):
+        evaluate_trial_accuracy(model, CueTrials(), n_trials=5, max_steps=0)
+
+
+def test_save_and_load_replay_buffer(tmp_path):
+    model = small_model("gru")
+    filled_buffer(model, n_steps=60)
+    model.save_replay_buffer(tmp_path / "replay.pkl")
+    other = small_model("gru")
+    other.load_replay_buffer(tmp_path / "replay.pkl")
+    assert [t.serial for t in other.replay_buffer.trials] == [t.serial for t in model.replay_buffer.trials]
+    np.testing.assert_array_equal(other.replay_buffer.trials[0].obs, model.replay_buffer.trials[0].obs)
+    import pickle
+
+    (tmp_path / "other.pkl").write_bytes(pickle.dumps({"not": "a buffer"}))
+    with pytest.raises(ValueError, match="not a TrialReplayBuffer"):
+        other.load_replay_buffer(tmp_path / "other.pkl")
+
+
 def test_progress_bar_and_tensorboard_event_files(tmp_path):
     model = TrialReplayDQN("MemoryQPolicy", CueTrials(), policy_kwargs=dict(memory="gru", hidden_dim=8), seed=0,
                            learning_starts=1, tensorboard_log=str(tmp_path))

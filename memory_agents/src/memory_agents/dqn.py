@@ -36,6 +36,7 @@ import torch
 from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.save_util import load_from_pkl, save_to_pkl
 from stable_baselines3.common.type_aliases import MaybeCallback, Schedule
 from stable_baselines3.common.utils import LinearSchedule, polyak_update, safe_mean
 from torch import nn
@@ -78,9 +79,16 @@ class MemoryQNetwork(nn.Module):
 
     def forward(self, obs: torch.Tensor, state: State | None = None,
                 episode_starts: torch.Tensor | None = None) -> tuple[torch.Tensor, State]:
-        """obs (T, B, obs_dim) -> Q-values (T, B, n_actions) and the final state."""
-        y, state = self.core(obs.flatten(2).float(), state, episode_starts)
-        return self.head(y), state
+        """obs (T, B, obs_dim) -> Q-values (T, B, n_actions) and the final state.
+
+        Observations are cast to the core's dtype and its output to the head's, so a float64
+        network (``policy.double()``) runs in float64 end to end."""
+        y, state = self.core(obs.flatten(2).to(self._core_dtype()), state, episode_starts)
+        return self.head(y.to(self.head.weight.dtype)), state
+
+    def _core_dtype(self) -> torch.dtype:
+        ref = self.core._param_like()
+        return ref.dtype if ref is not None and ref.is_floating_point() else torch.get_default_dtype()
 
 
 class MemoryQPolicy(BasePolicy):
@@ -133,6 +141,10 @@ class MemoryQPolicy(BasePolicy):
         """Greedy actions for one step from the *initial* memory state (stateless use)."""
         q, _ = self.q_net(observation.unsqueeze(0))
         return q[0].argmax(dim=-1)
+
+    def reset_state(self, state: State, mask: torch.Tensor) -> State:
+        """``state`` with the rows where ``mask`` (n,) is true back at the initial state."""
+        return self.q_net.core.reset_state(state, mask)
 
     def step(self, obs: torch.Tensor, state: State, episode_starts: torch.Tensor) -> tuple[torch.Tensor, State]:
         """One step for n rows: reset rows starting an episode, return Q (n, A) and the new state."""
@@ -208,24 +220,32 @@ def double_q_targets(q_online_next: torch.Tensor, q_target_next: torch.Tensor, r
 
 
 def evaluate_trial_accuracy(model, env: gym.Env, n_trials: int = 200, seed: int | None = None,
-                            deterministic: bool = True) -> float:
+                            deterministic: bool = True, max_steps: int | None = None) -> float:
     """Fraction of ``info["trial_correct"]`` over the next ``n_trials`` trials of a single ``env``.
 
     ``model.predict(obs, state, episode_start)`` carries the memory across trials and resets it
     at episode starts only, as during training; works for any SB3-style recurrent model.
+    ``max_steps`` (default ``1000 * n_trials``) caps the env steps: an env that reports fewer
+    trials (MemoryGym tasks report none; score them by episode success) raises a ValueError
+    instead of running forever.
     """
     n_trials = check_positive_int("n_trials", n_trials, 1)
+    max_steps = 1000 * n_trials if max_steps is None else check_positive_int("max_steps", max_steps, 1)
     obs, _ = env.reset(seed=seed)
     state, start, correct = None, np.ones(1, dtype=bool), []
-    while len(correct) < n_trials:
+    for _ in range(max_steps):
         action, state = model.predict(np.asarray(obs)[None], state, start, deterministic=deterministic)
         obs, _, terminated, truncated, info = env.step(int(np.asarray(action).reshape(-1)[0]))
         start = np.array([terminated or truncated])
         if "trial_correct" in info:
             correct.append(float(info["trial_correct"]))
+            if len(correct) == n_trials:
+                return float(np.mean(correct))
         if terminated or truncated:
             obs, _ = env.reset()
-    return float(np.mean(correct))
+    raise ValueError(f"evaluate_trial_accuracy: {len(correct)} of n_trials={n_trials} trials reported "
+                     f"info['trial_correct'] within max_steps={max_steps} steps of {env}; it needs an env that "
+                     f"scores trials (e.g. a NeuroGym task through memory_gym_envs.neurogym), or a larger max_steps")
 
 
 class TrialReplayDQN(BaseAlgorithm):
@@ -427,13 +447,14 @@ class TrialReplayDQN(BaseAlgorithm):
 
         ``log_interval`` counts episodes (summed over envs) between log dumps.
         """
+        envs_reset = reset_num_timesteps or self._last_obs is None  # _setup_learn resets the env then
         total_timesteps, callback = self._setup_learn(total_timesteps, callback, reset_num_timesteps,
                                                       tb_log_name, progress_bar)
         assert self.env is not None and self.replay_buffer is not None
         n = self.env.num_envs
         if self.replay_buffer.n_envs != n:
             self.replay_buffer = TrialReplayBuffer(self.buffer_size, n_envs=n, burn_in=self.burn_in, seed=self.seed)
-        if reset_num_timesteps or self._collect_state is None:
+        if envs_reset or self._collect_state is None:
             self.replay_buffer.reset_streams()
             self._collect_state = self.policy.initial_state(n)
             self._last_episode_starts = np.ones(n, dtype=bool)
@@ -442,59 +463,94 @@ class TrialReplayDQN(BaseAlgorithm):
         last_dump_episode = self._episode_num
         self.policy.set_training_mode(False)
         while self.num_timesteps < total_timesteps:
-            obs = np.asarray(self._last_obs)
-            obs_t = torch.as_tensor(obs, device=self.device).float().reshape(n, -1)
-            starts = torch.as_tensor(self._last_episode_starts, device=self.device)
-            with torch.no_grad():
-                state_before = self.policy.q_net.core.reset_state(self._collect_state, starts)
-                q, self._collect_state = self.policy.step(obs_t, state_before, torch.zeros_like(starts))
-            actions = q.argmax(dim=-1).cpu().numpy()
-            explore = np.random.rand(n) < self.exploration_rate
-            actions = np.where(explore, np.random.randint(self.action_space.n, size=n), actions)
-
+            obs, actions, state_before, state_after = self._act()
             new_obs, rewards, dones, infos = self.env.step(actions)
             self.num_timesteps += n
+            # The env has taken the step: commit all of it before a callback can stop learning,
+            # so a later learn(reset_num_timesteps=False) continues exactly where the env is.
+            self._commit_step(obs, actions, new_obs, rewards, dones, infos, state_before, state_after)
             callback.update_locals(locals())
             if not callback.on_step():
                 break
-            self._update_info_buffer(infos, dones)
-
-            next_obs = np.array(new_obs, copy=True)
-            terminated = np.zeros(n, dtype=bool)
-            trial_ends = np.zeros(n, dtype=bool)
-            for i, info in enumerate(infos):
-                trial_ends[i] = bool(info.get("new_trial", False))
-                if "trial_correct" in info:
-                    self.trial_correct_buffer.append(float(info["trial_correct"]))
-                if dones[i]:
-                    terminated[i] = not info.get("TimeLimit.truncated", False)
-                    if "terminal_observation" in info:
-                        next_obs[i] = info["terminal_observation"]
-            completed = self.replay_buffer.add(obs, actions, rewards, next_obs, dones, terminated, trial_ends,
-                                               state_before)
-            self._num_trials += len(completed)
-            self._trials_since_train += len(completed)
-            self._episode_num += int(np.sum(dones))
-            self._last_obs = new_obs
-            self._last_episode_starts = np.asarray(dones, dtype=bool)
-            self._update_current_progress_remaining(self.num_timesteps, self._total_timesteps)
-            self.exploration_rate = self.exploration_schedule(self._current_progress_remaining)
-
-            if self.gradient_steps > 0 and len(self.replay_buffer) >= max(self.learning_starts, 1):
-                calls = self._trials_since_train // self.train_freq   # several envs can end trials in one step
-                if calls:
-                    callback.on_rollout_end()
-                    self.train(self.gradient_steps * calls, self.batch_size)
-                    self._trials_since_train -= calls * self.train_freq
-                    callback.on_rollout_start()
-            else:
-                self._trials_since_train = 0   # trials collected before learning starts earn no gradient steps
+            self._maybe_train(callback)
             if log_interval and self._episode_num - last_dump_episode >= log_interval:
                 last_dump_episode = self._episode_num
                 self.dump_logs()
         callback.on_rollout_end()
         callback.on_training_end()
         return self
+
+    def _act(self) -> tuple[np.ndarray, np.ndarray, State, State]:
+        """Epsilon-greedy actions of every env from the committed memory state.
+
+        Returns (observations acted on, actions, state before them (episode starts reset), state
+        after them); commits nothing, so the step exists only once ``_commit_step`` has run.
+        """
+        n = self.env.num_envs
+        obs = np.asarray(self._last_obs)
+        obs_t = torch.as_tensor(obs, device=self.device).float().reshape(n, -1)
+        starts = torch.as_tensor(self._last_episode_starts, device=self.device)
+        with torch.no_grad():
+            state_before = self.policy.reset_state(self._collect_state, starts)
+            q, state_after = self.policy.step(obs_t, state_before, torch.zeros_like(starts))
+        actions = q.argmax(dim=-1).cpu().numpy()
+        explore = np.random.rand(n) < self.exploration_rate
+        actions = np.where(explore, np.random.randint(self.action_space.n, size=n), actions)
+        return obs, actions, state_before, state_after
+
+    def _commit_step(self, obs: np.ndarray, actions: np.ndarray, new_obs, rewards, dones, infos,
+                     state_before: State, state_after: State) -> None:
+        """Record a step the env took: episode stats, trial outcomes, the replay buffer, and the
+        observation, episode-start flags and memory state the next step starts from."""
+        n = len(dones)
+        self._update_info_buffer(infos, dones)
+        next_obs = np.array(new_obs, copy=True)
+        terminated = np.zeros(n, dtype=bool)
+        trial_ends = np.zeros(n, dtype=bool)
+        for i, info in enumerate(infos):
+            trial_ends[i] = bool(info.get("new_trial", False))
+            if "trial_correct" in info:
+                self.trial_correct_buffer.append(float(info["trial_correct"]))
+            if dones[i]:
+                terminated[i] = not info.get("TimeLimit.truncated", False)
+                if "terminal_observation" in info:
+                    next_obs[i] = info["terminal_observation"]
+        completed = self.replay_buffer.add(obs, actions, rewards, next_obs, dones, terminated, trial_ends,
+                                           state_before)
+        self._num_trials += len(completed)
+        self._trials_since_train += len(completed)
+        self._episode_num += int(np.sum(dones))
+        self._last_obs = new_obs
+        self._last_episode_starts = np.asarray(dones, dtype=bool)
+        self._collect_state = state_after
+        self._update_current_progress_remaining(self.num_timesteps, self._total_timesteps)
+        self.exploration_rate = self.exploration_schedule(self._current_progress_remaining)
+
+    def _maybe_train(self, callback) -> None:
+        """``gradient_steps`` updates per ``train_freq`` completed trials, once ``learning_starts`` trials are stored."""
+        if self.gradient_steps > 0 and len(self.replay_buffer) >= max(self.learning_starts, 1):
+            calls = self._trials_since_train // self.train_freq   # several envs can end trials in one step
+            if calls:
+                callback.on_rollout_end()
+                self.train(self.gradient_steps * calls, self.batch_size)
+                self._trials_since_train -= calls * self.train_freq
+                callback.on_rollout_start()
+        else:
+            self._trials_since_train = 0   # trials collected before learning starts earn no gradient steps
+
+    # ------------------------------------------------------------------ replay buffer on disk
+    def save_replay_buffer(self, path) -> None:
+        """Pickle the replay buffer (stored trials and sampling RNG), as SB3's off-policy algorithms do;
+        ``save`` leaves it out, so a resumed run that should not refill it loads it back."""
+        save_to_pkl(path, self.replay_buffer, self.verbose)
+
+    def load_replay_buffer(self, path) -> None:
+        """Load a replay buffer written by ``save_replay_buffer`` (partly written trials are dropped at
+        the next ``learn``, which starts from a reset env)."""
+        buffer = load_from_pkl(path, self.verbose)
+        if not isinstance(buffer, TrialReplayBuffer):
+            raise ValueError(f"{str(path)!r} holds a {type(buffer).__name__}, not a TrialReplayBuffer")
+        self.replay_buffer = buffer
 
     def dump_logs(self) -> None:
         """Write rollout/time statistics (trial accuracy, epsilon, episode reward, success) to the SB3 logger."""

@@ -133,8 +133,14 @@ class MemoryActorCriticPolicy(ActorCriticPolicy):
 
     # ------------------------------------------------------------------ sequence forward
     def _features(self, obs: torch.Tensor, T: int, B: int) -> torch.Tensor:
+        """Features (T, B, D) in the memory core's dtype (SB3 preprocessing makes them float32,
+        which a float64 core would refuse)."""
         flat = obs.reshape(T * B, *obs.shape[2:])
-        return super(ActorCriticPolicy, self).extract_features(flat, self.features_extractor).reshape(T, B, -1)
+        features = super(ActorCriticPolicy, self).extract_features(flat, self.features_extractor)
+        ref = self.memory_core._param_like()
+        if ref is not None and ref.is_floating_point():
+            features = features.to(ref.dtype)
+        return features.reshape(T, B, -1)
 
     def forward_latent(self, obs: torch.Tensor, state: Sequence[torch.Tensor], episode_starts: torch.Tensor
                        ) -> tuple[torch.Tensor, torch.Tensor, State]:
@@ -227,9 +233,10 @@ class MemoryActorCriticPolicy(ActorCriticPolicy):
         state = tuple(state)
         if len(state) != len(shapes):
             raise ValueError(f"state must be a tuple of {len(shapes)} arrays (as returned by predict), got {len(state)}")
+        dtypes = [s.dtype for s in self.initial_state(1)]  # the cores' own (a float64 core keeps float64)
         out = []
-        for i, (s, shape) in enumerate(zip(state, shapes)):
-            t = torch.as_tensor(s, dtype=torch.float32, device=self.device)
+        for i, (s, shape, dtype) in enumerate(zip(state, shapes, dtypes)):
+            t = torch.as_tensor(s, dtype=dtype, device=self.device)
             if tuple(t.shape) != (n_envs, *shape):
                 raise ValueError(f"state[{i}] must have shape {(n_envs, *shape)} (batch first), got {tuple(t.shape)}")
             out.append(t)

@@ -92,10 +92,11 @@ class MemoryCore(nn.Module):
     def reset_state(self, state: State, mask: torch.Tensor) -> State:
         """Replace the rows of ``state`` where ``mask`` (B,) is true by the initial state.
 
-        Written with ``torch.where`` so gradients flow through the rows that are kept.
+        Written with ``torch.where`` so gradients flow through the rows that are kept. A core
+        without state (``state_shapes() == ()``) has nothing to reset.
         """
-        if not bool(mask.any()):
-            return state
+        if not state or not bool(mask.any()):
+            return tuple(state)
         B = mask.shape[0]
         init = self.initial_state(B, device=state[0].device, dtype=state[0].dtype)
         out = []
