@@ -18,7 +18,8 @@ DEFAULT_OUT = "suite_results"
 #: The task `train` (and the main command) uses when none is given.
 DEFAULT_TASK = "DelayedCue"
 #: `train` defaults where no budget applies (algo dqn); PPO runs take their preset's budget.
-TRAIN_CLI_DEFAULTS = {"steps": 20_000, "num_envs": 8, "recurrent_mode": "full", "device": "auto", "eval_episodes": 100}
+TRAIN_CLI_DEFAULTS = {"steps": 20_000, "num_envs": 8, "recurrent_mode": "full", "device": "auto", "eval_episodes": 100,
+                      "checkpoint_every": 0}
 
 
 def json_object(text: str) -> dict:
@@ -79,6 +80,9 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--recurrent-mode", "--mode", dest="recurrent_mode", choices=catalog.RECURRENT_MODES,
                    help="MemoryPPO recurrent mode (default full)")
     p.add_argument("--eval-episodes", type=int, help="episodes for the final evaluation (default 100)")
+    p.add_argument("--checkpoint-every", type=int, metavar="N",
+                   help="checkpoint every N steps; the same command run again after a crash continues each "
+                        "unfinished run from its last checkpoint (0: none; default: train none, suites theirs)")
 
 
 def _add_env_flags(p: argparse.ArgumentParser, trained: bool) -> None:
@@ -114,7 +118,6 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log-dir", "--logdir", dest="log_dir", default="runs",
                    help="runs go to LOG_DIR/<run_id>/ (TensorBoard, model.zip, run.json)")
     p.add_argument("--resume", metavar="CHECKPOINT", help="continue from a saved agent (.zip) up to --steps in total")
-    p.add_argument("--checkpoint-every", type=int, default=0, help="also save checkpoints every N steps (0: only at the end)")
     p.add_argument("--algo-kwargs", type=json_object, default={},
                    help='JSON algorithm kwargs, each overriding the budget\'s, e.g. \'{"n_epochs": 4}\'')
     p.add_argument("--lr", type=float, help="learning rate (= --algo-kwargs learning_rate)")
@@ -256,8 +259,8 @@ def train_spec(args):
     check_core_for_algo(core, args.algo)
     check_algo_kwargs(args.algo, algo_kwargs)
     check_policy_kwargs(args.algo, policy_kwargs)
-    given = {k: getattr(args, k) for k in ("steps", "num_envs", "recurrent_mode", "device", "eval_episodes")
-             if getattr(args, k) is not None}
+    given = {k: getattr(args, k) for k in ("steps", "num_envs", "recurrent_mode", "device", "eval_episodes",
+                                           "checkpoint_every") if getattr(args, k) is not None}
     if hasattr(args, "curriculum"):  # given (possibly "none"); absent: the budget's
         given["curriculum"] = args.curriculum
     settings, algo_kwargs, budget = resolve_settings(task, difficulty, env_kwargs, given, algo_kwargs,
@@ -276,8 +279,8 @@ def cmd_train(args) -> int:
     if spec.budget is not None:
         print(describe_budget(spec.budget), flush=True)
     run_dir = Path(args.log_dir) / spec.run_id
-    row = train_run(spec, run_dir, resume=args.resume, checkpoint_every=args.checkpoint_every,
-                    progress=not args.no_progress, log=lambda line: print(line, flush=True))
+    row = train_run(spec, run_dir, resume=args.resume, progress=not args.no_progress,
+                    log=lambda line: print(line, flush=True))
     marks = [f"{name} {value:.2f}" for name, value in (
         ("memoryless ceiling", catalog.memoryless_ceiling(spec.task, spec.difficulty, spec.env_kwargs)),
         ("target", row["target_success"])) if value is not None]
@@ -310,7 +313,8 @@ def cmd_run(args) -> int:
     from .config import load_suite
     from .runner import run_suite
 
-    overrides = {k: getattr(args, k) for k in ("steps", "num_envs", "device", "recurrent_mode", "eval_episodes")}
+    overrides = {k: getattr(args, k) for k in ("steps", "num_envs", "device", "recurrent_mode", "eval_episodes",
+                                               "checkpoint_every")}
     if args.seeds is not None:
         overrides["seeds"] = args.seeds
     suite = load_suite(args.suite, overrides)

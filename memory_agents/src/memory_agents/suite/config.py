@@ -20,6 +20,10 @@ Suite file format (every key but ``tasks`` and ``cores`` optional)::
     budget: preset            # optional: each run's published training budget (memory_agents/budgets.py)
                               # sets steps, num_envs and MemoryPPO kwargs not given above
 
+``train.checkpoint_every``: steps between checkpoints of each run (default: a tenth of its steps;
+0: none). A suite killed mid-run and started again continues every unfinished run from its last
+checkpoint (``suite.checkpoints``); the setting does not change results, so it is not in run ids.
+
 A task entry with ``env_kwargs`` overrides the preset's parameters; ``label`` names such a
 variant in results, tables and plots (needed when one task appears more than once).
 
@@ -53,6 +57,8 @@ TRAIN_DEFAULTS = {
     "eval_episodes": 100,
     "curve_points": 20,
     "curriculum": None,
+    #: Steps between crash-safe checkpoints (``checkpoints``): None = a tenth of the run's steps, 0 = none.
+    "checkpoint_every": None,
 }
 TOP_KEYS = ("name", "description", "tasks", "difficulties", "cores", "seeds", "algo", "train", "ppo", "dqn", "policy",
             "budget")
@@ -76,6 +82,13 @@ def check_seed(seed, name: str = "seed") -> int:
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
         raise ValueError(f"{name} must be an integer in [0, {MAX_SEED}], got {seed!r}")
     return seed
+
+
+def check_checkpoint_every(value, name: str = "checkpoint_every") -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise ValueError(f"{name} must be an integer >= 0 (0: no checkpoints) or null (a tenth of the steps), "
+                         f"got {value!r}")
+    return value
 
 
 def env_seeds(seed: int) -> EnvSeeds:
@@ -119,6 +132,8 @@ class RunSpec:
     budget: dict | None = None
     #: A ``memory_agents.curriculum.CurriculumSpec`` as a dict (its target defaults to the task's value).
     curriculum: dict | None = None
+    #: Steps between checkpoints (None: a tenth of ``steps``; 0: none); not hashed: results do not depend on it.
+    checkpoint_every: int | None = TRAIN_DEFAULTS["checkpoint_every"]
 
     def __post_init__(self):
         for key in ("steps", "num_envs", "eval_episodes", "curve_points"):
@@ -128,6 +143,7 @@ class RunSpec:
         if self.num_envs > MAX_NUM_ENVS:
             raise ValueError(f"num_envs must be <= {MAX_NUM_ENVS}, got {self.num_envs}")
         check_seed(self.seed)
+        check_checkpoint_every(self.checkpoint_every)
         catalog.check_choice("algo", self.algo, catalog.ALGOS)
         catalog.check_choice("recurrent_mode", self.recurrent_mode, catalog.RECURRENT_MODES)
         if self.curriculum is not None:
@@ -136,6 +152,11 @@ class RunSpec:
             parse_curriculum(self.curriculum)
             if self.algo != "ppo":
                 raise ValueError(f"a curriculum needs algo 'ppo', got {self.algo!r}")
+
+    @property
+    def checkpoint_interval(self) -> int:
+        """Steps between checkpoints with the default resolved (0: none)."""
+        return max(1, self.steps // 10) if self.checkpoint_every is None else self.checkpoint_every
 
     @property
     def name(self) -> str:
@@ -147,6 +168,7 @@ class RunSpec:
         """Readable and unique: settings that change the result are hashed in; the device is not."""
         keyed = asdict(self)
         keyed.pop("device")
+        keyed.pop("checkpoint_every")  # when to save does not change what is trained
         keyed.pop("budget")  # a record of where the settings came from; the settings themselves are hashed
         if keyed["curriculum"] is None:  # runs without one keep the ids they had before curricula
             keyed.pop("curriculum")
@@ -486,6 +508,10 @@ def build_suite(text: str, source: str, overrides: dict | None = None) -> Suite:
     settings = {**TRAIN_DEFAULTS, **train, **{k: v for k, v in overrides.items() if v is not None}}
     for key in ("steps", "num_envs", "eval_episodes", "curve_points"):
         _positive_int(settings[key], key, where, ("train", key))
+    try:
+        check_checkpoint_every(settings["checkpoint_every"])
+    except ValueError as exc:
+        raise where.error(("train", "checkpoint_every"), str(exc)) from None
     if settings["curriculum"] is not None:
         from memory_agents.curriculum import parse_curriculum
 

@@ -4,6 +4,9 @@ All backends share one loop: submit pending runs, collect each outcome, retry a 
 raised (up to ``retries`` extra attempts), and write its row (finished or failed) into the one
 results JSON as soon as it is known. The main process is the only writer of that file.
 Runs whose ``run_id`` is already ``finished`` in the file are skipped; failed ones are tried again.
+Each run checkpoints into its run directory (``train.checkpoint_every``), so after a crash or
+kill -9 the same command continues every unfinished run from its last checkpoint
+(``checkpoints``), and the file, written atomically, keeps every row it held.
 """
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from pathlib import Path
 
-from . import schema
+from . import checkpoints, schema
 from .config import RunSpec, Suite
 
 
@@ -32,7 +35,7 @@ def execute_run(spec_dict: dict, run_dir: str, threads: int) -> dict:
             torch.set_num_threads(threads)
         from .training import train_run
 
-        return train_run(spec, Path(run_dir), progress=False)
+        return train_run(spec, Path(run_dir), progress=False, finish=False)  # finished once the results hold it
     except Exception as exc:  # noqa: BLE001 - the row records it; the runner decides on retries
         tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)[-6:])
         return failed_row(spec, f"{type(exc).__name__}: {exc}\n{tb}", run_dir)
@@ -49,6 +52,7 @@ def failed_row(spec: RunSpec, error: str, run_dir: str | None) -> dict:
         "eval_episodes": spec.eval_episodes, "target_success": None, "wall_time": None, "train_time": None,
         "sps": None, **env_info, "curve": [], "config": spec.to_dict(), "attempts": 1, "error": error,
         "log_dir": str(run_dir) if run_dir else None, "checkpoint": None, "finished_at": schema.now_iso(),
+        "resumed_from_step": None,
     }
 
 
@@ -186,8 +190,10 @@ def run_suite(suite: Suite, out, log_dir, *, workers: int = 1, threads: int = 1,
         for s in suite.runs:
             mark = {"finished": "done", "failed": "retry"}.get(status.get(s.run_id), "todo")
             budget = f" budget={s.budget['source'].replace(' ', '/')}" if s.budget else ""
+            record = checkpoints.load_record(log_dir / s.run_id, s.run_id) if mark != "done" else None
+            resumes = f" (resumes from step {record['step']:,})" if record else ""
             print(f"  [{mark}] {s.run_id:48s} {s.name} {s.difficulty} {s.core} seed={s.seed} steps={s.steps} "
-                  f"envs={s.num_envs} device={s.device}{budget}")
+                  f"envs={s.num_envs} device={s.device}{budget}{resumes}")
         return {"finished": 0, "failed": 0, "skipped": len(done), "todo": len(todo)}
 
     if not todo:
@@ -225,6 +231,8 @@ def run_suite(suite: Suite, out, log_dir, *, workers: int = 1, threads: int = 1,
             pending -= 1
             schema.upsert_row(doc, row)
             schema.save_results(doc, out)
+            if row["status"] == "finished":  # stored: a later run of this suite skips it, never resumes it
+                checkpoints.mark_finished(log_dir / run_id, run_id)
             counts[row["status"]] += 1
             if row["status"] == "failed":
                 _say(f"  FAILED {run_id} after {row['attempts']} attempt(s): {row['error'].splitlines()[0]}")

@@ -9,12 +9,15 @@ Layout (``schema_version`` 1)::
       "runs": [ROW, ...]
     }
 
-Every ROW has the fields in ``ROW_FIELDS`` (below: name -> (allowed JSON types, meaning)).
+Every ROW has the fields in ``ROW_FIELDS`` (below: name -> (allowed JSON types, meaning)), and
+rows written since crash-safe runs also those in ``OPTIONAL_ROW_FIELDS``.
 A failed run keeps its identity fields, ``status: "failed"``, ``error`` (the exception and the
 tail of its traceback), ``attempts``, and null metrics: failures are recorded, never dropped.
 
-The file is rewritten atomically (write to a temp file, then rename) after every finished run,
-so an interrupted suite keeps what it finished and a re-run skips those rows by ``run_id``.
+The file is rewritten atomically (``write_atomic``: a temp file, fsynced, then renamed) after
+every finished run, so it is valid JSON at every moment, an interrupted suite keeps what it
+finished, and a re-run skips those rows by ``run_id`` (and continues the others from their
+checkpoints, ``checkpoints``).
 """
 from __future__ import annotations
 
@@ -66,6 +69,11 @@ ROW_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
     "checkpoint": (_OPT_STR, "saved agent (model.zip) for eval / render"),
     "finished_at": ((str,), "ISO-8601 UTC time the row was written"),
 }
+#: Fields added after schema_version 1 was published: checked when present (older files lack them).
+OPTIONAL_ROW_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
+    "resumed_from_step": ((int, type(None)), "null, or the step of the checkpoint the run was last continued "
+                                             "from (a crash-safe rerun, or train --resume)"),
+}
 CURVE_FIELDS = ("step", "success", "return", "episodes")
 
 
@@ -93,7 +101,9 @@ def validate_row(row: dict, where: str = "row") -> None:
     missing = [k for k in ROW_FIELDS if k not in row]
     if missing:
         raise ResultsError(f"{where}: missing fields {', '.join(missing)}")
-    for key, (types, _) in ROW_FIELDS.items():
+    for key, (types, _) in (*ROW_FIELDS.items(), *OPTIONAL_ROW_FIELDS.items()):
+        if key not in row:  # only optional fields can be missing here
+            continue
         value = row[key]
         if isinstance(value, bool) or not isinstance(value, types):
             raise ResultsError(f"{where}: field {key!r} must be {'/'.join(t.__name__ for t in types)}, got {value!r}")
@@ -170,10 +180,23 @@ def upsert_row(doc: dict, row: dict) -> None:
 
 def save_results(doc: dict, path: str | Path) -> None:
     """Atomic write, so a crash mid-write never leaves a half file."""
+    write_atomic(path, json.dumps(doc, indent=1, sort_keys=False) + "\n")
+
+
+def write_atomic(path: str | Path, data: str | bytes) -> None:
+    """Write ``data`` to ``path`` so that readers (and a run after a kill -9) see the old file or the
+    new one, never a part: a temporary file in the same folder, fsynced, then ``os.replace``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(doc, fh, indent=1, sort_keys=False)
-        fh.write("\n")
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode() if isinstance(data, str) else data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        # mkstemp makes the file private (0600); keep the mode the file had, else a plain 0644
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import catalog, schema
+from . import catalog, checkpoints, schema
 from .config import RunSpec, curriculum_spec, env_seeds
 from .evaluation import evaluate_agent
 
@@ -165,21 +165,36 @@ def whole_rollouts(model, steps: int) -> int:
     return -(-steps // chunk) * chunk
 
 
-def train_run(spec: RunSpec, run_dir, *, resume: str | None = None, checkpoint_every: int = 0,
-              progress: bool = False, log=None) -> dict:
+def train_run(spec: RunSpec, run_dir, *, resume: str | None = None, progress: bool = False, log=None,
+              finish: bool = True) -> dict:
     """Train ``spec`` (or continue ``resume`` up to ``spec.steps``), save, evaluate; return the row.
 
-    Training and evaluation envs are seeded by ``env_seeds(spec.seed)``. ``log``: called with a
-    line describing what is about to be trained (the CLI prints it).
+    Training and evaluation envs are seeded by ``env_seeds(spec.seed)``. Every
+    ``spec.checkpoint_interval`` steps the run checkpoints into ``run_dir/checkpoints``, and a call
+    after a crash continues from the newest checkpoint (``checkpoints``; it takes precedence over
+    ``resume``, which it has got further than). A resumed run plays fresh episode streams
+    (``checkpoints.resume_seed``) and its row says where it resumed (``resumed_from_step``).
+    ``log``: called with a line describing what is about to be trained (the CLI prints it).
+    ``finish``: mark the checkpoint record finished once run.json is written, so a new call trains
+    from scratch (the suite runner marks it itself, once its results file holds the row).
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     seeds = env_seeds(spec.seed)
+    record = checkpoints.load_record(run_dir, spec.run_id)
+    if record is None:
+        checkpoints.clear(run_dir, keep=resume)  # an earlier, finished attempt's; this one starts over
+    resume_from = record["model"] if record else resume
     curriculum = curriculum_spec(spec.task, spec.difficulty, spec.env_kwargs, spec.curriculum)
     env = make_env(spec, spec.num_envs, seeds.train, curriculum.build_kwargs() if curriculum else None)
-    model = _build_model(spec, env, run_dir, resume)
-    done_steps = int(model.num_timesteps) if resume else 0
+    model = _build_model(spec, env, run_dir, resume_from)
+    if record and record.get("replay_buffer"):
+        model.load_replay_buffer(record["replay_buffer"])
+    done_steps = int(model.num_timesteps) if resume_from else 0
+    # Building or loading an SB3 model seeds its env with the model's seed; give the env the run's
+    # streams back (a resumed run: fresh ones, not a replay of the streams it began with).
+    env.seed(checkpoints.resume_seed(seeds.train, done_steps, spec.num_envs) if resume_from else seeds.train)
     remaining = spec.steps - done_steps
     if remaining < 0:
         raise ValueError(f"steps={spec.steps} is below the {done_steps} steps the checkpoint already has")
@@ -188,27 +203,34 @@ def train_run(spec: RunSpec, run_dir, *, resume: str | None = None, checkpoint_e
         rounded = f" ({remaining:,} rounded up to whole rollouts)" if to_train != remaining else ""
         algo = type(model).__name__
         mode = f", {spec.recurrent_mode}" if spec.algo == "ppo" else ""
+        resumed = f", resuming from the checkpoint at step {done_steps:,}" if record else ""
         log(f"training {algo} ({spec.core}{mode}) on {catalog.run_label(spec.task, spec.difficulty, spec.env_kwargs)} "
-            f"for {to_train:,} steps{rounded}, {spec.num_envs} envs -> {run_dir}")
+            f"for {to_train:,} steps{rounded}, {spec.num_envs} envs -> {run_dir}{resumed}")
 
-    curve = CurveCallback(done_steps + to_train, spec.curve_points, start_step=done_steps)
+    # A run continued from its own checkpoint keeps its curve: same marks, the points so far restored.
+    curve = CurveCallback(done_steps + to_train, spec.curve_points, start_step=0 if record else done_steps)
+    if record:
+        _restore_curve(curve, record["extra"].get("curve"), done_steps)
     callbacks = [curve]
     if curriculum is not None:
         from memory_agents.curriculum import CurriculumCallback
 
         callbacks.append(CurriculumCallback(curriculum))
-    if checkpoint_every:
-        from stable_baselines3.common.callbacks import CheckpointCallback
-
-        callbacks.append(CheckpointCallback(max(1, checkpoint_every // spec.num_envs), str(run_dir / "checkpoints"),
-                                            name_prefix="model"))
+    every = spec.checkpoint_interval
+    tracked = bool(every or record)  # the record must end up finished, or a rerun would resume again
+    if every:
+        callbacks.append(checkpoints.CheckpointCallback(run_dir, spec.run_id, every,
+                                                        extra=lambda: {"curve": _curve_state(curve)}))
     t0 = time.perf_counter()
     if to_train:
-        model.learn(to_train, callback=callbacks, progress_bar=progress, reset_num_timesteps=not resume,
+        model.learn(to_train, callback=callbacks, progress_bar=progress, reset_num_timesteps=not resume_from,
                     tb_log_name=spec.algo)
     train_time = time.perf_counter() - t0
     checkpoint = run_dir / "model.zip"
-    model.save(checkpoint)
+    checkpoints.save_model(model, checkpoint)
+    if tracked:  # a kill from here on costs only the evaluation
+        checkpoints.register_final(run_dir, spec.run_id, checkpoint.name, model.num_timesteps,
+                                   {"curve": _curve_state(curve)})
     env.close()
 
     eval_env = make_env(spec, min(spec.num_envs, spec.eval_episodes), seeds.eval)
@@ -227,10 +249,27 @@ def train_run(spec: RunSpec, run_dir, *, resume: str | None = None, checkpoint_e
         "error": None, "log_dir": str(run_dir), "checkpoint": str(checkpoint), "finished_at": schema.now_iso(),
         # Where the curriculum ended and when it advanced (evaluation is always on the run's own task).
         "curriculum": getattr(model, "curriculum_state", None) if curriculum is not None else None,
+        "resumed_from_step": done_steps if resume_from else None,
     }
     schema.validate_row(row, f"run {spec.run_id}")
-    (run_dir / "run.json").write_text(json.dumps(row, indent=1) + "\n")
+    schema.write_atomic(run_dir / "run.json", json.dumps(row, indent=1) + "\n")
+    if tracked and finish:
+        checkpoints.mark_finished(run_dir, spec.run_id)
     return row
+
+
+def _curve_state(curve) -> dict:
+    """What a resumed run needs of its ``CurveCallback``: the points so far and the episodes since the last."""
+    return {"points": list(curve.curve), "success": list(curve._succ), "return": list(curve._ret)}
+
+
+def _restore_curve(curve, state: dict | None, step: int) -> None:
+    """Put ``_curve_state`` back into a fresh ``CurveCallback`` of the same run, resumed at ``step``."""
+    state = state or {}
+    curve.curve[:] = state.get("points", [])
+    curve._succ[:] = state.get("success", [])
+    curve._ret[:] = state.get("return", [])
+    curve.marks = [m for m in curve.marks if m > step + 1e-9]  # the points up to step were flushed already
 
 
 def load_run_info(checkpoint) -> dict | None:
