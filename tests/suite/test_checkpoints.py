@@ -34,9 +34,10 @@ def crash_at(monkeypatch):
 
 def tiny(algo="ppo", **kwargs) -> RunSpec:
     algo_kwargs = {"n_steps": 16, "n_epochs": 1} if algo == "ppo" else {"learning_starts": 2, "train_freq": 4}
-    settings = dict(seed=0, steps=1024, num_envs=4, eval_episodes=4, curve_points=4, checkpoint_every=256)
-    return RunSpec(task="DelayedCue", env_id="MemoryGym/DelayedCue-v0", difficulty="easy", core="gru", algo=algo, algo_kwargs=algo_kwargs, policy_kwargs={"hidden_dim": 8},
-                   env_kwargs={"num_cues": 2, "delay": 2}, **{**settings, **kwargs})
+    settings = dict(seed=0, steps=1024, num_envs=4, eval_episodes=4, curve_points=4, checkpoint_every=256,
+                    env_kwargs={"num_cues": 2, "delay": 2})
+    return RunSpec(task="DelayedCue", env_id="MemoryGym/DelayedCue-v0", difficulty="easy", core="gru", algo=algo,
+                   algo_kwargs=algo_kwargs, policy_kwargs={"hidden_dim": 8}, **{**settings, **kwargs})
 
 
 def spy_train_seeds(monkeypatch) -> list:
@@ -194,3 +195,24 @@ def test_resumed_from_step_is_checked_when_present(sanity_run):
     schema.validate_row({k: v for k, v in row.items() if k != "resumed_from_step"})  # files from before it
     with pytest.raises(schema.ResultsError, match="resumed_from_step"):
         schema.validate_row({**row, "resumed_from_step": "512"})
+
+
+def test_resumed_run_continues_its_curriculum_stage(tmp_path, crash_at):
+    """MemoryPPO saves curriculum_state on the model, so the checkpoint carries the stage reached."""
+    from memory_agents.ppo import MemoryPPO
+
+    spec = tiny(steps=256, checkpoint_every=128, env_kwargs={"num_cues": 2, "delay": 4},
+                curriculum={"param": "delay", "start": 1, "window": 10_000})
+    run_dir = tmp_path / "run"
+    crash_at(150)
+    with pytest.raises(Crash):
+        training.train_run(spec, run_dir)
+    path = checkpoints.load_record(run_dir, spec.run_id)["model"]
+    model = MemoryPPO.load(path)
+    assert model.curriculum_state["value"] == 1  # the start: the window was never filled
+    planted = {"step": 100, "value": 1, "success": 0.97}
+    model.curriculum_state.update(value=2, history=[planted])  # as if it had advanced before the crash
+    model.save(path)
+    row = training.train_run(spec, run_dir)
+    assert row["resumed_from_step"] == 128
+    assert row["curriculum"]["value"] == 2 and row["curriculum"]["history"] == [planted]
