@@ -14,9 +14,13 @@ A subclass implements (all array-at-once over rows, no Python loop over rows):
 - ``_observe() -> (N, obs_size) float32``: a fresh array, observation at time ``self.t``.
 - ``_step(actions) -> (reward float64 (N,), terminated bool (N,))``: score ``actions`` taken at
   time ``self.t`` (the base then advances ``self.t`` and truncates rows reaching ``horizon``).
-  It is also called on rows whose episode already ended (vector NEXT_STEP autoreset); their
-  results are discarded and the rows are reset right after, so it only must not fail for them
-  (clip indices).
+  Both arrays must be fresh, never views of the task's state: the base and the vector env write
+  into them (held and ending rows are zeroed). ``_step`` also runs on rows whose episode already
+  ended (vector NEXT_STEP autoreset; their results are discarded and the rows reset right
+  after). There it must not fail (clip indices) and must not draw from ``self.rng``: a draw
+  would move the row's stream, so its next episode would no longer be the one a single env with
+  that seed plays. Draw in ``_new_episodes`` (or only for rows still in their episode).
+  ``tests/envs/test_task_contract.py`` checks every task.
 - ``_success() -> bool (N,)``: whether each row's episode succeeded (read at episode end).
 - ``oracle_action() -> int (N,)``: reads hidden state; scores return 1.0.
 - ``memoryless_action(obs) -> int (N,)``: best policy that sees only the current observation.
