@@ -55,3 +55,25 @@ def test_envs_without_a_horizon_fall_back():
 def test_time_limit_of_other_envs_is_their_horizon():
     env = sb3_make_vec_env("CartPole-v1", n_envs=2)
     assert MemoryPPO("MemoryPolicy", env).n_steps == 500
+
+
+@pytest.mark.parametrize("n_seq, seq_len, expected", [
+    (64, 62, 64),     # short whole-episode rollouts: one minibatch
+    (64, 402, 16),    # long ones: about 4096 steps, at least 16 sequences -> 4 minibatches
+    (64, 2002, 16),
+    (64, 101, 32),    # 4096 // 101 = 40 -> largest divisor of 64 below it
+    (8, 2002, 8),     # fewer sequences than the floor: one minibatch
+    (48, 300, 16),
+])
+def test_auto_batch_size(n_seq, seq_len, expected):
+    from memory_agents.ppo import auto_sequences_per_batch
+
+    assert auto_sequences_per_batch(n_seq, seq_len) == expected
+
+
+def test_auto_batch_size_in_the_model_and_bad_values():
+    env = make_vec_env("MemoryGym/DelayedCue-v0", num_envs=64, env_kwargs={"delay": 400})
+    assert MemoryPPO("MemoryPolicy", env)._sequences_per_batch == 16
+    assert MemoryPPO("MemoryPolicy", env, batch_size=None)._sequences_per_batch == 64
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1, 'auto' or None .*got 'big'"):
+        MemoryPPO("MemoryPolicy", env, batch_size="big")

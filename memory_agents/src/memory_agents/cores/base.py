@@ -187,12 +187,18 @@ def registered_cores() -> tuple[str, ...]:
     return tuple(_REGISTRY)
 
 
+#: Horizons from which horizon_defaults sets a timescale: below, torch's default init already
+#: spans the episode (benchmarks/cue_retention_probe.py), and the tests' short tasks keep it.
+CHRONO_MIN_HORIZON = 16
+
+
 def horizon_defaults(name: str, horizon: int, given: dict) -> dict:
     """Core kwargs that follow the task's horizon: ``max_timescale=horizon`` for a core whose
-    ``max_timescale`` defaults to None (GRU / LSTM chrono init), unless ``given`` sets it."""
+    ``max_timescale`` defaults to None (GRU / LSTM chrono init), unless ``given`` sets it or the
+    horizon is below CHRONO_MIN_HORIZON."""
     cls = _REGISTRY.get(name)
     param = None if cls is None else inspect.signature(cls.__init__).parameters.get("max_timescale")
-    if param is None or param.default is not None or "max_timescale" in given:
+    if param is None or param.default is not None or "max_timescale" in given or horizon < CHRONO_MIN_HORIZON:
         return {}
     return {"max_timescale": max(int(horizon), 2)}
 
