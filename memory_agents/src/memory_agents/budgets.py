@@ -37,13 +37,41 @@ def _b(steps: int, num_envs: int = 64, curriculum: dict | None = None, **ppo: An
                   None if curriculum is None else MappingProxyType(dict(curriculum)))
 
 
-#: Settings for runs without a measured budget (other tasks, env_kwargs overrides, NeuroGym).
-DEFAULT_BUDGET = _b(300_000, 32, learning_rate=1e-3)
+#: Env steps per difficulty: about 16k episodes at easy, then growing with the horizon (cf. Ni et
+#: al. 2023: 1e7 steps for a 1,500-step passive T-maze).
+STEPS = {"easy": 1_000_000, "medium": 3_000_000, "hard": 10_000_000, "extreme": 20_000_000}
+#: PPO settings shared by every budget: 64 envs, lr 2e-3 (DelayedCue easy: 1.00 on 4 seeds).
+PPO = {"learning_rate": 2e-3}
+DELAY_TASKS = ("DelayedCue", "CopyMemory", "PermutedCopy", "AssociativeRecall", "MultiCueDelay", "PatternBinding")
+TMAZES = ("TMazePassive", "TMazeActive")
 
-#: (task, difficulty) -> Budget. Measured on the 2-vCPU dev machine (README, "Training budgets").
-BUDGETS: dict[tuple[str, str], Budget] = {
-    ("DelayedCue", "easy"): _b(1_000_000, 64, learning_rate=2e-3),
-}
+
+def _curriculum(task: str, difficulty: str) -> dict | None:
+    """T-mazes: start with a corridor's worth of slack, so that a walker that explores still
+    reaches the junction, and shrink it to none. Delay tasks beyond easy: start at delay 20 and
+    grow it (DelayedCue medium: 0.85 with it, at chance without)."""
+    if task in TMAZES:
+        from memory_gym_envs import get_preset
+
+        return {"param": "slack", "start": get_preset(task, difficulty).params["corridor_length"], "threshold": 0.4}
+    if task in DELAY_TASKS and difficulty != "easy":
+        return {"param": "delay", "start": 20, "threshold": 0.8}
+    return None
+
+
+def _table() -> dict[tuple[str, str], Budget]:
+    from memory_gym_envs import DIFFICULTIES, TASK_CLASSES
+
+    return {(cls.name, d): _b(STEPS[d], 64, _curriculum(cls.name, d), **PPO)
+            for cls in TASK_CLASSES for d in DIFFICULTIES}
+
+
+#: Settings for runs without a published budget (env_kwargs overrides, NeuroGym tasks).
+DEFAULT_BUDGET = _b(STEPS["easy"], 64, **PPO)
+
+#: (task, difficulty) -> Budget for every native task and difficulty. What each reached is in the
+#: README's budget table and results/presets_v1.json.
+BUDGETS: dict[tuple[str, str], Budget] = _table()
 
 
 def preset_budget(task: str, difficulty: str | None) -> Budget:
