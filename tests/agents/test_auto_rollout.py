@@ -64,6 +64,8 @@ def test_time_limit_of_other_envs_is_their_horizon():
     (64, 101, 32),    # 4096 // 101 = 40 -> largest divisor of 64 below it
     (8, 2002, 8),     # fewer sequences than the floor: one minibatch
     (48, 300, 16),
+    (4096, 402, 512),  # thousands of envs (GPU): at most 8 minibatches
+    (1000, 402, 125),
 ])
 def test_auto_batch_size(n_seq, seq_len, expected):
     from memory_agents.ppo import auto_sequences_per_batch

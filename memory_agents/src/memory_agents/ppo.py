@@ -32,11 +32,14 @@ FALLBACK_N_STEPS = 128
 #: batch_size="auto": minibatches of about this many env steps, and at least AUTO_MIN_SEQUENCES sequences.
 AUTO_BATCH_STEPS = 4096
 AUTO_MIN_SEQUENCES = 16
+#: ... and at most this many minibatches per epoch (thousands of envs on a GPU take wide ones).
+AUTO_MAX_MINIBATCHES = 8
 
 
 def auto_sequences_per_batch(n_sequences: int, seq_len: int) -> int:
     """Sequences per minibatch for batch_size="auto": about AUTO_BATCH_STEPS env steps (at least
-    AUTO_MIN_SEQUENCES sequences), rounded down to a divisor of ``n_sequences``.
+    AUTO_MIN_SEQUENCES sequences, at most AUTO_MAX_MINIBATCHES minibatches), rounded down to a
+    divisor of ``n_sequences`` (so a few more minibatches where n_sequences has no divisor there).
 
     Why: one minibatch per rollout gives n_epochs gradient steps per rollout, whatever its length;
     with whole-episode rollouts at long horizons that starves learning (DelayedCue delay 400, 64
@@ -45,7 +48,7 @@ def auto_sequences_per_batch(n_sequences: int, seq_len: int) -> int:
     step closer to constant across horizons; short rollouts (e.g. 64 x 62 steps) stay one
     minibatch. The floor of 16 sequences bounds the update's sequential work: on CPU an update
     costs about (minibatches x T) core steps whatever their width."""
-    want = max(AUTO_MIN_SEQUENCES, AUTO_BATCH_STEPS // seq_len)
+    want = max(AUTO_MIN_SEQUENCES, AUTO_BATCH_STEPS // seq_len, -(-n_sequences // AUTO_MAX_MINIBATCHES))
     if want >= n_sequences:
         return n_sequences
     return max(d for d in range(1, want + 1) if n_sequences % d == 0)
