@@ -43,7 +43,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .cores import make_core
-from .cores.base import State, check_positive_int
+from .cores.base import MAX_SIZE, State, check_kwargs_dict, check_positive_int
 from .trial_buffer import TrialBatch, TrialReplayBuffer
 
 SelfTrialReplayDQN = TypeVar("SelfTrialReplayDQN", bound="TrialReplayDQN")
@@ -58,6 +58,18 @@ def _check_float(name: str, value, low: float, high: float, low_open: bool = Fal
         interval = f"{'(' if low_open else '['}{low}, {high}]"
         raise ValueError(f"{name} must be a number in {interval}, got {value!r}")
     return value
+
+
+def _check_sb3_args(learning_rate, seed, stats_window_size, policy_kwargs) -> tuple:
+    """Arguments SB3's base class takes unchecked and fails on deep inside (an assert, numpy's seed
+    error, a ``**`` of a non-mapping): checked first, so the error names them; returned as SB3 wants them."""
+    if not callable(learning_rate):
+        learning_rate = _check_float("learning_rate", learning_rate, 0.0, float("inf"), low_open=True)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
+                             or not 0 <= seed < 2**32):
+        raise ValueError(f"seed must be an integer in [0, 2**32 - 1] or None, got {seed!r}")
+    stats_window_size = check_positive_int("stats_window_size", stats_window_size, 1, MAX_SIZE)
+    return learning_rate, seed, stats_window_size, check_kwargs_dict("policy_kwargs", policy_kwargs)
 
 
 class MemoryQNetwork(nn.Module):
@@ -111,7 +123,7 @@ class MemoryQPolicy(BasePolicy):
         super().__init__(observation_space, action_space, optimizer_class=optimizer_class,
                          optimizer_kwargs=optimizer_kwargs, normalize_images=False)
         self.memory = memory
-        self.memory_kwargs = dict(memory_kwargs or {})
+        self.memory_kwargs = check_kwargs_dict("memory_kwargs", memory_kwargs)
         self.hidden_dim = hidden_dim
         obs_dim = int(np.prod(observation_space.shape))
         n_actions = int(action_space.n)
@@ -309,10 +321,12 @@ class TrialReplayDQN(BaseAlgorithm):
         device: torch.device | str = "auto",
         _init_setup_model: bool = True,
     ):
+        learning_rate, seed, stats_window_size, policy_kwargs = _check_sb3_args(learning_rate, seed, stats_window_size,
+                                                                                policy_kwargs)
         super().__init__(policy, env, learning_rate, policy_kwargs=policy_kwargs, stats_window_size=stats_window_size,
                          tensorboard_log=tensorboard_log, verbose=verbose, device=device, support_multi_env=True,
                          seed=seed, supported_action_spaces=(spaces.Discrete,))
-        self.buffer_size = check_positive_int("buffer_size", buffer_size, 1)
+        self.buffer_size = check_positive_int("buffer_size", buffer_size, 1, MAX_SIZE)
         self.learning_starts = check_positive_int("learning_starts", learning_starts, 0)
         self.batch_size = check_positive_int("batch_size", batch_size, 1)
         self.tau = _check_float("tau", tau, 0.0, 1.0, low_open=True)
@@ -325,8 +339,8 @@ class TrialReplayDQN(BaseAlgorithm):
         self.exploration_final_eps = _check_float("exploration_final_eps", exploration_final_eps, 0.0, 1.0)
         self.max_grad_norm = _check_float("max_grad_norm", max_grad_norm, 0.0, float("inf"), low_open=True)
         self.bptt_chunk_size = None if bptt_chunk_size is None else check_positive_int("bptt_chunk_size", bptt_chunk_size, 1)
-        self.burn_in = check_positive_int("burn_in", burn_in, 0)
-        if replay_start_state not in ("stored", "zero"):
+        self.burn_in = check_positive_int("burn_in", burn_in, 0, MAX_SIZE)
+        if not isinstance(replay_start_state, str) or replay_start_state not in ("stored", "zero"):
             raise ValueError(f"replay_start_state must be 'stored' or 'zero', got {replay_start_state!r}")
         self.replay_start_state = replay_start_state
         self.gate_coef = _check_float("gate_coef", gate_coef, 0.0, float("inf"))

@@ -19,7 +19,7 @@ from stable_baselines3.common.type_aliases import Schedule
 from torch import nn
 
 from .cores import MemoryCore, make_core, registered_cores
-from .cores.base import check_positive_int
+from .cores.base import MAX_SIZE, check_kwargs_dict, check_positive_int
 
 State = tuple[torch.Tensor, ...]
 
@@ -39,6 +39,21 @@ class FeedForwardCore(MemoryCore):
 
     def _forward(self, x, state, starts):
         return self.net(x), ()
+
+
+def check_net_arch(net_arch):
+    """SB3's ``net_arch`` forms (a list of layer sizes, or {"pi": [...], "vf": [...]}), checked, so a
+    bad one is named here instead of failing inside torch."""
+    def sizes(value) -> bool:
+        return isinstance(value, (list, tuple)) and all(
+            isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1 for n in value)
+
+    ok = sizes(net_arch) or (isinstance(net_arch, dict) and set(net_arch) <= {"pi", "vf"}
+                             and all(sizes(v) for v in net_arch.values()))
+    if not ok:
+        raise ValueError(f"net_arch must be a list of layer sizes >= 1 or a dict {{'pi': [...], 'vf': [...]}} of "
+                         f"them, got {net_arch!r}")
+    return net_arch
 
 
 def memory_names() -> tuple[str, ...]:
@@ -79,17 +94,18 @@ class MemoryActorCriticPolicy(ActorCriticPolicy):
         optimizer_class: type[torch.optim.Optimizer] = torch.optim.Adam,
         optimizer_kwargs: dict[str, Any] | None = None,
     ):
-        if memory not in memory_names():
+        if not isinstance(memory, str) or memory not in memory_names():
             raise ValueError(f"unknown memory {memory!r}; valid names: {', '.join(memory_names())}")
         if isinstance(observation_space, spaces.Dict):
             raise ValueError("MemoryActorCriticPolicy supports Box/Discrete/MultiDiscrete/MultiBinary observations, "
                              "got a Dict observation space (flatten it, e.g. with gymnasium's FlattenObservation)")
         self.memory = memory
-        self.memory_kwargs = dict(memory_kwargs or {})
-        self.hidden_dim = check_positive_int("hidden_dim", hidden_dim)
+        self.memory_kwargs = check_kwargs_dict("memory_kwargs", memory_kwargs)
+        self.hidden_dim = check_positive_int("hidden_dim", hidden_dim, 1, MAX_SIZE)
+        if not isinstance(shared_memory, (bool, np.bool_)):
+            raise TypeError(f"shared_memory must be True or False, got {shared_memory!r}")
         self.shared_memory = bool(shared_memory)
-        if net_arch is None:
-            net_arch = dict(pi=[64], vf=[64])
+        net_arch = dict(pi=[64], vf=[64]) if net_arch is None else check_net_arch(net_arch)
         super().__init__(
             observation_space, action_space, lr_schedule, net_arch=net_arch, activation_fn=activation_fn,
             ortho_init=ortho_init, use_sde=use_sde, log_std_init=log_std_init, full_std=full_std,

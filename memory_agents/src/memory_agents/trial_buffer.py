@@ -30,7 +30,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .cores.base import check_positive_int
+from .cores.base import MAX_SIZE, check_positive_int
 
 
 @dataclass
@@ -104,9 +104,9 @@ class TrialReplayBuffer:
     """
 
     def __init__(self, capacity: int = 500, n_envs: int = 1, burn_in: int = 0, seed: int | None = None):
-        self.capacity = check_positive_int("capacity", capacity, 1)
+        self.capacity = check_positive_int("capacity", capacity, 1, MAX_SIZE)
         self.n_envs = check_positive_int("n_envs", n_envs, 1)
-        self.burn_in = check_positive_int("burn_in", burn_in, 0)
+        self.burn_in = check_positive_int("burn_in", burn_in, 0, MAX_SIZE)
         self.trials: deque[Trial] = deque(maxlen=self.capacity)
         self.rng = np.random.default_rng(seed)
         self.num_trials_added = 0

@@ -19,11 +19,26 @@ from torch import nn
 State = tuple[torch.Tensor, ...]
 
 
-def check_positive_int(name: str, value, minimum: int = 1) -> int:
+#: Largest size (hidden units, buffer capacity, ...) a C int holds; torch and deque fail past it.
+MAX_SIZE = 2**31 - 1
+
+
+def check_positive_int(name: str, value, minimum: int = 1, maximum: int | None = None) -> int:
     """Return ``value`` as int or raise a ValueError naming the parameter, the range and the value."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be an integer <= {maximum}, got {value!r}")
     return int(value)
+
+
+def check_kwargs_dict(name: str, value) -> dict:
+    """``value`` (a dict or None) as a new dict, or a TypeError naming the parameter and the value."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TypeError(f"{name} must be a dict of keyword arguments or None, got {value!r}")
+    return dict(value)
 
 
 def reset_segments(starts: torch.Tensor) -> list[tuple[int, int]]:
@@ -56,8 +71,8 @@ class MemoryCore(nn.Module):
 
     def __init__(self, input_dim: int, hidden_dim: int):
         super().__init__()
-        self.input_dim = check_positive_int("input_dim", input_dim)
-        self.hidden_dim = check_positive_int("hidden_dim", hidden_dim)
+        self.input_dim = check_positive_int("input_dim", input_dim, 1, MAX_SIZE)
+        self.hidden_dim = check_positive_int("hidden_dim", hidden_dim, 1, MAX_SIZE)
         self.aux: dict[str, torch.Tensor] = {}
 
     # ----------------------------------------------------------------- to implement
@@ -196,7 +211,7 @@ def horizon_defaults(name: str, horizon: int, given: dict) -> dict:
     """Core kwargs that follow the task's horizon: ``max_timescale=horizon`` for a core whose
     ``max_timescale`` defaults to None (GRU / LSTM chrono init), unless ``given`` sets it or the
     horizon is below CHRONO_MIN_HORIZON."""
-    cls = _REGISTRY.get(name)
+    cls = _REGISTRY.get(name) if isinstance(name, str) else None  # a bad name fails later, in make_core
     param = None if cls is None else inspect.signature(cls.__init__).parameters.get("max_timescale")
     if param is None or param.default is not None or "max_timescale" in given or horizon < CHRONO_MIN_HORIZON:
         return {}
@@ -205,10 +220,10 @@ def horizon_defaults(name: str, horizon: int, given: dict) -> dict:
 
 def make_core(name: str, input_dim: int, hidden_dim: int, **kwargs) -> MemoryCore:
     """Build the core registered as ``name``; bad names and sizes raise a ValueError listing what is valid."""
-    if name not in _REGISTRY:
+    if not isinstance(name, str) or name not in _REGISTRY:
         raise ValueError(f"unknown core name {name!r}; valid names: {', '.join(_REGISTRY)}")
-    check_positive_int("input_dim", input_dim)
-    check_positive_int("hidden_dim", hidden_dim)
+    check_positive_int("input_dim", input_dim, 1, MAX_SIZE)
+    check_positive_int("hidden_dim", hidden_dim, 1, MAX_SIZE)
     cls = _REGISTRY[name]
     params = inspect.signature(cls.__init__).parameters
     if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):

@@ -47,6 +47,18 @@ def curriculum_arg(text: str) -> dict | None:
     return value
 
 
+def device_arg(text: str) -> str:
+    """argparse type: a torch device name such as cpu, cuda, cuda:1 or auto (torch would fail later, deep inside)."""
+    if text != "auto":
+        import torch
+
+        try:
+            torch.device(text)
+        except (RuntimeError, ValueError, TypeError):
+            raise argparse.ArgumentTypeError(f"not a torch device (cpu, cuda, cuda:1, auto): {text!r}") from None
+    return text
+
+
 def seed_list(text: str) -> list[int]:
     """argparse type: comma-separated non-negative seeds, e.g. '0,1,2'."""
     try:
@@ -76,7 +88,8 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, help="environment steps to train (default: the preset's budget)")
     p.add_argument("--envs", "--num-envs", dest="num_envs", type=int,
                    help="parallel environments (default: the preset's budget)")
-    p.add_argument("--device", help="torch device: cpu, cuda, cuda:1, auto (default auto; suites: their own)")
+    p.add_argument("--device", type=device_arg,
+                   help="torch device: cpu, cuda, cuda:1, auto (default auto; suites: their own)")
     p.add_argument("--recurrent-mode", "--mode", dest="recurrent_mode", choices=catalog.RECURRENT_MODES,
                    help="MemoryPPO recurrent mode (default full)")
     p.add_argument("--eval-episodes", type=int, help="episodes for the final evaluation (default 100)")
@@ -144,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--episodes", type=int, default=100)
     _add_env_flags(p, trained=True)
     p.add_argument("--seed", type=int, default=12345, help="evaluation stream (disjoint from every training stream)")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--device", type=device_arg, default="auto")
     p.add_argument("--stochastic", action="store_true", help="sample actions instead of argmax")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
@@ -184,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="episode", help="output path without extension (.png and .gif are written)")
     _add_env_flags(p, trained=True)
     p.add_argument("--seed", type=int, default=0, help="evaluation stream whose first episode is drawn")
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", type=device_arg, default="cpu")
     p.add_argument("--no-gif", action="store_true")
     return parser
 

@@ -232,6 +232,8 @@ def parse_yaml(text: str, source: str) -> tuple[dict, _Where]:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown line"
         raise SuiteError(f"{source}: invalid YAML at {where}: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:  # e.g. a control character the reader refuses
+        raise SuiteError(f"{source}: invalid YAML: {exc}") from None
     if not isinstance(data, dict):
         raise SuiteError(f"{source}: a suite must be a YAML mapping with at least 'tasks' and 'cores', got {type(data).__name__}")
     return data, _Where(source, _line_map(node) if node is not None else {})
