@@ -89,10 +89,15 @@ KNOWN = {
 }
 
 
-def known(case_id: str, *values):
-    """``pytest.param(*values)``, marked xfail when ``case_id`` is a known finding (``KNOWN``)."""
-    marks = [pytest.mark.xfail(reason=KNOWN[case_id], strict=True)] if case_id in KNOWN else []
-    return pytest.param(*values, marks=marks)
+def cases(argnames: str, items: list[tuple], case_id):
+    """``pytest.mark.parametrize`` over ``items``, each with id ``case_id(*item)`` and marked xfail
+    when that id is a known finding (``KNOWN``)."""
+    def param(item):
+        name = case_id(*item)
+        marks = [pytest.mark.xfail(reason=KNOWN[name], strict=True)] if name in KNOWN else []
+        return pytest.param(*item, marks=marks, id=name)
+
+    return pytest.mark.parametrize(argnames, [param(item) for item in items])
 
 
 # ----------------------------------------------------------------------------- environments
@@ -148,8 +153,7 @@ MAKE_VEC = [
 ]
 
 
-@pytest.mark.parametrize("what, param, make", [known(f"{w}.{p}", w, p, m) for w, p, m in MAKE_VEC],
-                         ids=[f"{w}.{p}" for w, p, _ in MAKE_VEC])
+@cases("what, param, make", MAKE_VEC, lambda w, p, _: f"{w}.{p}")
 @SWEEP
 @every_nasty
 @given(value=BAD)
@@ -184,8 +188,7 @@ def small_env():
     return make_vec_env("MemoryGym/DelayedCue-v0", num_envs=2, seed=0)
 
 
-@pytest.mark.parametrize("cls, param", [known(f"{c.__name__}.{p}", c, p) for c, p in ALGO_PARAMS],
-                         ids=[f"{c.__name__}.{p}" for c, p in ALGO_PARAMS])
+@cases("cls, param", ALGO_PARAMS, lambda c, p: f"{c.__name__}.{p}")
 @SWEEP
 @every_nasty
 @given(value=BAD)
@@ -201,8 +204,7 @@ POLICY_KWARGS = [("MemoryPPO", k) for k in ("memory", "memory_kwargs", "hidden_d
     ("TrialReplayDQN", k) for k in ("memory", "memory_kwargs", "hidden_dim")]
 
 
-@pytest.mark.parametrize("algo, kwarg", [known(f"{a}.{k}", a, k) for a, k in POLICY_KWARGS],
-                         ids=[f"{a}.{k}" for a, k in POLICY_KWARGS])
+@cases("algo, kwarg", POLICY_KWARGS, lambda a, k: f"{a}.{k}")
 @SWEEP
 @every_nasty
 @given(value=BAD)
@@ -325,7 +327,7 @@ def _cli(argv, capsys) -> None:
         assert err.count("\n") == 1 and "error:" in err, err
 
 
-@pytest.mark.parametrize("flag", [known(f"train {f}", f) for f in TRAIN_FLAGS], ids=TRAIN_FLAGS)
+@cases("flag", [(f,) for f in TRAIN_FLAGS], lambda f: f"train {f}")
 @FLAG_SWEEP
 @every_flag_value
 @given(value=FLAG_TEXT)

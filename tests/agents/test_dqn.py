@@ -154,9 +154,12 @@ def test_memory_persists_within_episode_and_resets_at_episode_start():
     for trial in buf.trials:
         is_initial = all(np.allclose(s, i[0].numpy()) for s, i in zip(trial.start_state, init))
         assert is_initial == trial.episode_start
-    # the stored start state is the state the network really had: replaying the previous trial
-    # from its start state (unchanged network) reaches the next trial's start state
-    trials = list(buf.trials)
+    assert_start_states_are_real(model, list(buf.trials))
+
+
+def assert_start_states_are_real(model, trials):
+    """Each stored start state is the state the network really had: replaying the previous trial
+    from its start state (unchanged network) reaches the next trial's start state."""
     for prev, nxt in zip(trials[:-1], trials[1:]):
         if nxt.episode_start:
             continue
@@ -271,14 +274,7 @@ def test_learn_resumes_after_a_callback_stop_without_replaying_a_step():
         assert np.all(np.diff(s) == 1), f"a trial skips or repeats an observation: {s}"
     acted = np.concatenate([s[:-1] for s in serials])
     assert len(acted) == 60 and len(set(acted.tolist())) == 60
-    for prev, nxt in zip(trials[:-1], trials[1:]):   # the memory state carried across the stop is the real one
-        if nxt.episode_start:
-            continue
-        state = tuple(torch.as_tensor(s)[None] for s in prev.start_state)
-        with torch.no_grad():
-            _, state = model.policy.q_net(torch.as_tensor(prev.obs[:-1])[:, None], state)
-        for s, ref in zip(state, nxt.start_state):
-            np.testing.assert_allclose(s[0].numpy(), ref, atol=1e-5)
+    assert_start_states_are_real(model, trials)  # also the memory state carried across the stop
 
 
 def test_evaluate_trial_accuracy_caps_the_steps_on_envs_without_trials():
