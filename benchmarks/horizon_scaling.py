@@ -75,7 +75,6 @@ def time_to_target(core: str, delay: int, max_steps: int, curriculum: bool, seed
     t0 = time.perf_counter()
     model.learn(max_steps, callback=[stop] + ([CurriculumCallback(spec)] if spec else []))
     elapsed = time.perf_counter() - t0
-    model.get_env().env_method("set_task_param", "delay", delay) if spec else None
     from memory_agents.suite.evaluation import evaluate_agent
 
     ev_env = make_vec_env("MemoryGym/DelayedCue-v0", num_envs=100, seed=seed * 2**32 + 2**31,

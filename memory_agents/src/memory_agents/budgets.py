@@ -3,8 +3,8 @@
 A budget belongs to a preset (DESIGN.md, "Training at long horizons"): ``memory-suite train
 --task T --difficulty D`` and ``python -m memory_agents`` use it when given no other flags, and
 the results row records the settings used. The rollout length is not stored here: it follows
-the training env's horizon (``rollout_length``, MemoryPPO's n_steps="auto"), so full BPTT
-always re-runs whole episodes.
+the training env's horizon (MemoryPPO's n_steps="auto"), so full BPTT always re-runs whole
+episodes.
 
 How the figures were found and what they reached is in the README's budget table and results/.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
-__all__ = ["Budget", "preset_budget", "rollout_length", "DEFAULT_BUDGET", "BUDGETS"]
+__all__ = ["Budget", "preset_budget", "DEFAULT_BUDGET", "BUDGETS"]
 
 
 @dataclass(frozen=True)
@@ -87,11 +87,3 @@ def preset_budget(task: str, difficulty: str | None) -> Budget:
     """The budget of a task (short name) at a difficulty; DEFAULT_BUDGET where none is published."""
     return BUDGETS.get((task, difficulty or "easy"), DEFAULT_BUDGET)
 
-
-def rollout_length(horizon: int) -> int:
-    """Rollout length that makes full BPTT re-run whole episodes: the task's horizon (its longest
-    episode). Fixed-length tasks keep their envs aligned, so each rollout is exactly one episode
-    per env; a shorter rollout can never carry a gradient from a query back to its cue."""
-    if horizon < 1:
-        raise ValueError(f"horizon must be >= 1, got {horizon}")
-    return int(horizon)

@@ -21,7 +21,6 @@ from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedul
 from stable_baselines3.common.utils import FloatSchedule, explained_variance
 from stable_baselines3.common.vec_env import VecEnv
 
-from .budgets import rollout_length
 from .cores.base import check_positive_int, horizon_defaults
 from .policies import MemoryActorCriticPolicy
 from .rollout_buffer import RECURRENT_MODES, MemoryRolloutBuffer, SequenceSamples, pack_episodes
@@ -124,7 +123,7 @@ class MemoryPPO(OnPolicyAlgorithm):
         if isinstance(n_steps, str):
             if n_steps != "auto":
                 raise ValueError(f"n_steps must be an integer >= 1 or 'auto', got {n_steps!r}")
-            n_steps = rollout_length(self.horizon) if self.horizon else FALLBACK_N_STEPS
+            n_steps = self.horizon or FALLBACK_N_STEPS
         self.n_steps = n_steps
         if self.horizon:  # e.g. GRU / LSTM chrono init spread up to the horizon
             memory_kwargs = dict(self.policy_kwargs.get("memory_kwargs") or {})

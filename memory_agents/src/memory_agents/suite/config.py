@@ -419,12 +419,6 @@ def curriculum_spec(task: str, difficulty: str, env_kwargs: dict | None, curricu
     return spec.with_target(catalog.task_value(task, difficulty, env_kwargs, spec.param))
 
 
-def train_env_kwargs(task: str, difficulty: str, env_kwargs: dict | None, curriculum: dict | None) -> dict:
-    """Env kwargs of the training env: the run's, plus what makes every curriculum stage reachable."""
-    spec = curriculum_spec(task, difficulty, env_kwargs, curriculum)
-    return {**(env_kwargs or {}), **(spec.build_kwargs() if spec else {})}
-
-
 def resolve_settings(task: str, difficulty: str, env_kwargs: dict, given: dict, algo_kwargs: dict,
                      defaults: dict, use_budget: bool) -> tuple[dict, dict, dict | None]:
     """(train settings, algorithm kwargs, budget record) of one run.

@@ -195,10 +195,7 @@ class BatchedTask:
                 reward[held] = 0.0
                 terminated[held] = False
                 self.extra_delay[held] -= 1
-                self.t += ~held
-                truncated = self.t >= self.horizon
-                truncated &= ~terminated
-                return reward, terminated, truncated
+                self.t -= held  # undone below: held rows keep their clock
         self.t += 1
         truncated = self.t >= self.horizon
         if np.count_nonzero(truncated):
