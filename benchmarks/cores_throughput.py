@@ -6,13 +6,13 @@
 On a GPU it also compares Mamba2's scan backends (mamba_ssm Triton vs pure PyTorch) and
 torch's cuDNN GRU of the same width. Prints figures only; nothing is asserted.
 """
+
 from __future__ import annotations
 
 import argparse
 import time
 
 import torch
-
 from memory_agents.cores import CORE_NAMES, make_core
 
 
@@ -21,8 +21,9 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def throughput(core: torch.nn.Module, T: int, B: int, device: torch.device, iters: int, warmup: int,
-               reset_prob: float) -> float:
+def throughput(
+    core: torch.nn.Module, T: int, B: int, device: torch.device, iters: int, warmup: int, reset_prob: float
+) -> float:
     """Tokens per second of forward + backward over a (T, B) batch, from the initial state."""
     g = torch.Generator(device="cpu").manual_seed(0)
     x = torch.randn(T, B, core.input_dim, generator=g).to(device)
@@ -45,8 +46,10 @@ def throughput(core: torch.nn.Module, T: int, B: int, device: torch.device, iter
 
 
 def run(device: torch.device, T: int, B: int, args) -> None:
-    print(f"\n{device.type.upper()}  T={T} B={B} input={args.input_dim} hidden={args.hidden_dim} "
-          f"reset_prob={args.reset_prob} threads={torch.get_num_threads()}")
+    print(
+        f"\n{device.type.upper()}  T={T} B={B} input={args.input_dim} hidden={args.hidden_dim} "
+        f"reset_prob={args.reset_prob} threads={torch.get_num_threads()}"
+    )
     print(f"{'core':<16}{'backend':<10}{'tokens/s':>14}")
     for name in args.cores:
         torch.manual_seed(0)
@@ -77,8 +80,12 @@ def run(device: torch.device, T: int, B: int, args) -> None:
         rows = [("cuDNN nn.GRU", _Gru())]
         for backend in ("triton", "torch"):
             try:
-                rows.append((f"mamba2[{backend}]", make_core("mamba2", args.input_dim, args.hidden_dim,
-                                                            backend=backend).to(device)))
+                rows.append(
+                    (
+                        f"mamba2[{backend}]",
+                        make_core("mamba2", args.input_dim, args.hidden_dim, backend=backend).to(device),
+                    )
+                )
             except ImportError as err:
                 print(f"  mamba2[{backend}]: unavailable ({err})")
         for label, module in rows:
@@ -98,8 +105,12 @@ def main() -> None:
     p.add_argument("--hidden-dim", type=int, default=128)
     p.add_argument("--iters", type=int, default=5)
     p.add_argument("--warmup", type=int, default=2)
-    p.add_argument("--reset-prob", type=float, default=0.0,
-                   help="chance that a row's episode restarts at a step (0: only at t=0)")
+    p.add_argument(
+        "--reset-prob",
+        type=float,
+        default=0.0,
+        help="chance that a row's episode restarts at a step (0: only at t=0)",
+    )
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--no-gpu", action="store_true")
     args = p.parse_args()

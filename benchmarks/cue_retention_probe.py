@@ -8,12 +8,12 @@ the gradient to see. For each core (and initialisation option) this prints, at d
 
     uv run python benchmarks/cue_retention_probe.py [--delays 60 400 2000] [--hidden 64]
 """
+
 from __future__ import annotations
 
 import argparse
 
 import torch
-
 from memory_agents.cores import make_core
 
 VARIANTS = {

@@ -11,6 +11,7 @@ reset at episode starts) and its trial accuracy is printed. "wall" is training t
 evaluations are excluded); it depends on the machine's load, so compare rows of one run.
 The first row per task is a uniform random policy (the chance level of NeuroGym's scoring).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,11 +22,11 @@ import time
 import gymnasium as gym
 import numpy as np
 import torch
+from memory_agents.dqn import evaluate_trial_accuracy
 from stable_baselines3.common.callbacks import BaseCallback
 
 import memory_gym_envs  # noqa: F401  (registers the ids)
 from memory_agents import TrialReplayDQN
-from memory_agents.dqn import evaluate_trial_accuracy
 
 
 class RandomPolicy:
@@ -73,30 +74,42 @@ def main() -> None:
     if args.steps < args.checkpoints:
         parser.error(f"--steps must be >= --checkpoints, got {args.steps} < {args.checkpoints}")
     torch.set_num_threads(args.threads)
-    print(f"# {platform.node()} {platform.processor() or platform.machine()}, torch {torch.__version__}, "
-          f"{args.threads} thread(s); steps={args.steps} seeds={args.seeds} eval_trials={args.eval_trials} "
-          f"algo_kwargs={args.algo_kwargs}")
+    print(
+        f"# {platform.node()} {platform.processor() or platform.machine()}, torch {torch.__version__}, "
+        f"{args.threads} thread(s); steps={args.steps} seeds={args.seeds} eval_trials={args.eval_trials} "
+        f"algo_kwargs={args.algo_kwargs}"
+    )
     at = [round(args.steps * (k + 1) / args.checkpoints) for k in range(args.checkpoints)]
     env_kwargs = {"trials_per_episode": args.trials_per_episode}
     print(f"{'task':<22} {'core':<6} {'seed':>4}  " + "  ".join(f"{s:>7}" for s in at) + "   wall_s  steps/s")
     for task in args.tasks:
         env_id = f"MemoryGym/NeuroGym-{task}-v0"
-        make_eval_env = lambda: gym.make(env_id, **env_kwargs)  # noqa: E731
+        make_eval_env = lambda env_id=env_id: gym.make(env_id, **env_kwargs)  # noqa: E731
         eval_env = make_eval_env()
-        chance = evaluate_trial_accuracy(RandomPolicy(int(eval_env.action_space.n), 0), eval_env,
-                                         args.eval_trials, seed=10_000)
+        chance = evaluate_trial_accuracy(
+            RandomPolicy(int(eval_env.action_space.n), 0), eval_env, args.eval_trials, seed=10_000
+        )
         print(f"{task:<22} {'random':<6} {'-':>4}  " + "  ".join(f"{chance:>7.2f}" for _ in at))
         for core in args.cores:
             finals = []
             for seed in args.seeds:
-                model = TrialReplayDQN("MemoryQPolicy", gym.make(env_id, **env_kwargs), seed=seed,
-                                       policy_kwargs=dict(memory=core), **args.algo_kwargs)
+                model = TrialReplayDQN(
+                    "MemoryQPolicy",
+                    gym.make(env_id, **env_kwargs),
+                    seed=seed,
+                    policy_kwargs=dict(memory=core),
+                    **args.algo_kwargs,
+                )
                 cb = Checkpoints(at, make_eval_env, args.eval_trials)
                 model.learn(args.steps, callback=cb)
                 finals.append(cb.rows[-1][1])
                 wall = cb.rows[-1][2]
-                print(f"{task:<22} {core:<6} {seed:>4}  " + "  ".join(f"{acc:>7.2f}" for _, acc, _ in cb.rows)
-                      + f"  {wall:7.1f}  {args.steps / wall:7.0f}", flush=True)
+                print(
+                    f"{task:<22} {core:<6} {seed:>4}  "
+                    + "  ".join(f"{acc:>7.2f}" for _, acc, _ in cb.rows)
+                    + f"  {wall:7.1f}  {args.steps / wall:7.0f}",
+                    flush=True,
+                )
             if len(args.seeds) > 1:
                 print(f"{task:<22} {core:<6} {'med':>4}  final {np.median(finals):.2f}")
 

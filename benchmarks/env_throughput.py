@@ -7,6 +7,7 @@ Both run in this process with the same random actions (NEXT_STEP autoreset, easy
 --difficulty); "ratio" = native / sync. Steps/s are per CPU second of this process by default
 (``--clock cpu``: one core's worth, robust on a shared machine); ``--clock wall`` for wall-clock.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,7 +20,6 @@ import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
 
 import memory_gym_envs  # noqa: E402
-
 
 CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
 
@@ -53,8 +53,11 @@ def main() -> None:
     args = p.parse_args()
     sizes = args.num_envs or ([1, 64, 1024] if args.quick else [1, 64, 1024, 4096])
     seconds = args.seconds or (0.2 if args.quick else 1.0)
-    ids = [memory_gym_envs.env_id(memory_gym_envs.task_class(t).name) for t in args.tasks] \
-        if args.tasks else memory_gym_envs.list_tasks()
+    ids = (
+        [memory_gym_envs.env_id(memory_gym_envs.task_class(t).name) for t in args.tasks]
+        if args.tasks
+        else memory_gym_envs.list_tasks()
+    )
 
     print(f"| task | N | native steps/s ({args.clock}) | SyncVectorEnv steps/s | ratio |")
     print("|---|---|---|---|---|")

@@ -15,6 +15,7 @@ CUDA the script says so and exits 0 having imported nothing but the standard lib
 ``--smoke`` runs the measuring parts with tiny sizes on whatever device is there (CPU too): it
 checks the script itself, its figures mean nothing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,11 +53,23 @@ class Part:
 
 
 PARTS = (
-    Part(1, "setup", 90, "uv sync + the mamba extra (mamba-ssm built without isolation or CUDA extension); env check"),
+    Part(
+        1,
+        "setup",
+        90,
+        "uv sync + the mamba extra (mamba-ssm built without isolation or CUDA extension); env check",
+    ),
     Part(2, "gpu-tests", 50, "pytest -m gpu"),
     Part(3, "mamba2-parity", 40, "Mamba2 Triton == PyTorch backend: outputs, final states, gradients"),
-    Part(4, "core-throughput", 60, "fwd+bwd tokens/s of every core at T=256 B=1024; Mamba2 Triton vs cuDNN GRU"),
-    Part(5, "ppo-throughput", 100, "MemoryPPO env steps/s on DelayedCue medium, 1k/4k/16k envs; one-cycle profile"),
+    Part(
+        4, "core-throughput", 60, "fwd+bwd tokens/s of every core at T=256 B=1024; Mamba2 Triton vs cuDNN GRU"
+    ),
+    Part(
+        5,
+        "ppo-throughput",
+        100,
+        "MemoryPPO env steps/s on DelayedCue medium, 1k/4k/16k envs; one-cycle profile",
+    ),
     Part(6, "time-to-target", 120, "DelayedCue easy and medium to their target with the published budgets"),
 )
 
@@ -87,8 +100,12 @@ def cuda_present() -> tuple[bool, str]:
     if smi is None:
         return False, "no NVIDIA driver (nvidia-smi not found)"
     try:
-        out = subprocess.run([smi, "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
-                             capture_output=True, text=True, timeout=30).stdout.strip()
+        out = subprocess.run(
+            [smi, "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError) as exc:
         return False, f"nvidia-smi failed ({exc})"
     gpus = [line.strip() for line in out.splitlines() if line.strip()]
@@ -117,13 +134,23 @@ def runner(args) -> tuple[list[str], dict[str, str], str]:
     return ["uv", "run", "--no-sync", "python"], env, "uv run --no-sync python"
 
 
-def run_logged(cmd: list[str], timeout: float, env: dict[str, str]) -> tuple[int | None, bool, float, list[str]]:
+def run_logged(
+    cmd: list[str], timeout: float, env: dict[str, str]
+) -> tuple[int | None, bool, float, list[str]]:
     """Run ``cmd`` in its own process group, echo its output indented, kill the group at ``timeout``.
     Returns (exit code, timed out, seconds, output lines)."""
     start = time.perf_counter()
     try:
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                bufsize=1, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            start_new_session=True,
+        )
     except OSError as exc:
         return 127, False, time.perf_counter() - start, [f"cannot start {cmd[0]}: {exc}"]
     lines: list[str] = []
@@ -157,8 +184,20 @@ def last_error(lines: list[str]) -> str:
 
 
 def worker_cmd(prefix: list[str], part: int, result: Path, deadline: float, args) -> list[str]:
-    cmd = [*prefix, str(Path(__file__).resolve()), "--worker", str(part), "--result", str(result),
-           "--deadline", f"{deadline:.1f}", "--target-core", args.target_core, "--ppo-kwargs", args.ppo_kwargs]
+    cmd = [
+        *prefix,
+        str(Path(__file__).resolve()),
+        "--worker",
+        str(part),
+        "--result",
+        str(result),
+        "--deadline",
+        f"{deadline:.1f}",
+        "--target-core",
+        args.target_core,
+        "--ppo-kwargs",
+        args.ppo_kwargs,
+    ]
     return cmd + (["--smoke"] if args.smoke else [])
 
 
@@ -169,16 +208,22 @@ def setup_commands(args, prefix: list[str]) -> list[tuple[list[str], dict[str, s
     if args.python or args.smoke or prefix[0] != "uv":
         return []
     mamba_env = {"MAMBA_FORCE_BUILD": "TRUE", "MAMBA_SKIP_CUDA_BUILD": "TRUE"}
-    return [(["uv", "sync", "--inexact"], {}),
-            (["uv", "pip", "install", "setuptools", "wheel", "ninja"], {}),
-            (["uv", "sync", "--package", "memory-agents", "--extra", "mamba", "--inexact"], mamba_env)]
+    return [
+        (["uv", "sync", "--inexact"], {}),
+        (["uv", "pip", "install", "setuptools", "wheel", "ninja"], {}),
+        (["uv", "sync", "--package", "memory-agents", "--extra", "mamba", "--inexact"], mamba_env),
+    ]
 
 
 def pytest_figure(lines: list[str]) -> str:
     """'5 passed, 0 failed, 1 skipped' from pytest's summary line."""
-    summary = next((line for line in reversed(lines) if re.search(r"\d+ (passed|failed|skipped|error)", line)), "")
-    counts = {word.rstrip("s"): int(n) for n, word in re.findall(r"(\d+) (passed|failed|skipped|errors?|deselected)",
-                                                                   summary)}
+    summary = next(
+        (line for line in reversed(lines) if re.search(r"\d+ (passed|failed|skipped|error)", line)), ""
+    )
+    counts = {
+        word.rstrip("s"): int(n)
+        for n, word in re.findall(r"(\d+) (passed|failed|skipped|errors?|deselected)", summary)
+    }
     figure = f"{counts.get('passed', 0)} passed, {counts.get('failed', 0)} failed, {counts.get('skipped', 0)} skipped"
     return figure + (f", {counts['error']} collection/test errors" if counts.get("error") else "")
 
@@ -187,8 +232,22 @@ def part_commands(part: Part, args, prefix: list[str], result: Path, deadline: f
     """[(command, extra environment)] of a part: set-up then the environment check (worker 0),
     pytest, or the part's worker."""
     if part.num == 2:
-        return [([*prefix, "-m", "pytest", "-m", "gpu", "-q", "-p", "no:cacheprovider",
-                  "--continue-on-collection-errors"], {})]
+        return [
+            (
+                [
+                    *prefix,
+                    "-m",
+                    "pytest",
+                    "-m",
+                    "gpu",
+                    "-q",
+                    "-p",
+                    "no:cacheprovider",
+                    "--continue-on-collection-errors",
+                ],
+                {},
+            )
+        ]
     setup = setup_commands(args, prefix) if part.num == 1 else []
     return setup + [(worker_cmd(prefix, part.num if part.num != 1 else 0, result, deadline, args), {})]
 
@@ -217,7 +276,9 @@ def run_part(part: Part, limit: float, args, prefix, env, workdir: Path) -> dict
         figure = f"{figure} [cut at {limit:.0f} s]"
     elif rc != 0:
         status = "failed"
-        figure = f"{result['figure']}; then: {last_error(lines)}" if result.get("figure") else last_error(lines)
+        figure = (
+            f"{result['figure']}; then: {last_error(lines)}" if result.get("figure") else last_error(lines)
+        )
     elif part.num == 2:
         status, figure = "ok", pytest_figure(lines)
     else:
@@ -226,9 +287,16 @@ def run_part(part: Part, limit: float, args, prefix, env, workdir: Path) -> dict
         figure = f"{pytest_figure(lines)} (exit {rc})"
     if part.num == 1 and len(commands) == 1:
         figure = f"no uv set-up (--python, --smoke or no uv), environment checked: {figure}"
-    return {"part": part.num, "name": part.name, "status": status, "figure": figure, "seconds": round(seconds, 1),
-            "limit_s": round(limit, 1), "commands": [shell_line(c, e) for c, e in commands],
-            "details": result.get("details", {})}
+    return {
+        "part": part.num,
+        "name": part.name,
+        "status": status,
+        "figure": figure,
+        "seconds": round(seconds, 1),
+        "limit_s": round(limit, 1),
+        "commands": [shell_line(c, e) for c, e in commands],
+        "details": result.get("details", {}),
+    }
 
 
 def print_table(rows: list[dict]) -> None:
@@ -239,24 +307,49 @@ def print_table(rows: list[dict]) -> None:
 
 def git_commit() -> str | None:
     try:
-        return subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                              timeout=10).stdout.strip() or None
+        return (
+            subprocess.run(
+                ["git", "rev-parse", "--short=12", "HEAD"],
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                timeout=10,
+            ).stdout.strip()
+            or None
+        )
     except (OSError, subprocess.SubprocessError):
         return None
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--parts", type=parse_parts, default=parse_parts("1-6"), help="e.g. 2,3 or 2-6 (default all)")
-    p.add_argument("--budget-s", type=float, help="total seconds for the chosen parts, spread as their default limits "
-                                                  f"are (default {sum(x.limit_s for x in PARTS):.0f} for all six)")
+    p.add_argument(
+        "--parts", type=parse_parts, default=parse_parts("1-6"), help="e.g. 2,3 or 2-6 (default all)"
+    )
+    p.add_argument(
+        "--budget-s",
+        type=float,
+        help="total seconds for the chosen parts, spread as their default limits "
+        f"are (default {sum(x.limit_s for x in PARTS):.0f} for all six)",
+    )
     p.add_argument("--dry-run", action="store_true", help="list the parts, limits and commands; run nothing")
-    p.add_argument("--out", default="gpu_check.json", help="JSON of the table and details (default %(default)s)")
-    p.add_argument("--python", help="run the parts with this interpreter (an environment prepared without uv); "
-                                    "set-up then only checks the environment")
-    p.add_argument("--target-core", default="gru", help="core of part 6 (default %(default)s, the main command's)")
-    p.add_argument("--ppo-kwargs", default="{}", help="JSON MemoryPPO kwargs for part 5, e.g. '{\"batch_size\": null}'")
-    p.add_argument("--smoke", action="store_true", help="tiny sizes on any device (CPU too): checks the script only")
+    p.add_argument(
+        "--out", default="gpu_check.json", help="JSON of the table and details (default %(default)s)"
+    )
+    p.add_argument(
+        "--python",
+        help="run the parts with this interpreter (an environment prepared without uv); "
+        "set-up then only checks the environment",
+    )
+    p.add_argument(
+        "--target-core", default="gru", help="core of part 6 (default %(default)s, the main command's)"
+    )
+    p.add_argument(
+        "--ppo-kwargs", default="{}", help="JSON MemoryPPO kwargs for part 5, e.g. '{\"batch_size\": null}'"
+    )
+    p.add_argument(
+        "--smoke", action="store_true", help="tiny sizes on any device (CPU too): checks the script only"
+    )
     p.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     p.add_argument("--result", help=argparse.SUPPRESS)
     p.add_argument("--deadline", type=float, help=argparse.SUPPRESS)
@@ -286,25 +379,44 @@ def main(argv=None) -> int:
         print(f"No CUDA GPU present ({gpu}): nothing measured. Run this on a CUDA machine.")
         return 0
     started = time.time()
-    print(f"GPU check {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {gpu if present else 'no GPU (smoke)'}; "
-          f"commit {git_commit()}; parts {args.parts}; Python under {how}", flush=True)
+    print(
+        f"GPU check {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {gpu if present else 'no GPU (smoke)'}; "
+        f"commit {git_commit()}; parts {args.parts}; Python under {how}",
+        flush=True,
+    )
     rows = []
     with tempfile.TemporaryDirectory(prefix="gpu_check_") as tmp:
         for part in PARTS:
             if part.num in limits:
                 rows.append(run_part(part, limits[part.num], args, prefix, env, Path(tmp)))
             else:
-                rows.append({"part": part.num, "name": part.name, "status": "skipped", "figure": "not chosen",
-                             "seconds": 0.0, "limit_s": 0.0, "commands": [], "details": {}})
+                rows.append(
+                    {
+                        "part": part.num,
+                        "name": part.name,
+                        "status": "skipped",
+                        "figure": "not chosen",
+                        "seconds": 0.0,
+                        "limit_s": 0.0,
+                        "commands": [],
+                        "details": {},
+                    }
+                )
     for row in rows:
         profile = row["details"].get("profile")
         if profile:
             print(f"\nProfile of one MemoryPPO cycle ({row['details'].get('profile_row')}):")
             print("\n".join("  " + line for line in profile))
     print_table(rows)
-    report = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "gpu": gpu if present else None,
-              "commit": git_commit(), "python": how, "smoke": args.smoke, "total_s": round(time.time() - started, 1),
-              "parts": rows}
+    report = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "gpu": gpu if present else None,
+        "commit": git_commit(),
+        "python": how,
+        "smoke": args.smoke,
+        "total_s": round(time.time() - started, 1),
+        "parts": rows,
+    }
     Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
     print(f"\n{report['total_s']:.0f} s in all; table and details in {args.out}")
     return 0 if all(r["status"] in ("ok", "skipped") for r in rows) else 1
@@ -331,7 +443,13 @@ class Result:
 
 def run_worker(args) -> int:
     result = Result(args.result)
-    worker = {0: check_environment, 3: mamba2_parity, 4: core_throughput, 5: ppo_throughput, 6: time_to_target}
+    worker = {
+        0: check_environment,
+        3: mamba2_parity,
+        4: core_throughput,
+        5: ppo_throughput,
+        6: time_to_target,
+    }
     worker[args.worker](args, result)
     return 0
 
@@ -363,24 +481,34 @@ def check_environment(args, result: Result) -> None:
     """Part 1's last step: what later parts need is importable (torch with CUDA, the workspace,
     mamba_ssm's Triton SSD kernels through the core's own loader)."""
     import torch
+    from memory_agents.cores.mamba2 import load_mamba_chunk_scan
 
     import memory_gym_envs  # noqa: F401
-    from memory_agents.cores.mamba2 import load_mamba_chunk_scan
 
     cuda = torch.cuda.is_available()
     name = torch.cuda.get_device_name(0) if cuda else "no CUDA device"
     try:
         import triton
+
         triton_version = triton.__version__
     except ImportError:
         triton_version = None
     mamba = load_mamba_chunk_scan() is not None
-    figure = (f"torch {torch.__version__} ({name}), triton {triton_version or 'missing'}, "
-              f"mamba_ssm Triton SSD {'importable' if mamba else 'NOT importable'}")
+    figure = (
+        f"torch {torch.__version__} ({name}), triton {triton_version or 'missing'}, "
+        f"mamba_ssm Triton SSD {'importable' if mamba else 'NOT importable'}"
+    )
     print(figure)
     ok = (cuda or args.smoke) and (mamba or args.smoke)
-    result.update(status="ok" if ok else "failed", figure=figure, torch=torch.__version__, cuda=torch.version.cuda,
-                  device=name, triton=triton_version, mamba_ssm=mamba)
+    result.update(
+        status="ok" if ok else "failed",
+        figure=figure,
+        torch=torch.__version__,
+        cuda=torch.version.cuda,
+        device=name,
+        triton=triton_version,
+        mamba_ssm=mamba,
+    )
 
 
 def mamba2_parity(args, result: Result) -> None:
@@ -388,7 +516,6 @@ def mamba2_parity(args, result: Result) -> None:
     chunk boundaries (and a row that resets at t=0, discarding its stored state), and the T=1
     rollout step; both from a stored non-zero state. Matmuls in PyTorch run in full float32."""
     import torch
-
     from memory_agents.cores import make_core
     from memory_agents.cores.mamba2 import load_mamba_chunk_scan
 
@@ -417,21 +544,41 @@ def mamba2_parity(args, result: Result) -> None:
             si = tuple(s.clone().requires_grad_(True) for s in state0)
             y, (conv, ssm) = core(xi, si, starts)
             ((y * weight).sum() + ssm.pow(2).sum() + conv.pow(2).sum()).backward()
-            grads = {"x": xi.grad, "conv_state0": si[0].grad, "ssm_state0": si[1].grad,
-                     **{n: q.grad for n, q in core.named_parameters()}}
+            grads = {
+                "x": xi.grad,
+                "conv_state0": si[0].grad,
+                "ssm_state0": si[1].grad,
+                **{n: q.grad for n, q in core.named_parameters()},
+            }
             runs.append((y.detach(), conv.detach(), ssm.detach(), grads, core.last_backend))
         (y1, c1, h1, g1, b1), (y2, c2, h2, g2, b2) = runs
         dy, dc, dh = ((a - b).abs().max().item() for a, b in ((y1, y2), (c1, c2), (h1, h2)))
         rel = {n: ((g1[n] - g2[n]).norm() / (g2[n].norm() + 1e-12)).item() for n in g2 if g2[n] is not None}
-        close = all(torch.allclose(a, b, atol=PARITY_ATOL, rtol=PARITY_RTOL) for a, b in ((y1, y2), (c1, c2), (h1, h2)))
+        close = all(
+            torch.allclose(a, b, atol=PARITY_ATOL, rtol=PARITY_RTOL)
+            for a, b in ((y1, y2), (c1, c2), (h1, h2))
+        )
         worst = max(rel, key=rel.get)
         ok &= close and rel[worst] <= PARITY_GRAD_REL and (b1, b2) == ("triton", "torch")
-        print(f"T={T} B={B} backends {b1}/{b2}: max|dy| {dy:.1e}, max|d conv state| {dc:.1e}, "
-              f"max|d ssm state| {dh:.1e}")
+        print(
+            f"T={T} B={B} backends {b1}/{b2}: max|dy| {dy:.1e}, max|d conv state| {dc:.1e}, "
+            f"max|d ssm state| {dh:.1e}"
+        )
         print("  gradient |a-b|/|b|: " + ", ".join(f"{n} {v:.1e}" for n, v in rel.items()))
-        figures.append(f"T={T}: max|dy| {dy:.1e}, max|dstate| {max(dc, dh):.1e}, grad rel <= {rel[worst]:.1e}")
-        result.update(**{f"T{T}": {"max_abs_y": dy, "max_abs_conv_state": dc, "max_abs_ssm_state": dh,
-                                   "grad_rel": rel, "backends": [b1, b2]}})
+        figures.append(
+            f"T={T}: max|dy| {dy:.1e}, max|dstate| {max(dc, dh):.1e}, grad rel <= {rel[worst]:.1e}"
+        )
+        result.update(
+            **{
+                f"T{T}": {
+                    "max_abs_y": dy,
+                    "max_abs_conv_state": dc,
+                    "max_abs_ssm_state": dh,
+                    "grad_rel": rel,
+                    "backends": [b1, b2],
+                }
+            }
+        )
     tol = f"(tol {PARITY_ATOL:g} abs+rel, grads {PARITY_GRAD_REL:g} rel)"
     figure = ("equal " if ok else "DIFFER ") + "; ".join(figures) + f" {tol}"
     result.update(status="ok" if ok else "failed", figure=figure)
@@ -443,7 +590,6 @@ def core_throughput(args, result: Result) -> None:
     stretch) at the same width, 128 and 256."""
     import torch
     from cores_throughput import throughput
-
     from memory_agents.cores import CORE_NAMES, make_core
 
     dev = device_for(args)
@@ -483,9 +629,12 @@ def core_throughput(args, result: Result) -> None:
     shown = ", ".join(f"{r:.1f}x at H={h}" if r else f"n/a at H={h}" for h, r in ratios.items())
     met = [r for r in ratios.values() if r]
     verdict = "" if not met else " (met)" if min(met) >= TARGETS["mamba_vs_gru"] else " (not met)"
-    fastest = max(((r["tokens_per_s"], label) for label, r in rows.items() if "tokens_per_s" in r), default=None)
-    figure = (f"mamba2 Triton / cuDNN GRU: {shown}; target >= {TARGETS['mamba_vs_gru']:g}x{verdict}; "
-              + (f"fastest {fastest[1]} {rate(fastest[0])} tokens/s" if fastest else "no core measured"))
+    fastest = max(
+        ((r["tokens_per_s"], label) for label, r in rows.items() if "tokens_per_s" in r), default=None
+    )
+    figure = f"mamba2 Triton / cuDNN GRU: {shown}; target >= {TARGETS['mamba_vs_gru']:g}x{verdict}; " + (
+        f"fastest {fastest[1]} {rate(fastest[0])} tokens/s" if fastest else "no core measured"
+    )
     print(figure)
     result.update(figure=figure, rows=rows, ratios=ratios, shape={"T": T, "B": B})
 
@@ -540,8 +689,15 @@ def profile_cycle(model, device) -> list[str]:
     time_calls(model.policy.optimizer, "step", totals, "optimizer step", device, counts)
     steps = model.n_steps * model.n_envs
     model.learn(steps, reset_num_timesteps=False)
-    for owner, name in ((model, "collect_rollouts"), (model, "train"), (model.env, "step"), (model.policy, "forward"),
-                        (model.rollout_buffer, "add"), (model, "_loss"), (model.policy.optimizer, "step")):
+    for owner, name in (
+        (model, "collect_rollouts"),
+        (model, "train"),
+        (model.env, "step"),
+        (model.policy, "forward"),
+        (model.rollout_buffer, "add"),
+        (model, "_loss"),
+        (model.policy.optimizer, "step"),
+    ):
         delattr(owner, name)
     transfer = transfer_seconds(model, device, model.n_steps)
     roll, upd = totals["rollout"], totals["update"]
@@ -553,14 +709,17 @@ def profile_cycle(model, device) -> list[str]:
     }
     parts["rest of rollout (Python, callbacks, infos; by difference)"] = roll - sum(parts.values())
     upd_parts = {
-        f"loss forward (sequence re-run), {counts.get('loss forward (sequence re-run)', 0)} minibatches":
-            totals.get("loss forward (sequence re-run)", 0.0),
+        f"loss forward (sequence re-run), {counts.get('loss forward (sequence re-run)', 0)} minibatches": totals.get(
+            "loss forward (sequence re-run)", 0.0
+        ),
         "optimizer step": totals.get("optimizer step", 0.0),
     }
     upd_parts["backward + grad clip + batching (by difference)"] = upd - sum(upd_parts.values())
     cycle = roll + upd
-    lines = [f"cycle {cycle:.2f} s = {steps:,} env steps ({rate(steps / cycle)} steps/s, timers synchronized)",
-             f"rollout {roll:.2f} s ({roll / cycle:.0%}), {model.n_steps} steps of {model.n_envs} envs:"]
+    lines = [
+        f"cycle {cycle:.2f} s = {steps:,} env steps ({rate(steps / cycle)} steps/s, timers synchronized)",
+        f"rollout {roll:.2f} s ({roll / cycle:.0%}), {model.n_steps} steps of {model.n_envs} envs:",
+    ]
     lines += [f"  {k:<58}{v:8.3f} s {v / cycle:5.0%}" for k, v in parts.items()]
     lines.append(f"update {upd:.2f} s ({upd / cycle:.0%}), {model.n_epochs} epochs:")
     lines += [f"  {k:<58}{v:8.3f} s {v / cycle:5.0%}" for k, v in upd_parts.items()]
@@ -599,7 +758,9 @@ def ppo_throughput(args, result: Result) -> None:
                     print(f"  {core:<13}{n_envs:>6} envs  skipped: {row['skipped']}", flush=True)
                     continue
             env = make_vec_env(TASK, num_envs=n_envs, seed=0, difficulty=difficulty)
-            model = MemoryPPO("MemoryPolicy", env, device=dev, seed=0, policy_kwargs=dict(memory=core), **ppo_kwargs)
+            model = MemoryPPO(
+                "MemoryPolicy", env, device=dev, seed=0, policy_kwargs=dict(memory=core), **ppo_kwargs
+            )
             steps = model.n_steps * n_envs
             if core not in per_step:
                 model.learn(steps)  # warm-up
@@ -613,12 +774,21 @@ def ppo_throughput(args, result: Result) -> None:
             per_step[core] = cycle / n_envs
             backend = getattr(model.policy.memory_core, "last_backend", None)
             seq_len = {"full": model.n_steps, "truncated": model.bptt_len, "cached": 1}[model.recurrent_mode]
-            row.update(sps=steps / cycle, cycle_s=cycle, rollout_s=totals["rollout"], update_s=totals["update"],
-                       n_steps=model.n_steps, minibatches=steps // (seq_len * model._sequences_per_batch),
-                       backend=backend)
-            print(f"  {core:<13}{n_envs:>6} envs  {rate(row['sps']):>7} steps/s  (rollout {totals['rollout']:.1f} s, "
-                  f"update {totals['update']:.1f} s, {row['minibatches']} minibatches x {model.n_epochs} epochs, "
-                  f"scan {backend or '-'})", flush=True)
+            row.update(
+                sps=steps / cycle,
+                cycle_s=cycle,
+                rollout_s=totals["rollout"],
+                update_s=totals["update"],
+                n_steps=model.n_steps,
+                minibatches=steps // (seq_len * model._sequences_per_batch),
+                backend=backend,
+            )
+            print(
+                f"  {core:<13}{n_envs:>6} envs  {rate(row['sps']):>7} steps/s  (rollout {totals['rollout']:.1f} s, "
+                f"update {totals['update']:.1f} s, {row['minibatches']} minibatches x {model.n_epochs} epochs, "
+                f"scan {backend or '-'})",
+                flush=True,
+            )
             result.update(figure=ppo_figure(rows, profile_row), rows=rows)
             if (core, n_envs) == profile_row and time.time() + per_step[core] * n_envs * 1.3 < deadline:
                 lines = profile_cycle(model, dev)
@@ -637,9 +807,12 @@ def ppo_figure(rows: list[dict], profile_row) -> str:
         return "no row measured"
     key = next((r for r in done if (r["core"], r["envs"]) == profile_row), None)
     best = max(done, key=lambda r: r["sps"])
-    head = (f"{key['core']} @{key['envs']} envs {rate(key['sps'])} steps/s (target >= {rate(TARGETS['ppo_sps'])}: "
-            f"{'met' if key['sps'] >= TARGETS['ppo_sps'] else 'not met'})" if key
-            else f"{profile_row[0]} @{profile_row[1]} envs not measured")
+    head = (
+        f"{key['core']} @{key['envs']} envs {rate(key['sps'])} steps/s (target >= {rate(TARGETS['ppo_sps'])}: "
+        f"{'met' if key['sps'] >= TARGETS['ppo_sps'] else 'not met'})"
+        if key
+        else f"{profile_row[0]} @{profile_row[1]} envs not measured"
+    )
     return f"{head}; best {best['core']} @{best['envs']} {rate(best['sps'])}; {len(done)}/{len(rows)} rows"
 
 
@@ -651,12 +824,11 @@ def time_to_target(args, result: Result) -> None:
     from collections import deque
 
     import numpy as np
-    from stable_baselines3.common.callbacks import BaseCallback
-
     from memory_agents.curriculum import CurriculumCallback
     from memory_agents.suite import catalog, cli, training
     from memory_agents.suite.config import curriculum_spec, env_seeds
     from memory_agents.suite.evaluation import evaluate_agent
+    from stable_baselines3.common.callbacks import BaseCallback
 
     dev = device_for(args)
     window = 256
@@ -685,8 +857,11 @@ def time_to_target(args, result: Result) -> None:
                 return time.perf_counter() < self.cap
             if stage == self.final_value:
                 infos = self.locals["infos"]
-                self.recent.extend(float(bool(infos[i]["is_success"])) for i in np.flatnonzero(dones & self.fresh)
-                                   if "is_success" in infos[i])
+                self.recent.extend(
+                    float(bool(infos[i]["is_success"]))
+                    for i in np.flatnonzero(dones & self.fresh)
+                    if "is_success" in infos[i]
+                )
                 if len(self.recent) == window:
                     self.rate = float(np.mean(self.recent))
                     if self.rate >= self.target:
@@ -698,13 +873,28 @@ def time_to_target(args, result: Result) -> None:
     figures = []
     with tempfile.TemporaryDirectory(prefix="gpu_check_runs_") as tmp:
         for difficulty, share in (("easy", 0.35), ("medium", 1.0)):
-            spec = cli.train_spec(cli.build_parser().parse_args(
-                ["train", "--task", "DelayedCue", "--difficulty", difficulty, "--core", args.target_core,
-                 "--device", dev.type, *(["--envs", "8", "--eval-episodes", "8"] if args.smoke else [])]))
+            spec = cli.train_spec(
+                cli.build_parser().parse_args(
+                    [
+                        "train",
+                        "--task",
+                        "DelayedCue",
+                        "--difficulty",
+                        difficulty,
+                        "--core",
+                        args.target_core,
+                        "--device",
+                        dev.type,
+                        *(["--envs", "8", "--eval-episodes", "8"] if args.smoke else []),
+                    ]
+                )
+            )
             target = catalog.target_success(spec.task, spec.difficulty)
             curriculum = curriculum_spec(spec.task, spec.difficulty, spec.env_kwargs, spec.curriculum)
             seeds = env_seeds(spec.seed)
-            env = training.make_env(spec, spec.num_envs, seeds.train, curriculum.build_kwargs() if curriculum else None)
+            env = training.make_env(
+                spec, spec.num_envs, seeds.train, curriculum.build_kwargs() if curriculum else None
+            )
             model = training._build_model(spec, env, Path(tmp) / difficulty, None)
             env.seed(seeds.train)  # as train_run: model construction reseeded the env with the model seed
             left = args.deadline - 20 - time.time()  # the evaluation and exit after each run
@@ -719,22 +909,37 @@ def time_to_target(args, result: Result) -> None:
             ev = evaluate_agent(model, eval_env, spec.eval_episodes, deterministic=True)
             eval_env.close()
             stage = getattr(model, "curriculum_state", {}).get("value") if curriculum else None
-            row = {"core": spec.core, "target": target, "reached_at_step": stop.reached,
-                   "steps": int(model.num_timesteps),
-                   "seconds": seconds, "cap_s": cap_s, "budget_steps": spec.steps, "envs": spec.num_envs,
-                   "train_success_window": stop.rate, "eval_success": ev["success"], "eval_ci": ev["success_ci"],
-                   "curriculum_stage": stage, "curriculum_target": curriculum.target if curriculum else None}
+            row = {
+                "core": spec.core,
+                "target": target,
+                "reached_at_step": stop.reached,
+                "steps": int(model.num_timesteps),
+                "seconds": seconds,
+                "cap_s": cap_s,
+                "budget_steps": spec.steps,
+                "envs": spec.num_envs,
+                "train_success_window": stop.rate,
+                "eval_success": ev["success"],
+                "eval_ci": ev["success_ci"],
+                "curriculum_stage": stage,
+                "curriculum_target": curriculum.target if curriculum else None,
+            }
             if stop.reached:
                 what = f"{difficulty} {target:g} at {stop.reached:,} steps in {seconds:.0f} s"
             elif model.num_timesteps >= spec.steps:
-                what = f"{difficulty} not reached within the {spec.steps / 1e6:g}M-step budget ({seconds:.0f} s)"
+                what = (
+                    f"{difficulty} not reached within the {spec.steps / 1e6:g}M-step budget ({seconds:.0f} s)"
+                )
             else:
                 what = f"{difficulty} not reached in {seconds:.0f} s cap ({model.num_timesteps:,} steps)"
             if curriculum and stage != curriculum.target:
                 what += f", delay stage {stage}/{curriculum.target}"
             what += f", eval {ev['success']:.2f}"
-            print(f"  {spec.core} {what}; training success over the last {window} episodes at the final stage: "
-                  f"{'-' if stop.rate is None else f'{stop.rate:.2f}'}", flush=True)
+            print(
+                f"  {spec.core} {what}; training success over the last {window} episodes at the final stage: "
+                f"{'-' if stop.rate is None else f'{stop.rate:.2f}'}",
+                flush=True,
+            )
             figures.append(what)
             result.update(figure=f"{spec.core}: " + "; ".join(figures), **{difficulty: row})
 

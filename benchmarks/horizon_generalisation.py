@@ -10,13 +10,18 @@ agent: success on fresh evaluation episodes at each horizon.
 A memory that holds scores at longer delays what it scores at its own; an agent that learned
 the timing of one fixed delay fails at every other one, shorter ones included.
 """
+
 from __future__ import annotations
 
 import argparse
 
 #: The parameter that sets each task's horizon.
-HORIZON_PARAM = {"TMazePassive": "corridor_length", "TMazeActive": "corridor_length", "NBack": "length",
-                 "DistractorNavigation": "episode_length"}
+HORIZON_PARAM = {
+    "TMazePassive": "corridor_length",
+    "TMazeActive": "corridor_length",
+    "NBack": "length",
+    "DistractorNavigation": "episode_length",
+}
 
 
 def main() -> None:
@@ -28,10 +33,10 @@ def main() -> None:
     args = p.parse_args()
 
     import torch
-    from memory_gym_envs import DIFFICULTIES, get_preset
-
     from memory_agents.suite.evaluation import evaluate_checkpoint
     from memory_agents.suite.training import load_run_info
+
+    from memory_gym_envs import DIFFICULTIES, get_preset
 
     torch.set_num_threads(1)
     for ckpt in args.checkpoints:
@@ -41,15 +46,22 @@ def main() -> None:
             print(f"{ckpt}: no run.json beside it; skipped")
             continue
         param = HORIZON_PARAM.get(task, "delay")
-        own = {**get_preset(task, info["difficulty"]).params, **((info.get("config") or {}).get("env_kwargs") or {})}
+        own = {
+            **get_preset(task, info["difficulty"]).params,
+            **((info.get("config") or {}).get("env_kwargs") or {}),
+        }
         values = sorted({get_preset(task, d).params[param] for d in DIFFICULTIES} | set(args.extra))
         cells = []
         for value in values:
-            res = evaluate_checkpoint(ckpt, episodes=args.episodes, seed=args.seed, device="cpu",
-                                      env_kwargs={**own, param: value})
+            res = evaluate_checkpoint(
+                ckpt, episodes=args.episodes, seed=args.seed, device="cpu", env_kwargs={**own, param: value}
+            )
             mark = "*" if value == own[param] else ""
             cells.append(f"{param}={value}{mark}: {res['success']:.2f}")
-        print(f"{task} {info['difficulty']} {info.get('core')} s{info.get('seed')}  " + "  ".join(cells), flush=True)
+        print(
+            f"{task} {info['difficulty']} {info.get('core')} s{info.get('seed')}  " + "  ".join(cells),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ Two figures per core and horizon:
 Settings: 4 cues, the chrono / auto-rollout defaults of MemoryPPO, 64 envs, hidden 64, lr 2e-3;
 ``--curriculum`` starts the delay at 10 and grows it on success (memory_agents.curriculum).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,29 +32,39 @@ def one_update(core: str, delay: int, num_envs: int) -> dict:
     from memory_agents import MemoryPPO, make_vec_env
 
     torch.set_num_threads(1)
-    env = make_vec_env("MemoryGym/DelayedCue-v0", num_envs=num_envs, seed=0, env_kwargs={"num_cues": 4, "delay": delay})
+    env = make_vec_env(
+        "MemoryGym/DelayedCue-v0", num_envs=num_envs, seed=0, env_kwargs={"num_cues": 4, "delay": delay}
+    )
     model = MemoryPPO("MemoryPolicy", env, n_epochs=1, policy_kwargs=dict(memory=core, hidden_dim=64))
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t0 = time.perf_counter()
     model.learn(model.n_steps * num_envs)
-    return {"core": core, "delay": delay, "n_steps": model.n_steps, "num_envs": num_envs,
-            "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "rss_before_mib": before,
-            "seconds": time.perf_counter() - t0}
+    return {
+        "core": core,
+        "delay": delay,
+        "n_steps": model.n_steps,
+        "num_envs": num_envs,
+        "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_before_mib": before,
+        "seconds": time.perf_counter() - t0,
+    }
 
 
 def time_to_target(core: str, delay: int, max_steps: int, curriculum: bool, seed: int) -> dict:
     import numpy as np
     import torch
+    from memory_agents.curriculum import CurriculumCallback, CurriculumSpec
     from stable_baselines3.common.callbacks import BaseCallback
 
     from memory_agents import MemoryPPO, make_vec_env
-    from memory_agents.curriculum import CurriculumCallback, CurriculumSpec
 
     torch.set_num_threads(1)
     spec = CurriculumSpec(param="delay", start=min(10, delay)).with_target(delay) if curriculum else None
     kwargs = {"num_cues": 4, "delay": delay, **(spec.build_kwargs() if spec else {})}
     env = make_vec_env("MemoryGym/DelayedCue-v0", num_envs=64, seed=seed * 2**32, env_kwargs=kwargs)
-    model = MemoryPPO("MemoryPolicy", env, learning_rate=2e-3, seed=seed, policy_kwargs=dict(memory=core, hidden_dim=64))
+    model = MemoryPPO(
+        "MemoryPolicy", env, learning_rate=2e-3, seed=seed, policy_kwargs=dict(memory=core, hidden_dim=64)
+    )
 
     class Stop(BaseCallback):
         def __init__(self):
@@ -77,11 +88,22 @@ def time_to_target(core: str, delay: int, max_steps: int, curriculum: bool, seed
     elapsed = time.perf_counter() - t0
     from memory_agents.suite.evaluation import evaluate_agent
 
-    ev_env = make_vec_env("MemoryGym/DelayedCue-v0", num_envs=100, seed=seed * 2**32 + 2**31,
-                          env_kwargs={"num_cues": 4, "delay": delay})
+    ev_env = make_vec_env(
+        "MemoryGym/DelayedCue-v0",
+        num_envs=100,
+        seed=seed * 2**32 + 2**31,
+        env_kwargs={"num_cues": 4, "delay": delay},
+    )
     success = evaluate_agent(model, ev_env, 200, deterministic=True)["success"]
-    return {"core": core, "delay": delay, "steps": stop.reached, "seconds": elapsed if stop.reached else None,
-            "trained": model.num_timesteps, "success": success, "curriculum": curriculum}
+    return {
+        "core": core,
+        "delay": delay,
+        "steps": stop.reached,
+        "seconds": elapsed if stop.reached else None,
+        "trained": model.num_timesteps,
+        "success": success,
+        "curriculum": curriculum,
+    }
 
 
 def main() -> None:
@@ -103,9 +125,13 @@ def main() -> None:
         return
 
     def run(job: dict) -> dict | None:
-        out = subprocess.run([sys.executable, __file__, "--one", json.dumps(job)], capture_output=True, text=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--one", json.dumps(job)], capture_output=True, text=True
+        )
         if out.returncode:
-            print(f"  failed: {job}: {out.stderr.strip().splitlines()[-1] if out.stderr.strip() else out.returncode}")
+            print(
+                f"  failed: {job}: {out.stderr.strip().splitlines()[-1] if out.stderr.strip() else out.returncode}"
+            )
             return None
         return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -115,18 +141,32 @@ def main() -> None:
         cells = []
         for delay in args.rss_delays:
             r = run({"kind": "rss", "core": core, "delay": delay, "num_envs": args.rss_envs})
-            cells.append("failed".rjust(22) if r is None else f"{r['rss_mib']:7.0f} MiB {r['seconds']:7.1f} s".rjust(22))
+            cells.append(
+                "failed".rjust(22)
+                if r is None
+                else f"{r['rss_mib']:7.0f} MiB {r['seconds']:7.1f} s".rjust(22)
+            )
         print(core.ljust(14) + "".join(cells), flush=True)
     if args.rss_only:
         return
-    print(f"\nenv steps / wall time to success >= {TARGET} on the training episodes (cap {args.max_steps:,}; "
-          f"curriculum {'on' if args.curriculum else 'off'}); greedy success on fresh seeds:")
+    print(
+        f"\nenv steps / wall time to success >= {TARGET} on the training episodes (cap {args.max_steps:,}; "
+        f"curriculum {'on' if args.curriculum else 'off'}); greedy success on fresh seeds:"
+    )
     print("core".ljust(14) + "".join(f"D={d}".rjust(34) for d in args.delays))
     for core in args.cores:
         cells = []
         for delay in args.delays:
-            r = run({"kind": "target", "core": core, "delay": delay, "max_steps": args.max_steps,
-                     "curriculum": args.curriculum, "seed": args.seed})
+            r = run(
+                {
+                    "kind": "target",
+                    "core": core,
+                    "delay": delay,
+                    "max_steps": args.max_steps,
+                    "curriculum": args.curriculum,
+                    "seed": args.seed,
+                }
+            )
             if r is None:
                 cells.append("failed".rjust(34))
             elif r["steps"] is None:

@@ -23,6 +23,7 @@ the delay. Prints one line per core configuration.
     uv run python benchmarks/mpn_memory_probe.py
     uv run python benchmarks/mpn_memory_probe.py --configs gru "mpn:eta=0.1" "mpn:learn_eta=True" --steps 300
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,7 +32,6 @@ import itertools
 import time
 
 import torch
-
 from memory_agents.cores import make_core
 
 
@@ -60,7 +60,7 @@ def cue_sensitivity(name, kwargs, num_cues, delay, hidden, seeds) -> float:
         core = make_core(name, 2 + num_cues, hidden, **kwargs)
         with torch.no_grad():
             y, _ = core(delayed_cue_batch(torch.arange(num_cues), num_cues, delay))
-        yq = y[-1]                                    # (C, H)
+        yq = y[-1]  # (C, H)
         dists = [(yq[a] - yq[b]).norm() for a, b in itertools.combinations(range(num_cues), 2)]
         rels.append(float(torch.stack(dists).mean() / yq.norm(dim=1).mean().clamp_min(1e-12)))
     return sum(rels) / len(rels)
@@ -90,8 +90,12 @@ def supervised_curve(name, kwargs, num_cues, delay, hidden, steps, lr, batch, se
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--configs", nargs="+", default=["gru", "mpn:eta=0.1", "mpn", "mpn:m_bound=1.0"],
-                   help='core specs "name:key=value,key=value"')
+    p.add_argument(
+        "--configs",
+        nargs="+",
+        default=["gru", "mpn:eta=0.1", "mpn", "mpn:m_bound=1.0"],
+        help='core specs "name:key=value,key=value"',
+    )
     p.add_argument("--num-cues", type=int, default=4)
     p.add_argument("--delay", type=int, default=10)
     p.add_argument("--hidden", type=int, default=64)
@@ -103,17 +107,37 @@ def main():
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     checkpoints = sorted({s for s in (25, 50, 100, 200, 300, 500, 1000, args.steps) if s <= args.steps})
-    print(f"DelayedCue-shaped inputs: {args.num_cues} cues, delay {args.delay}, hidden {args.hidden}; "
-          f"supervised: Adam lr {args.lr}, batch {args.batch}, seed {args.seed}")
-    print(f"{'config':34s} {'cue-sens@init':>13s}  " + "  ".join(f"acc@{s:<4d}" for s in checkpoints) + "   wall_s")
+    print(
+        f"DelayedCue-shaped inputs: {args.num_cues} cues, delay {args.delay}, hidden {args.hidden}; "
+        f"supervised: Adam lr {args.lr}, batch {args.batch}, seed {args.seed}"
+    )
+    print(
+        f"{'config':34s} {'cue-sens@init':>13s}  "
+        + "  ".join(f"acc@{s:<4d}" for s in checkpoints)
+        + "   wall_s"
+    )
     for spec in args.configs:
         name, kwargs = parse_config(spec)
         t0 = time.perf_counter()
         sens = cue_sensitivity(name, kwargs, args.num_cues, args.delay, args.hidden, seeds=range(5))
-        accs = supervised_curve(name, kwargs, args.num_cues, args.delay, args.hidden, args.steps,
-                                args.lr, args.batch, args.seed, checkpoints)
-        print(f"{spec:34s} {sens:13.4f}  " + "  ".join(f"{accs[s]:8.3f}" for s in checkpoints)
-              + f"   {time.perf_counter() - t0:6.1f}", flush=True)
+        accs = supervised_curve(
+            name,
+            kwargs,
+            args.num_cues,
+            args.delay,
+            args.hidden,
+            args.steps,
+            args.lr,
+            args.batch,
+            args.seed,
+            checkpoints,
+        )
+        print(
+            f"{spec:34s} {sens:13.4f}  "
+            + "  ".join(f"{accs[s]:8.3f}" for s in checkpoints)
+            + f"   {time.perf_counter() - t0:6.1f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

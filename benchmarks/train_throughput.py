@@ -11,6 +11,7 @@ row of a block, one process, CPU threads fixed by --threads. Rows:
   - MemoryPPO GRU 64 in each recurrent mode (defaults: one minibatch of the whole rollout, 8 epochs).
 Timings are wall-clock: on a shared machine they move with the load; compare rows of one run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,7 +35,9 @@ def timed_learn(model, rollouts: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--num-envs", type=int, nargs="+", default=None, help="env counts (default 16 64)")
     parser.add_argument("--n-steps", type=int, default=128)
     parser.add_argument("--rollouts", type=int, default=3, help="timed rollout+update cycles per row")
@@ -61,24 +64,45 @@ def run_block(args, num_envs: int, rollouts: int) -> None:
 
     rollout = args.n_steps * num_envs
     n_epochs = inspect.signature(MemoryPPO).parameters["n_epochs"].default
-    print(f"DelayedCue(4 cues, delay {args.delay}), {num_envs} envs x {args.n_steps} steps, "
-          f"device {args.device}, {args.threads} thread(s), {rollouts} timed rollout(s) per row")
+    print(
+        f"DelayedCue(4 cues, delay {args.delay}), {num_envs} envs x {args.n_steps} steps, "
+        f"device {args.device}, {args.threads} thread(s), {rollouts} timed rollout(s) per row"
+    )
     rows: list[tuple[str, float]] = []
     if not args.no_baseline:
         from sb3_contrib import RecurrentPPO
 
         lstm = dict(lstm_hidden_size=args.hidden)
-        for label, kw in (("RecurrentPPO LSTM (defaults: batch 128, 10 epochs)", {}),
-                          (f"RecurrentPPO LSTM (1 minibatch, {n_epochs} epochs)",
-                           dict(batch_size=rollout, n_epochs=n_epochs))):
-            model = RecurrentPPO("MlpLstmPolicy", env(), n_steps=args.n_steps, policy_kwargs=lstm, seed=0,
-                                 device=args.device, **kw)
+        for label, kw in (
+            ("RecurrentPPO LSTM (defaults: batch 128, 10 epochs)", {}),
+            (
+                f"RecurrentPPO LSTM (1 minibatch, {n_epochs} epochs)",
+                dict(batch_size=rollout, n_epochs=n_epochs),
+            ),
+        ):
+            model = RecurrentPPO(
+                "MlpLstmPolicy",
+                env(),
+                n_steps=args.n_steps,
+                policy_kwargs=lstm,
+                seed=0,
+                device=args.device,
+                **kw,
+            )
             rows.append((label, timed_learn(model, rollouts)))
             print(f"  {label:58s} {rows[-1][1]:10,.0f} steps/s", flush=True)
     for mode, kw in (("full", {}), ("truncated", dict(bptt_len=min(32, args.n_steps))), ("cached", {})):
         label = f"MemoryPPO {args.core} {args.hidden} ({mode})"
-        model = MemoryPPO("MemoryPolicy", env(), n_steps=args.n_steps, recurrent_mode=mode, seed=0,
-                          device=args.device, policy_kwargs=dict(memory=args.core, hidden_dim=args.hidden), **kw)
+        model = MemoryPPO(
+            "MemoryPolicy",
+            env(),
+            n_steps=args.n_steps,
+            recurrent_mode=mode,
+            seed=0,
+            device=args.device,
+            policy_kwargs=dict(memory=args.core, hidden_dim=args.hidden),
+            **kw,
+        )
         rows.append((label, timed_learn(model, rollouts)))
         print(f"  {label:58s} {rows[-1][1]:10,.0f} steps/s", flush=True)
     if not args.no_baseline:

@@ -31,7 +31,9 @@ def evaluate(model, env_id, episodes, trials_per_episode, seed=100):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--task", default="PerceptualDecisionMaking")
     parser.add_argument("--memory", default="gru")
     parser.add_argument("--timesteps", type=int, default=200_000)
@@ -58,8 +60,10 @@ def main():
     before = evaluate(model, env_id, 3, args.trials_per_episode)
     model.learn(total_timesteps=args.timesteps)
     after = evaluate(model, env_id, 10, args.trials_per_episode)
-    print(f"{args.task} ({args.memory}): trial accuracy {before:.2f} before training -> {after:.2f} "
-          f"after {args.timesteps} steps")
+    print(
+        f"{args.task} ({args.memory}): trial accuracy {before:.2f} before training -> {after:.2f} "
+        f"after {args.timesteps} steps"
+    )
 
 
 if __name__ == "__main__":

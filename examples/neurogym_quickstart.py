@@ -8,9 +8,9 @@ their per-trial accuracy, then shows the trial keys in a vector env's infos.
 
 import gymnasium as gym
 import numpy as np
+from memory_gym_envs.neurogym import ground_truth_actions, make
 
 import memory_gym_envs  # noqa: F401  (registers MemoryGym/NeuroGym-<Task>-v0)
-from memory_gym_envs.neurogym import ground_truth_actions, make
 
 TASKS = ("ContextDecisionMaking", "DelayMatchSample", "PerceptualDecisionMaking", "GoNogo", "ReadySetGo")
 
@@ -38,7 +38,9 @@ def main():
         print(f"{task:28s} {oracle_acc:10.2f} {random_acc:10.2f} {steps:14d}")
 
     # Any neurogym id with its own kwargs, plus previous reward / one-hot action in the observation.
-    env = make("PerceptualDecisionMaking-v0", dt=50, timing={"stimulus": 500}, pass_reward=True, pass_action=True)
+    env = make(
+        "PerceptualDecisionMaking-v0", dt=50, timing={"stimulus": 500}, pass_reward=True, pass_action=True
+    )
     print("generic make:", env.observation_space, env.action_space)
 
     vec = gym.make_vec("MemoryGym/NeuroGym-DelayMatchSample-v0", num_envs=4, trials_per_episode=3)
@@ -46,8 +48,14 @@ def main():
     for _ in range(40):
         _, _, _, _, infos = vec.step(ground_truth_actions(vec))
         if infos["new_trial"].any():
-            print("vector step: new_trial", infos["new_trial"], "trial_index", infos["trial_index"],
-                  "trial_correct", np.where(infos["_trial_correct"], infos["trial_correct"], None))
+            print(
+                "vector step: new_trial",
+                infos["new_trial"],
+                "trial_index",
+                infos["trial_index"],
+                "trial_correct",
+                np.where(infos["_trial_correct"], infos["trial_correct"], None),
+            )
     vec.close()
 
 

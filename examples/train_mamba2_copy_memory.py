@@ -1,9 +1,10 @@
 """Train a Mamba2-memory PPO agent on CopyMemory (reproduce L tokens after a delay), SB3 style.
 
-    uv run python examples/train_mamba2_copy_memory.py                  # 3 tokens, delay 10
-    uv run python examples/train_mamba2_copy_memory.py --steps 2000000 --length 5 --delay 50
-    uv run python examples/train_mamba2_copy_memory.py --device cuda    # Triton kernels if installed
+uv run python examples/train_mamba2_copy_memory.py                  # 3 tokens, delay 10
+uv run python examples/train_mamba2_copy_memory.py --steps 2000000 --length 5 --delay 50
+uv run python examples/train_mamba2_copy_memory.py --device cuda    # Triton kernels if installed
 """
+
 import argparse
 
 import torch

@@ -1,4 +1,5 @@
 """Shared pytest setup: `slow` tests run only when asked for, `gpu` tests only where CUDA exists."""
+
 import pytest
 
 

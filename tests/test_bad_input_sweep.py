@@ -5,6 +5,7 @@ Every input either works or raises ValueError / TypeError whose message names th
 the value; any other exception (IndexError, AttributeError, KeyError, a bare numpy error, ...)
 fails the sweep. Few examples each and no deadline, so it stays a fast default test.
 """
+
 import json
 import math
 
@@ -14,20 +15,59 @@ import pytest
 import torch
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-
-import memory_gym_envs  # noqa: F401  (registers the ids)
 from memory_gym_envs.difficulty import task_params
 from memory_gym_envs.tasks import TASK_CLASSES
 
+import memory_gym_envs  # noqa: F401  (registers the ids)
+
 torch.set_num_threads(1)
-SWEEP = settings(max_examples=6, deadline=None, derandomize=True,
-                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+SWEEP = settings(
+    max_examples=6,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 
 #: Wrong types, signs, ranges and shapes. Sizes past any machine (2**64) but no merely large ones
 #: (10**5 hidden units is valid, only costly: generating those would exhaust memory, not find bugs).
-NASTY = [None, True, False, 0, -1, 1, 2, -(2**63), 2**64, 2**70, 0.5, -0.5, 1e300, math.nan, math.inf, -math.inf,
-         "", "abc", "10", "-1", [], [1], [1, 2], [3, 1], [1, 2, 3], (2, 1), [[1]], {}, {"a": 1}, b"x", object(),
-         np.int64(-3), np.float32(0.5), np.array([1, 2]), np.array(7), 3 + 4j]
+NASTY = [
+    None,
+    True,
+    False,
+    0,
+    -1,
+    1,
+    2,
+    -(2**63),
+    2**64,
+    2**70,
+    0.5,
+    -0.5,
+    1e300,
+    math.nan,
+    math.inf,
+    -math.inf,
+    "",
+    "abc",
+    "10",
+    "-1",
+    [],
+    [1],
+    [1, 2],
+    [3, 1],
+    [1, 2, 3],
+    (2, 1),
+    [[1]],
+    {},
+    {"a": 1},
+    b"x",
+    object(),
+    np.int64(-3),
+    np.float32(0.5),
+    np.array([1, 2]),
+    np.array(7),
+    3 + 4j,
+]
 
 
 def every_nasty(test):
@@ -37,8 +77,13 @@ def every_nasty(test):
     return test
 
 
-BAD = st.one_of(st.sampled_from(NASTY), st.integers(-10**6, 8), st.floats(-1e6, 8, width=32),
-                st.text(max_size=4), st.lists(st.integers(-3, 3), max_size=3))
+BAD = st.one_of(
+    st.sampled_from(NASTY),
+    st.integers(-(10**6), 8),
+    st.floats(-1e6, 8, width=32),
+    st.text(max_size=4),
+    st.lists(st.integers(-3, 3), max_size=3),
+)
 
 
 def _names(value) -> list[str]:
@@ -67,7 +112,7 @@ def clean(call, *names, value=None):
 #: is an xfail (strict, so fixing it turns the case red until the mark goes).
 KNOWN = {
     "gym.make_vec.num_envs": "memory_gym_envs tasks/base.py: num_envs has no upper bound (2**64: numpy's "
-                             "'Maximum allowed dimension exceeded')",
+    "'Maximum allowed dimension exceeded')",
     "gym.make_vec.difficulty": "memory_gym_envs difficulty.check_difficulty: an array -> numpy's ambiguous truth value",
     "gym.make_vec.render_mode": "memory_gym_envs render.check_render_mode: an array -> numpy's ambiguous truth value",
     "make_vec_env.seed": "memory_agents/vec_env.py: a non-int seed fails inside SB3's VecEnv.seed",
@@ -92,6 +137,7 @@ KNOWN = {
 def cases(argnames: str, items: list[tuple], case_id):
     """``pytest.mark.parametrize`` over ``items``, each with id ``case_id(*item)`` and marked xfail
     when that id is a known finding (``KNOWN``)."""
+
     def param(item):
         name = case_id(*item)
         marks = [pytest.mark.xfail(reason=KNOWN[name], strict=True)] if name in KNOWN else []
@@ -143,9 +189,21 @@ def _sb3_make_vec_env(**kwargs):
 
 MAKE_VEC = [
     ("gym.make_vec", "num_envs", lambda v: gym.make_vec("MemoryGym/DelayedCue-v0", num_envs=v)),
-    ("gym.make_vec", "difficulty", lambda v: gym.make_vec("MemoryGym/DelayedCue-v0", num_envs=2, difficulty=v)),
-    ("gym.make_vec", "autoreset_mode", lambda v: gym.make_vec("MemoryGym/DelayedCue-v0", num_envs=2, autoreset_mode=v)),
-    ("gym.make_vec", "render_mode", lambda v: gym.make_vec("MemoryGym/DelayedCue-v0", num_envs=2, render_mode=v)),
+    (
+        "gym.make_vec",
+        "difficulty",
+        lambda v: gym.make_vec("MemoryGym/DelayedCue-v0", num_envs=2, difficulty=v),
+    ),
+    (
+        "gym.make_vec",
+        "autoreset_mode",
+        lambda v: gym.make_vec("MemoryGym/DelayedCue-v0", num_envs=2, autoreset_mode=v),
+    ),
+    (
+        "gym.make_vec",
+        "render_mode",
+        lambda v: gym.make_vec("MemoryGym/DelayedCue-v0", num_envs=2, render_mode=v),
+    ),
     ("make_vec_env", "num_envs", lambda v: _sb3_make_vec_env(num_envs=v)),
     ("make_vec_env", "seed", lambda v: _sb3_make_vec_env(seed=v)),
     ("make_vec_env", "difficulty", lambda v: _sb3_make_vec_env(difficulty=v)),
@@ -200,8 +258,9 @@ def test_algorithm_constructors(small_env, cls, param, value):
     clean(lambda: cls(policy, small_env, device="cpu", **kwargs), param, value=value)
 
 
-POLICY_KWARGS = [("MemoryPPO", k) for k in ("memory", "memory_kwargs", "hidden_dim", "shared_memory", "net_arch")] + [
-    ("TrialReplayDQN", k) for k in ("memory", "memory_kwargs", "hidden_dim")]
+POLICY_KWARGS = [
+    ("MemoryPPO", k) for k in ("memory", "memory_kwargs", "hidden_dim", "shared_memory", "net_arch")
+] + [("TrialReplayDQN", k) for k in ("memory", "memory_kwargs", "hidden_dim")]
 
 
 @cases("algo, kwarg", POLICY_KWARGS, lambda a, k: f"{a}.{k}")
@@ -213,28 +272,64 @@ def test_policy_kwargs(small_env, algo, kwarg, value):
     from memory_agents.ppo import MemoryPPO
 
     cls, policy = (MemoryPPO, "MemoryPolicy") if algo == "MemoryPPO" else (TrialReplayDQN, "MemoryQPolicy")
-    clean(lambda: cls(policy, small_env, device="cpu", policy_kwargs={"hidden_dim": 8, kwarg: value}),
-          kwarg, value=value)
+    clean(
+        lambda: cls(policy, small_env, device="cpu", policy_kwargs={"hidden_dim": 8, kwarg: value}),
+        kwarg,
+        value=value,
+    )
 
 
 # ----------------------------------------------------------------------------- suite YAML and CLI
-YAML_VALUES = st.recursive(st.one_of(st.sampled_from([None, True, 0, -1, 3, 0.5, "", "x", "gru", "DelayedCue",
-                                                      "easy", "ppo", "dqn", "preset", "mlp"]),
-                                     st.integers(-5, 10**6), st.text(max_size=4)),
-                           lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                                   st.dictionaries(st.text(max_size=6), inner, max_size=3)),
-                           max_leaves=6)
-TRAIN_KEYS = ["steps", "num_envs", "recurrent_mode", "device", "eval_episodes", "curve_points", "curriculum",
-              "checkpoint_every"]
+YAML_VALUES = st.recursive(
+    st.one_of(
+        st.sampled_from(
+            [None, True, 0, -1, 3, 0.5, "", "x", "gru", "DelayedCue", "easy", "ppo", "dqn", "preset", "mlp"]
+        ),
+        st.integers(-5, 10**6),
+        st.text(max_size=4),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+TRAIN_KEYS = [
+    "steps",
+    "num_envs",
+    "recurrent_mode",
+    "device",
+    "eval_episodes",
+    "curve_points",
+    "curriculum",
+    "checkpoint_every",
+]
 
 
 @SWEEP
-@given(key=st.sampled_from(["name", "description", "tasks", "difficulties", "cores", "seeds", "algo", "train", "ppo",
-                            "dqn", "policy", "budget", "bogus"]), value=YAML_VALUES,
-       train_key=st.sampled_from(TRAIN_KEYS), train_value=YAML_VALUES)
+@given(
+    key=st.sampled_from(
+        [
+            "name",
+            "description",
+            "tasks",
+            "difficulties",
+            "cores",
+            "seeds",
+            "algo",
+            "train",
+            "ppo",
+            "dqn",
+            "policy",
+            "budget",
+            "bogus",
+        ]
+    ),
+    value=YAML_VALUES,
+    train_key=st.sampled_from(TRAIN_KEYS),
+    train_value=YAML_VALUES,
+)
 def test_suite_yaml(key, value, train_key, train_value):
     import yaml
-
     from memory_agents.suite.config import SuiteError, build_suite
 
     base = {"tasks": ["DelayedCue"], "cores": ["gru"], "train": {"steps": 100}}
@@ -266,20 +361,62 @@ class _Accepted(BaseException):
 
 #: Flag values every flag is tried with; hypothesis adds a few more from FLAG_TEXT.
 FLAG_NASTY = ["-1", "0", "2.5", "nan", "abc", "", "[1]", "99999999999999999999"]
-FLAG_TEXT = st.one_of(st.sampled_from(["1", "1e9", "inf", "{}", "null", "none", '{"param": "delay"}',
-                                       '{"param": "delay", "start": -1}', '{"n_steps": 0}', '{"bogus": 1}', "gru",
-                                       "mlp", "cuda:9", "delay=[5,1]", "delay", "=3"]),
-                      st.text(alphabet=st.characters(blacklist_categories=("Cs", "Nd"), blacklist_characters="\x00"),
-                              max_size=6))  # no digits: a large number is a valid (costly) size, not a bad one
+FLAG_TEXT = st.one_of(
+    st.sampled_from(
+        [
+            "1",
+            "1e9",
+            "inf",
+            "{}",
+            "null",
+            "none",
+            '{"param": "delay"}',
+            '{"param": "delay", "start": -1}',
+            '{"n_steps": 0}',
+            '{"bogus": 1}',
+            "gru",
+            "mlp",
+            "cuda:9",
+            "delay=[5,1]",
+            "delay",
+            "=3",
+        ]
+    ),
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Cs", "Nd"), blacklist_characters="\x00"), max_size=6
+    ),
+)  # no digits: a large number is a valid (costly) size, not a bad one
 
 
 def every_flag_value(test):
     for value in reversed(FLAG_NASTY):
         test = example(value=value)(test)
     return test
-TRAIN_FLAGS = ["--steps", "--envs", "--eval-episodes", "--checkpoint-every", "--seed", "--hidden-dim", "--lr",
-               "--n-steps", "--bptt-len", "--threads", "--difficulty", "--core", "--task", "--env-kwargs",
-               "--env-kwarg", "--algo-kwargs", "--curriculum", "--recurrent-mode", "--device", "--algo", "--resume"]
+
+
+TRAIN_FLAGS = [
+    "--steps",
+    "--envs",
+    "--eval-episodes",
+    "--checkpoint-every",
+    "--seed",
+    "--hidden-dim",
+    "--lr",
+    "--n-steps",
+    "--bptt-len",
+    "--threads",
+    "--difficulty",
+    "--core",
+    "--task",
+    "--env-kwargs",
+    "--env-kwarg",
+    "--algo-kwargs",
+    "--curriculum",
+    "--recurrent-mode",
+    "--device",
+    "--algo",
+    "--resume",
+]
 
 
 @pytest.fixture
@@ -333,12 +470,45 @@ def _cli(argv, capsys) -> None:
 @given(value=FLAG_TEXT)
 def test_train_flags(no_training, capsys, tmp_path_factory, flag, value):
     logs = tmp_path_factory.mktemp("logs")
-    _cli(["train", "--task", "DelayedCue", "--steps", "64", "--envs", "2", "--hidden-dim", "8", "--device", "cpu",
-          "--log-dir", str(logs), "--no-progress", flag, value], capsys)
+    _cli(
+        [
+            "train",
+            "--task",
+            "DelayedCue",
+            "--steps",
+            "64",
+            "--envs",
+            "2",
+            "--hidden-dim",
+            "8",
+            "--device",
+            "cpu",
+            "--log-dir",
+            str(logs),
+            "--no-progress",
+            flag,
+            value,
+        ],
+        capsys,
+    )
 
 
-@pytest.mark.parametrize("flag", ["--steps", "--envs", "--eval-episodes", "--checkpoint-every", "--seeds", "--workers",
-                                  "--threads", "--retries", "--device", "--recurrent-mode", "--suite"])
+@pytest.mark.parametrize(
+    "flag",
+    [
+        "--steps",
+        "--envs",
+        "--eval-episodes",
+        "--checkpoint-every",
+        "--seeds",
+        "--workers",
+        "--threads",
+        "--retries",
+        "--device",
+        "--recurrent-mode",
+        "--suite",
+    ],
+)
 @FLAG_SWEEP
 @every_flag_value
 @given(value=FLAG_TEXT)
@@ -348,8 +518,19 @@ def test_run_flags(capsys, tmp_path_factory, flag, value):
     _cli(argv, capsys)
 
 
-@pytest.mark.parametrize("flag", ["--episodes", "--seed", "--task", "--difficulty", "--env-kwargs", "--env-kwarg",
-                                  "--threads", "--device"])
+@pytest.mark.parametrize(
+    "flag",
+    [
+        "--episodes",
+        "--seed",
+        "--task",
+        "--difficulty",
+        "--env-kwargs",
+        "--env-kwarg",
+        "--threads",
+        "--device",
+    ],
+)
 @FLAG_SWEEP
 @every_flag_value
 @given(value=FLAG_TEXT)
@@ -363,8 +544,32 @@ def sanity_checkpoint(tmp_path_factory):
     from memory_agents.suite.cli import main
 
     logs = tmp_path_factory.mktemp("agent")
-    assert main(["train", "--task", "DelayedCue", "--steps", "32", "--envs", "2", "--hidden-dim", "8", "--device",
-                 "cpu", "--eval-episodes", "2", "--log-dir", str(logs), "--no-progress",
-                 "--env-kwargs", json.dumps({"num_cues": 2, "delay": 2}), "--n-steps", "16"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--task",
+                "DelayedCue",
+                "--steps",
+                "32",
+                "--envs",
+                "2",
+                "--hidden-dim",
+                "8",
+                "--device",
+                "cpu",
+                "--eval-episodes",
+                "2",
+                "--log-dir",
+                str(logs),
+                "--no-progress",
+                "--env-kwargs",
+                json.dumps({"num_cues": 2, "delay": 2}),
+                "--n-steps",
+                "16",
+            ]
+        )
+        == 0
+    )
     [checkpoint] = logs.glob("*/model.zip")
     return str(checkpoint)

@@ -1,4 +1,5 @@
 """Workspace-level contracts: the env package stays light (no torch, no neurogym on import)."""
+
 import subprocess
 import sys
 

@@ -1,16 +1,16 @@
 """n_steps='auto': rollouts cover whole episodes, so full BPTT reaches from every query to its cue."""
+
 from __future__ import annotations
 
 import warnings
 
-import numpy as np
 import pytest
 import torch
+from memory_agents.ppo import FALLBACK_N_STEPS
 from stable_baselines3.common.env_util import make_vec_env as sb3_make_vec_env
 
 import memory_gym_envs
 from memory_agents import MemoryPPO, make_vec_env
-from memory_agents.ppo import FALLBACK_N_STEPS
 
 torch.set_num_threads(1)
 
@@ -37,7 +37,9 @@ def test_delay_range_takes_the_longest_episode():
 
 def test_short_rollouts_in_full_mode_warn_and_say_why():
     env = make_vec_env("MemoryGym/DelayedCue-v0", num_envs=2, env_kwargs={"delay": 60})
-    with pytest.warns(UserWarning, match=r"n_steps=16 is shorter than the episodes of this env \(up to 62 steps\)"):
+    with pytest.warns(
+        UserWarning, match=r"n_steps=16 is shorter than the episodes of this env \(up to 62 steps\)"
+    ):
         MemoryPPO("MemoryPolicy", env, n_steps=16)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -57,16 +59,19 @@ def test_time_limit_of_other_envs_is_their_horizon():
     assert MemoryPPO("MemoryPolicy", env).n_steps == 500
 
 
-@pytest.mark.parametrize("n_seq, seq_len, expected", [
-    (64, 62, 64),     # short whole-episode rollouts: one minibatch
-    (64, 402, 16),    # long ones: about 4096 steps, at least 16 sequences -> 4 minibatches
-    (64, 2002, 16),
-    (64, 101, 32),    # 4096 // 101 = 40 -> largest divisor of 64 below it
-    (8, 2002, 8),     # fewer sequences than the floor: one minibatch
-    (48, 300, 16),
-    (4096, 402, 512),  # thousands of envs (GPU): at most 8 minibatches
-    (1000, 402, 125),
-])
+@pytest.mark.parametrize(
+    "n_seq, seq_len, expected",
+    [
+        (64, 62, 64),  # short whole-episode rollouts: one minibatch
+        (64, 402, 16),  # long ones: about 4096 steps, at least 16 sequences -> 4 minibatches
+        (64, 2002, 16),
+        (64, 101, 32),  # 4096 // 101 = 40 -> largest divisor of 64 below it
+        (8, 2002, 8),  # fewer sequences than the floor: one minibatch
+        (48, 300, 16),
+        (4096, 402, 512),  # thousands of envs (GPU): at most 8 minibatches
+        (1000, 402, 125),
+    ],
+)
 def test_auto_batch_size(n_seq, seq_len, expected):
     from memory_agents.ppo import auto_sequences_per_batch
 

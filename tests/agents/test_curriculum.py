@@ -1,19 +1,21 @@
 """Curriculum: advances on success, holds on failure, changes the live env, survives save/load."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from memory_agents.curriculum import CurriculumCallback, CurriculumSpec, parse_curriculum
 from stable_baselines3.common.logger import configure
 
 from memory_agents import MemoryPPO, make_vec_env
-from memory_agents.curriculum import CurriculumCallback, CurriculumSpec, parse_curriculum
 
 SPEC = CurriculumSpec(param="delay", start=2, target=20, threshold=0.8, window=8)
 
 
 def make_model(spec=SPEC, n_envs=4, **kwargs):
-    env = make_vec_env("MemoryGym/DelayedCue-v0", num_envs=n_envs, seed=0,
-                       env_kwargs={"num_cues": 4, **spec.build_kwargs()})
+    env = make_vec_env(
+        "MemoryGym/DelayedCue-v0", num_envs=n_envs, seed=0, env_kwargs={"num_cues": 4, **spec.build_kwargs()}
+    )
     model = MemoryPPO("MemoryPolicy", env, n_epochs=1, policy_kwargs=dict(hidden_dim=8), seed=0, **kwargs)
     if not kwargs.get("tensorboard_log"):
         model.set_logger(configure(None, []))
@@ -60,7 +62,9 @@ def test_state_survives_save_and_load(tmp_path):
     feed(cb, [True] * 8)
     assert cb.value == 8
     model.save(tmp_path / "model.zip")
-    env = make_vec_env("MemoryGym/DelayedCue-v0", num_envs=4, seed=1, env_kwargs={"num_cues": 4, **SPEC.build_kwargs()})
+    env = make_vec_env(
+        "MemoryGym/DelayedCue-v0", num_envs=4, seed=1, env_kwargs={"num_cues": 4, **SPEC.build_kwargs()}
+    )
     loaded = MemoryPPO.load(tmp_path / "model.zip", env=env)
     loaded.set_logger(configure(None, []))
     cb2 = start(loaded)
@@ -72,8 +76,12 @@ def test_state_survives_save_and_load(tmp_path):
 
 def test_slack_curriculum_shrinks_toward_the_target():
     spec = CurriculumSpec(param="slack", start=40, threshold=0.5, window=4).with_target(0)
-    env = make_vec_env("MemoryGym/TMazePassive-v0", num_envs=4, seed=0,
-                       env_kwargs={"corridor_length": 10, **spec.build_kwargs()})
+    env = make_vec_env(
+        "MemoryGym/TMazePassive-v0",
+        num_envs=4,
+        seed=0,
+        env_kwargs={"corridor_length": 10, **spec.build_kwargs()},
+    )
     model = MemoryPPO("MemoryPolicy", env, n_epochs=1, policy_kwargs=dict(hidden_dim=8))
     model.set_logger(configure(None, []))
     cb = start(model, spec)
@@ -93,14 +101,17 @@ def test_learn_logs_the_stage_to_tensorboard(tmp_path):
     assert files and any(b"curriculum/delay" in f.read_bytes() for f in files)
 
 
-@pytest.mark.parametrize("data, match", [
-    ({"param": "length", "start": 3}, "curriculum param must be one of"),
-    ({"param": "delay"}, "param and start required"),
-    ({"param": "delay", "start": 0}, "curriculum start must be an integer >= 1, got 0"),
-    ({"param": "delay", "start": 5, "threshold": 1.5}, r"threshold must be in \(0, 1\], got 1.5"),
-    ({"param": "delay", "start": 5, "speed": 2}, r"got \['param', 'speed', 'start'\]"),
-    ("fast", "curriculum must be a mapping"),
-])
+@pytest.mark.parametrize(
+    "data, match",
+    [
+        ({"param": "length", "start": 3}, "curriculum param must be one of"),
+        ({"param": "delay"}, "param and start required"),
+        ({"param": "delay", "start": 0}, "curriculum start must be an integer >= 1, got 0"),
+        ({"param": "delay", "start": 5, "threshold": 1.5}, r"threshold must be in \(0, 1\], got 1.5"),
+        ({"param": "delay", "start": 5, "speed": 2}, r"got \['param', 'speed', 'start'\]"),
+        ("fast", "curriculum must be a mapping"),
+    ],
+)
 def test_bad_specs_name_the_problem(data, match):
     with pytest.raises(ValueError, match=match):
         parse_curriculum(data)

@@ -7,15 +7,18 @@ with clear evidence); the slow test runs the task's own defaults. The verdict is
 trial accuracy on fresh trials, memory carried across trials and reset at episode starts.
 Algorithm settings are TrialReplayDQN's defaults (MPN: hidden 128, eta 1.0, lambda 0.95).
 """
+
 import gymnasium as gym
-import memory_gym_envs  # noqa: F401  (registers the ids)
 import pytest
 import torch
 
+import memory_gym_envs  # noqa: F401  (registers the ids)
+
 pytest.importorskip("neurogym")
 
-from memory_agents import TrialReplayDQN  # noqa: E402
 from memory_agents.dqn import evaluate_trial_accuracy  # noqa: E402
+
+from memory_agents import TrialReplayDQN  # noqa: E402
 
 torch.set_num_threads(1)
 PDM = "MemoryGym/NeuroGym-PerceptualDecisionMaking-v0"
@@ -23,7 +26,9 @@ CI_TASK = dict(trials_per_episode=10, timing={"stimulus": 500}, cohs=[25.6, 51.2
 
 
 def train_and_evaluate(core: str, steps: int, env_kwargs: dict, seed: int = 0) -> float:
-    model = TrialReplayDQN("MemoryQPolicy", gym.make(PDM, **env_kwargs), policy_kwargs=dict(memory=core), seed=seed)
+    model = TrialReplayDQN(
+        "MemoryQPolicy", gym.make(PDM, **env_kwargs), policy_kwargs=dict(memory=core), seed=seed
+    )
     model.learn(steps)
     return evaluate_trial_accuracy(model, gym.make(PDM, **env_kwargs), n_trials=200, seed=10_000)
 

@@ -1,12 +1,12 @@
 """Float64 networks stay float64: the policy's carried state and the Q-network's input follow the core's dtype."""
+
 import numpy as np
 import pytest
 import torch
 from gymnasium import spaces
-from stable_baselines3.common.utils import FloatSchedule
-
 from memory_agents.dqn import TrialReplayDQN
 from memory_agents.policies import MemoryActorCriticPolicy
+from stable_baselines3.common.utils import FloatSchedule
 
 from .test_dqn import CueTrials
 
@@ -14,8 +14,9 @@ from .test_dqn import CueTrials
 @pytest.mark.parametrize("memory", ["gru", "lstm", "mpn"])
 def test_actor_critic_predict_keeps_a_float64_state(memory):
     obs_space = spaces.Box(-1.0, 1.0, (3,), np.float32)
-    policy = MemoryActorCriticPolicy(obs_space, spaces.Discrete(2), FloatSchedule(1e-3), memory=memory,
-                                     hidden_dim=8).double()
+    policy = MemoryActorCriticPolicy(
+        obs_space, spaces.Discrete(2), FloatSchedule(1e-3), memory=memory, hidden_dim=8
+    ).double()
     obs = np.random.default_rng(0).uniform(-1, 1, (4, 3)).astype(np.float32)
     _, state = policy.predict(obs, None, np.ones(4, bool))
     assert all(s.dtype == np.float64 for s in state)
@@ -30,8 +31,13 @@ def test_actor_critic_predict_keeps_a_float64_state(memory):
 
 
 def test_trial_replay_dqn_learns_and_predicts_in_float64():
-    model = TrialReplayDQN("MemoryQPolicy", CueTrials(), policy_kwargs=dict(memory="gru", hidden_dim=8), seed=0,
-                           learning_starts=2)
+    model = TrialReplayDQN(
+        "MemoryQPolicy",
+        CueTrials(),
+        policy_kwargs=dict(memory="gru", hidden_dim=8),
+        seed=0,
+        learning_starts=2,
+    )
     model.policy.double()
     model.learn(120)
     assert model._n_updates > 0

@@ -1,17 +1,30 @@
 """The main command (`python -m memory_agents`) is `memory-suite train` with defaults: the preset's
 budget, the same run directory, one-line errors; `memory-suite eval` works on its agent with no flags."""
+
 import json
 import subprocess
 import sys
 
 import pytest
-
 from memory_agents.__main__ import main
 from memory_agents.budgets import DEFAULT_BUDGET, preset_budget
 from memory_agents.suite import cli
 
-TINY = ["--env-kwarg", "num_cues=2", "--env-kwarg", "delay=2", "--envs", "4", "--hidden", "16",
-        "--eval-episodes", "100", "--no-progress", "--device", "cpu"]
+TINY = [
+    "--env-kwarg",
+    "num_cues=2",
+    "--env-kwarg",
+    "delay=2",
+    "--envs",
+    "4",
+    "--hidden",
+    "16",
+    "--eval-episodes",
+    "100",
+    "--no-progress",
+    "--device",
+    "cpu",
+]
 
 
 def _spec(*flags):
@@ -21,7 +34,13 @@ def _spec(*flags):
 def test_no_flags_means_the_preset_budget():
     spec = _spec()  # what `memory-suite train` and `python -m memory_agents` train without flags
     budget = preset_budget("DelayedCue", "easy")
-    assert (spec.task, spec.difficulty, spec.core, spec.algo, spec.env_kwargs) == ("DelayedCue", "easy", "gru", "ppo", {})
+    assert (spec.task, spec.difficulty, spec.core, spec.algo, spec.env_kwargs) == (
+        "DelayedCue",
+        "easy",
+        "gru",
+        "ppo",
+        {},
+    )
     assert (spec.steps, spec.num_envs) == (budget.steps, budget.num_envs)
     assert spec.algo_kwargs == budget.algo_kwargs() and spec.budget["horizon"] == 62  # n_steps auto = 62
     assert spec.budget["source"] == "DelayedCue easy" and spec.budget["overridden"] == []
@@ -46,19 +65,26 @@ def test_each_flag_overrides_only_its_key():
 
 
 def test_bad_names_are_one_line_errors_without_traceback():
-    proc = subprocess.run([sys.executable, "-m", "memory_agents", "--task", "Bogus"], capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "memory_agents", "--task", "Bogus"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert proc.stderr.startswith("python -m memory_agents: error: unknown task 'Bogus'; valid tasks:")
 
 
-@pytest.mark.parametrize("flags, needle", [
-    (["--core", "bogus"], "unknown core 'bogus'; valid cores:"),
-    (["--env-kwarg", "delay=-3"], "parameter 'delay' must be an int in [0, 1000000], got -3"),
-    (["--algo-kwargs", '{"learning_rate": "fast"}'], "learning_rate must be a number, got 'fast'"),
-    (["--seed", "-1"], "seed must be an integer in [0, 1073741823], got -1"),
-])
+@pytest.mark.parametrize(
+    "flags, needle",
+    [
+        (["--core", "bogus"], "unknown core 'bogus'; valid cores:"),
+        (["--env-kwarg", "delay=-3"], "parameter 'delay' must be an int in [0, 1000000], got -3"),
+        (["--algo-kwargs", '{"learning_rate": "fast"}'], "learning_rate must be a number, got 'fast'"),
+        (["--seed", "-1"], "seed must be an integer in [0, 1073741823], got -1"),
+    ],
+)
 def test_bad_values_are_one_line_errors(flags, needle, capsys):
     assert main(flags) == 2
     err = capsys.readouterr().err
@@ -82,7 +108,11 @@ def test_main_command_writes_a_run_that_eval_reproduces(tmp_path, capsys):
 
     assert cli.main(["eval", row["checkpoint"], "--json"]) == 0  # no flags: the training env, fresh episodes
     res = json.loads(capsys.readouterr().out)
-    assert (res["task"], res["difficulty"], res["env_kwargs"]) == ("DelayedCue", "easy", {"num_cues": 2, "delay": 2})
+    assert (res["task"], res["difficulty"], res["env_kwargs"]) == (
+        "DelayedCue",
+        "easy",
+        {"num_cues": 2, "delay": 2},
+    )
     assert res["episodes"] == 100
     lo, hi = row["success_ci"]
     assert res["success_ci"][0] <= hi and lo <= res["success_ci"][1], "evaluation agrees with the run's own"
@@ -102,13 +132,23 @@ def test_eval_and_render_at_other_horizons(tmp_path, capsys):
     finally:
         torch.set_num_threads(1)
     res = json.loads(capsys.readouterr().out)
-    assert res["env_kwargs"] == {"num_cues": 2, "delay": 9} and res["label"] == "DelayedCue (num_cues=2, delay=9)"
+    assert (
+        res["env_kwargs"] == {"num_cues": 2, "delay": 9}
+        and res["label"] == "DelayedCue (num_cues=2, delay=9)"
+    )
     # --difficulty: that preset as is, here with the training cue count kept
-    assert cli.main(["eval", str(ckpt), "--episodes", "4", "--difficulty", "medium", "--env-kwarg", "num_cues=2"]) == 0
+    assert (
+        cli.main(
+            ["eval", str(ckpt), "--episodes", "4", "--difficulty", "medium", "--env-kwarg", "num_cues=2"]
+        )
+        == 0
+    )
     assert capsys.readouterr().out.startswith("DelayedCue (medium; num_cues=2), 4 episodes:")
     assert cli.main(["eval", str(ckpt), "--difficulty", "medium"]) == 2  # 8 cues: another observation size
     err = capsys.readouterr().err
-    assert "trained on observations of shape (4,) with 2 actions, but DelayedCue (medium) has (10,) and 8" in err
+    assert (
+        "trained on observations of shape (4,) with 2 actions, but DelayedCue (medium) has (10,) and 8" in err
+    )
     assert cli.main(["render", str(ckpt), "--out", str(tmp_path / "ep"), "--env-kwargs", '{"delay": 5}']) == 0
     with Image.open(tmp_path / "ep.gif") as im:
         assert im.n_frames == 5 + 2  # one frame per step of the longer episode
@@ -118,8 +158,23 @@ def test_eval_and_render_at_other_horizons(tmp_path, capsys):
 def test_default_train_solves_delayed_cue_easy(tmp_path, capsys):
     """Issue 10's acceptance: `memory-suite train --task DelayedCue --difficulty easy --core gru` with no
     other flags reaches >= 0.95 on fresh episodes, and `eval` with no flags reproduces it."""
-    assert cli.main(["train", "--task", "DelayedCue", "--difficulty", "easy", "--core", "gru", "--no-progress",
-                     "--log-dir", str(tmp_path)]) == 0
+    assert (
+        cli.main(
+            [
+                "train",
+                "--task",
+                "DelayedCue",
+                "--difficulty",
+                "easy",
+                "--core",
+                "gru",
+                "--no-progress",
+                "--log-dir",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     [run_json] = tmp_path.glob("*/run.json")
     row = json.loads(run_json.read_text())
     assert row["config"]["budget"]["source"] == "DelayedCue easy"

@@ -1,11 +1,12 @@
 """MemoryActorCriticPolicy: construction, predict() state semantics, rollout step == sequence re-run."""
+
 import numpy as np
 import pytest
 import torch
 from gymnasium import spaces
+from memory_agents.policies import memory_names
 
 from memory_agents import MemoryActorCriticPolicy
-from memory_agents.policies import memory_names
 
 torch.set_num_threads(1)
 
@@ -127,8 +128,9 @@ def test_separate_critic_core_gets_no_actor_gradient():
     policy = make_policy(shared_memory=False)
     obs = torch.rand(5, 2, 6)
     starts = torch.zeros(5, 2)
-    values, logp, _ = policy.evaluate_actions(obs, torch.zeros(5, 2, dtype=torch.long),
-                                              policy.initial_state(2), starts)
+    values, logp, _ = policy.evaluate_actions(
+        obs, torch.zeros(5, 2, dtype=torch.long), policy.initial_state(2), starts
+    )
     logp.sum().backward()
     assert all(p.grad is None or p.grad.abs().sum() == 0 for p in policy.critic_core.parameters())
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in policy.memory_core.parameters())

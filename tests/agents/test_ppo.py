@@ -1,13 +1,14 @@
 """MemoryPPO: stored states, exact BPTT in "full" mode, configuration errors, save/load/resume,
 SB3 integration (callbacks, logger, evaluate_policy), truncation bootstrap, gate penalty."""
+
 import numpy as np
 import pytest
 import torch
+from memory_agents.cores import MemoryCore, register_core, registered_cores
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.evaluation import evaluate_policy
 
 from memory_agents import MemoryActorCriticPolicy, MemoryPPO, make_vec_env
-from memory_agents.cores import MemoryCore, register_core, registered_cores
 
 torch.set_num_threads(1)
 CUE = "MemoryGym/DelayedCue-v0"
@@ -57,27 +58,42 @@ def hand_states(model, start_state, obs, starts):
 
 
 # ------------------------------------------------------------------ configuration errors
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(recurrent_mode="bogus"), "recurrent_mode must be one of .*got 'bogus'"),
-    (dict(recurrent_mode="truncated", bptt_len=32), r"bptt_len must divide n_steps=16 .*got 32"),
-    (dict(recurrent_mode="truncated", bptt_len=5), r"bptt_len must divide n_steps=16 .*got 5"),
-    (dict(recurrent_mode="truncated", bptt_len=4, burn_in=5), r"burn_in must be in \[0, bptt_len=4\], got 5"),
-    (dict(recurrent_mode="full", bptt_len=4), "bptt_len is used only by recurrent_mode='truncated'"),
-    (dict(batch_size=24), r"batch_size must be a multiple of the sequence length \(16 steps.*= 64, got 24"),
-    (dict(batch_size=48), r"batch_size .* divides n_steps \* n_envs = 64, got 48"),
-    (dict(recurrent_mode="cached", batch_size=7), "divides n_steps \\* n_envs = 64, got 7"),
-    (dict(n_steps=0), "n_steps must be an integer >= 1, got 0"),
-    (dict(policy_kwargs=dict(memory="nope")), "unknown memory 'nope'; valid names: gru"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(recurrent_mode="bogus"), "recurrent_mode must be one of .*got 'bogus'"),
+        (dict(recurrent_mode="truncated", bptt_len=32), r"bptt_len must divide n_steps=16 .*got 32"),
+        (dict(recurrent_mode="truncated", bptt_len=5), r"bptt_len must divide n_steps=16 .*got 5"),
+        (
+            dict(recurrent_mode="truncated", bptt_len=4, burn_in=5),
+            r"burn_in must be in \[0, bptt_len=4\], got 5",
+        ),
+        (dict(recurrent_mode="full", bptt_len=4), "bptt_len is used only by recurrent_mode='truncated'"),
+        (
+            dict(batch_size=24),
+            r"batch_size must be a multiple of the sequence length \(16 steps.*= 64, got 24",
+        ),
+        (dict(batch_size=48), r"batch_size .* divides n_steps \* n_envs = 64, got 48"),
+        (dict(recurrent_mode="cached", batch_size=7), "divides n_steps \\* n_envs = 64, got 7"),
+        (dict(n_steps=0), "n_steps must be an integer >= 1, got 0"),
+        (dict(policy_kwargs=dict(memory="nope")), "unknown memory 'nope'; valid names: gru"),
+    ],
+)
 def test_bad_configuration_raises_clear_error(kwargs, message):
     with pytest.raises(ValueError, match=message):
         small_model(**kwargs)
 
 
 # ------------------------------------------------------------------ stored states
-@pytest.mark.parametrize("mode, extra", [("full", {}), ("cached", {}),
-                                         ("truncated", dict(bptt_len=4)),
-                                         ("truncated", dict(bptt_len=4, burn_in=2))])
+@pytest.mark.parametrize(
+    "mode, extra",
+    [
+        ("full", {}),
+        ("cached", {}),
+        ("truncated", dict(bptt_len=4)),
+        ("truncated", dict(bptt_len=4, burn_in=2)),
+    ],
+)
 def test_stored_states_are_the_rollout_states(mode, extra):
     """Each mode stores exactly the states it re-runs from, and the state carries across rollouts
     (episodes of length 5 straddle the 16-step rollouts)."""
@@ -109,14 +125,19 @@ def test_stored_states_are_the_rollout_states(mode, extra):
             state = batch.states
             if batch.burn_in_observations is not None:
                 with torch.no_grad():
-                    advanced = model.policy.advance_state(batch.burn_in_observations, state,
-                                                          batch.burn_in_episode_starts)
-                state = tuple(torch.where(batch.burn_in_skip[:, None, None], s, a) for s, a in zip(state, advanced))
+                    advanced = model.policy.advance_state(
+                        batch.burn_in_observations, state, batch.burn_in_episode_starts
+                    )
+                state = tuple(
+                    torch.where(batch.burn_in_skip[:, None, None], s, a) for s, a in zip(state, advanced)
+                )
             chunk, env = perm // model.n_envs, perm % model.n_envs
             # after learn()'s update, chunk 0's burn-in re-runs the previous rollout's tail with the
             # new weights, so only the second rollout (no update in between) is exact for chunk 0
             keep = chunk > 0 if rollout == 0 else torch.ones_like(chunk, dtype=torch.bool)
-            torch.testing.assert_close(state[0][keep, 0], expected[chunk * 4, env][keep], rtol=1e-5, atol=1e-6)
+            torch.testing.assert_close(
+                state[0][keep, 0], expected[chunk * 4, env][keep], rtol=1e-5, atol=1e-6
+            )
         torch.testing.assert_close(model._last_memory_state[0][:, 0], last, rtol=1e-5, atol=1e-6)
 
 
@@ -124,7 +145,7 @@ def test_stored_states_are_the_rollout_states(mode, extra):
 def test_full_mode_gradients_equal_hand_written_bptt():
     model = small_model(recurrent_mode="full", n_steps=12, ent_coef=0.01, vf_coef=0.7)
     model.learn(model.n_steps * model.n_envs)
-    start = collect(model)
+    collect(model)
     buf = model.rollout_buffer
     batch = next(buf.get(model.n_envs))  # all 4 trajectories, shuffled
     policy = model.policy
@@ -168,13 +189,24 @@ def test_full_mode_gradients_equal_hand_written_bptt():
 
 
 # ------------------------------------------------------------------ modes train
-@pytest.mark.parametrize("mode, extra", [("full", {}), ("truncated", dict(bptt_len=8, burn_in=4)),
-                                         ("cached", {})])
+@pytest.mark.parametrize(
+    "mode, extra", [("full", {}), ("truncated", dict(bptt_len=8, burn_in=4)), ("cached", {})]
+)
 def test_every_mode_trains_on_an_easy_setting(mode, extra):
     """2 cues, delay 1: every mode must get well above chance (0.5) with finite losses."""
     env = cue_env(num_envs=16, num_cues=2, delay=1)
-    model = MemoryPPO("MemoryPolicy", env, recurrent_mode=mode, n_steps=32, batch_size=256, n_epochs=4,
-                      learning_rate=3e-3, seed=1, policy_kwargs=dict(hidden_dim=32), **extra)
+    model = MemoryPPO(
+        "MemoryPolicy",
+        env,
+        recurrent_mode=mode,
+        n_steps=32,
+        batch_size=256,
+        n_epochs=4,
+        learning_rate=3e-3,
+        seed=1,
+        policy_kwargs=dict(hidden_dim=32),
+        **extra,
+    )
     losses = []
 
     class Record(BaseCallback):
@@ -188,8 +220,9 @@ def test_every_mode_trains_on_an_easy_setting(mode, extra):
 
     model.learn(8_000, callback=Record())
     assert losses and np.isfinite(losses).all()
-    success, _ = evaluate_policy(model, cue_env(num_envs=8, seed=99, num_cues=2, delay=1),
-                                 n_eval_episodes=100, deterministic=True)
+    success, _ = evaluate_policy(
+        model, cue_env(num_envs=8, seed=99, num_cues=2, delay=1), n_eval_episodes=100, deterministic=True
+    )
     assert success >= 0.85, f"{mode}: success {success}"
 
 
@@ -228,8 +261,14 @@ def test_logger_records_ppo_and_success_metrics():
     model = small_model(n_epochs=2)
     model.learn(3 * 64)
     logged = model.logger.name_to_value
-    for key in ("train/approx_kl", "train/clip_fraction", "train/entropy_loss", "train/explained_variance",
-                "train/value_loss", "train/policy_gradient_loss"):
+    for key in (
+        "train/approx_kl",
+        "train/clip_fraction",
+        "train/entropy_loss",
+        "train/explained_variance",
+        "train/value_loss",
+        "train/policy_gradient_loss",
+    ):
         assert key in logged and np.isfinite(logged[key]), key
     assert len(model.ep_success_buffer) > 0  # is_success from the env's episode ends
     assert len(model.ep_info_buffer) > 0
@@ -262,9 +301,12 @@ def test_truncated_episodes_bootstrap_from_terminal_value():
     policy = model.policy
     state = tuple(torch.randn(4, *s) for s in policy.state_shapes())
     term = np.random.default_rng(0).random((4, 5)).astype(np.float32)
-    infos = [{"terminal_observation": term[0], "TimeLimit.truncated": True}, {},
-             {"terminal_observation": term[2], "TimeLimit.truncated": False},
-             {"terminal_observation": term[3], "TimeLimit.truncated": True}]
+    infos = [
+        {"terminal_observation": term[0], "TimeLimit.truncated": True},
+        {},
+        {"terminal_observation": term[2], "TimeLimit.truncated": False},
+        {"terminal_observation": term[3], "TimeLimit.truncated": True},
+    ]
     dones = np.array([True, False, True, True])
     rewards = np.array([1.0, 2.0, 3.0, 4.0], dtype=np.float32)
     out = model._bootstrap_truncated(rewards, dones, infos, state)
@@ -276,6 +318,7 @@ def test_truncated_episodes_bootstrap_from_terminal_value():
 
 # ------------------------------------------------------------------ gate penalty
 if "test_gated" not in registered_cores():
+
     @register_core("test_gated")
     class GatedCore(MemoryCore):
         """Leaky integrator with a learned write gate: reports aux["gate"] like gated cores do."""
@@ -301,14 +344,21 @@ if "test_gated" not in registered_cores():
 
 def test_gate_penalty_is_added_logged_and_lowers_the_gate():
     def run(coef):
-        model = small_model(gate_coef=coef, learning_rate=1e-2, n_epochs=4,
-                            policy_kwargs=dict(memory="test_gated", hidden_dim=8))
+        model = small_model(
+            gate_coef=coef,
+            learning_rate=1e-2,
+            n_epochs=4,
+            policy_kwargs=dict(memory="test_gated", hidden_dim=8),
+        )
         model.learn(640)
         return model
 
     plain, penalised = run(0.0), run(5.0)
     assert "train/gate_mean" in penalised.logger.name_to_value
-    assert penalised.logger.name_to_value["train/gate_mean"] < plain.logger.name_to_value["train/gate_mean"] - 0.05
+    assert (
+        penalised.logger.name_to_value["train/gate_mean"]
+        < plain.logger.name_to_value["train/gate_mean"] - 0.05
+    )
     batch = next(penalised.rollout_buffer.get(4))
     loss_with, stats = penalised._loss(batch, 0.2, None)
     penalised.gate_coef = 0.0

@@ -3,6 +3,7 @@
 Training stops early once the last 100 training episodes reach 0.95 success; the verdict is a
 deterministic evaluation on fresh seeds.
 """
+
 import numpy as np
 import pytest
 import torch
@@ -21,15 +22,22 @@ class StopAtSuccess(BaseCallback):
         self.target, self.window = target, window
 
     def _on_step(self):
-        buffer = list(self.model.ep_success_buffer)[-self.window:]
+        buffer = list(self.model.ep_success_buffer)[-self.window :]
         return not (len(buffer) >= self.window and np.mean(buffer) >= self.target and self.n_calls % 64 == 0)
 
 
 def train_and_evaluate(memory: str, delay: int, budget: int, seed: int = 0, early_stop: bool = True) -> float:
     task = dict(num_cues=4, delay=delay)
     env = make_vec_env(CUE, num_envs=32, seed=seed, env_kwargs=task)
-    model = MemoryPPO("MemoryPolicy", env, n_steps=64, n_epochs=8, learning_rate=2e-3, seed=seed,
-                      policy_kwargs=dict(memory=memory, hidden_dim=64))
+    model = MemoryPPO(
+        "MemoryPolicy",
+        env,
+        n_steps=64,
+        n_epochs=8,
+        learning_rate=2e-3,
+        seed=seed,
+        policy_kwargs=dict(memory=memory, hidden_dim=64),
+    )
     model.learn(budget, callback=StopAtSuccess() if early_stop else None)
     eval_env = make_vec_env(CUE, num_envs=16, seed=10_000 + seed, env_kwargs=task)
     success, _ = evaluate_policy(model, eval_env, n_eval_episodes=200, deterministic=True)
@@ -56,7 +64,8 @@ def test_memory_cores_solve_delayed_cue_delay_20(memory):
     and after 700k steps) while seeds 1 and 2 reached 1.00."""
     successes = [train_and_evaluate(memory, delay=20, budget=400_000, seed=seed) for seed in (0, 1, 2)]
     assert sum(s >= 0.9 for s in successes) >= 2 and min(successes) >= 0.45, (
-        f"{memory}: successes {successes} on DelayedCue(4 cues, delay 20)")
+        f"{memory}: successes {successes} on DelayedCue(4 cues, delay 20)"
+    )
 
 
 @pytest.mark.slow

@@ -1,5 +1,6 @@
 """SB3's env-id paths on MemoryGym ids: SB3 builds envs with ``gym.make(id, render_mode="rgb_array")``
 (retrying without it only on TypeError), so every task must accept that mode."""
+
 import numpy as np
 import pytest
 import torch
@@ -35,8 +36,9 @@ def test_sb3_make_vec_env_from_id(env_id):
 
 @pytest.mark.parametrize("env_id", TWO_TASKS)
 def test_sb3_ppo_trains_from_id(env_id):
-    model = PPO("MlpPolicy", env_id, n_steps=64, batch_size=32, n_epochs=1, seed=0,
-                policy_kwargs=dict(net_arch=[16]))
+    model = PPO(
+        "MlpPolicy", env_id, n_steps=64, batch_size=32, n_epochs=1, seed=0, policy_kwargs=dict(net_arch=[16])
+    )
     assert render_mode_of(model) == "rgb_array"
     model.learn(256)
     assert model.num_timesteps >= 256
@@ -44,24 +46,42 @@ def test_sb3_ppo_trains_from_id(env_id):
 
 @pytest.mark.parametrize("env_id", TWO_TASKS)
 def test_sb3_contrib_recurrent_ppo_trains_from_id(env_id):
-    model = RecurrentPPO("MlpLstmPolicy", env_id, n_steps=64, batch_size=32, n_epochs=1, seed=0,
-                         policy_kwargs=dict(lstm_hidden_size=16, net_arch=[16]))
+    model = RecurrentPPO(
+        "MlpLstmPolicy",
+        env_id,
+        n_steps=64,
+        batch_size=32,
+        n_epochs=1,
+        seed=0,
+        policy_kwargs=dict(lstm_hidden_size=16, net_arch=[16]),
+    )
     assert render_mode_of(model) == "rgb_array"
     model.learn(256)
     assert model.num_timesteps >= 256
 
 
 def test_memory_ppo_learns_from_id():
-    model = MemoryPPO("MemoryPolicy", "MemoryGym/DelayedCue-v0", n_steps=64, n_epochs=1, seed=0,
-                      policy_kwargs=dict(hidden_dim=16))
+    model = MemoryPPO(
+        "MemoryPolicy",
+        "MemoryGym/DelayedCue-v0",
+        n_steps=64,
+        n_epochs=1,
+        seed=0,
+        policy_kwargs=dict(hidden_dim=16),
+    )
     assert render_mode_of(model) == "rgb_array"
     model.learn(200)
     assert model.num_timesteps >= 200
 
 
 def test_trial_replay_dqn_learns_from_id():
-    model = TrialReplayDQN("MemoryQPolicy", "MemoryGym/DelayedCue-v0", learning_starts=1, seed=0,
-                           policy_kwargs=dict(hidden_dim=16))
+    model = TrialReplayDQN(
+        "MemoryQPolicy",
+        "MemoryGym/DelayedCue-v0",
+        learning_starts=1,
+        seed=0,
+        policy_kwargs=dict(hidden_dim=16),
+    )
     assert render_mode_of(model) == "rgb_array"
     model.learn(200)
     assert model.num_timesteps >= 200
@@ -69,5 +89,8 @@ def test_trial_replay_dqn_learns_from_id():
 
 def test_unsupported_render_mode_is_not_swallowed_by_sb3_retry():
     """SB3 retries only on TypeError; a bad mode must stay a clear ValueError, not a silent retry."""
-    with pytest.warns(UserWarning, match="render_mode='bogus'"), pytest.raises(ValueError, match="render_mode must be one of"):
+    with (
+        pytest.warns(UserWarning, match="render_mode='bogus'"),
+        pytest.raises(ValueError, match="render_mode must be one of"),
+    ):
         make_vec_env("MemoryGym/DelayedCue-v0", n_envs=1, env_kwargs={"render_mode": "bogus"})

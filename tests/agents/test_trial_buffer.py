@@ -1,8 +1,8 @@
 """TrialReplayBuffer invariants: complete trials in order, whole-trial eviction, padding masks."""
+
 import numpy as np
 import pytest
 import torch
-
 from memory_agents.trial_buffer import TrialReplayBuffer
 
 
@@ -47,10 +47,10 @@ def test_trials_are_complete_and_in_order():
     assert [t.length for t in buf.trials] == lens
     assert [t.serial for t in buf.trials] == [0, 1, 2, 3]
     for k, t in enumerate(done):
-        np.testing.assert_array_equal(t.obs[:-1, 0], k)              # one trial per record
+        np.testing.assert_array_equal(t.obs[:-1, 0], k)  # one trial per record
         np.testing.assert_array_equal(t.obs[:-1, 1], np.arange(t.length))  # steps in order
-        np.testing.assert_array_equal(t.obs[-1], (k + 1, 0))          # next trial's first obs follows
-        assert t.start_state[0][0] == sum(lens[:k])                  # state at the trial's first step
+        np.testing.assert_array_equal(t.obs[-1], (k + 1, 0))  # next trial's first obs follows
+        assert t.start_state[0][0] == sum(lens[:k])  # state at the trial's first step
         assert not t.terminal
 
 
@@ -85,25 +85,27 @@ def test_collate_pads_with_masks_and_bootstrap_flags():
     feed(buf, [[2, 4]], episode_trials=2)
     batch = buf.collate(list(buf.trials))
     assert batch.obs.shape == (5, 2, 2) and batch.actions.shape == (4, 2)
-    torch.testing.assert_close(batch.mask, torch.tensor([[1., 1.], [1., 1.], [0., 1.], [0., 1.]]))
+    torch.testing.assert_close(batch.mask, torch.tensor([[1.0, 1.0], [1.0, 1.0], [0.0, 1.0], [0.0, 1.0]]))
     # trial 0 ends mid-episode: its last step bootstraps; trial 1 ends the episode: it does not.
-    torch.testing.assert_close(batch.bootstrap, torch.tensor([[1., 1.], [1., 1.], [0., 1.], [0., 0.]]))
-    assert torch.all(batch.obs[3:, 0] == 0)                  # padding is zeros
-    torch.testing.assert_close(batch.start_state[0], torch.tensor([[0.], [2.]]))
+    torch.testing.assert_close(
+        batch.bootstrap, torch.tensor([[1.0, 1.0], [1.0, 1.0], [0.0, 1.0], [0.0, 0.0]])
+    )
+    assert torch.all(batch.obs[3:, 0] == 0)  # padding is zeros
+    torch.testing.assert_close(batch.start_state[0], torch.tensor([[0.0], [2.0]]))
 
 
 def test_burn_in_prefix_comes_from_the_same_episode():
     buf = TrialReplayBuffer(capacity=10, burn_in=3)
     feed(buf, [[2, 4, 3, 2]], episode_trials=2)
     t0, t1, t2, t3 = buf.trials
-    assert len(t0.prefix_obs) == 0 and len(t2.prefix_obs) == 0      # episode starts: nothing before
-    np.testing.assert_array_equal(t1.prefix_obs, [[0, 0], [0, 1]])   # only 2 steps exist before
+    assert len(t0.prefix_obs) == 0 and len(t2.prefix_obs) == 0  # episode starts: nothing before
+    np.testing.assert_array_equal(t1.prefix_obs, [[0, 0], [0, 1]])  # only 2 steps exist before
     np.testing.assert_array_equal(t3.prefix_obs, [[2, 0], [2, 1], [2, 2]])
     assert t3.prefix_state[0][0] == 6 and t3.start_state[0][0] == 9
     batch = buf.collate([t1, t3])
     assert batch.prefix_obs.shape == (3, 2, 2)
     torch.testing.assert_close(batch.prefix_lengths, torch.tensor([2, 3]))
-    torch.testing.assert_close(batch.prefix_obs[0, 0], torch.zeros(2))   # left padding
+    torch.testing.assert_close(batch.prefix_obs[0, 0], torch.zeros(2))  # left padding
 
 
 def test_sample_and_errors():
@@ -113,7 +115,11 @@ def test_sample_and_errors():
     feed(buf, [[1, 2, 3]])
     batch = buf.sample(4)
     assert batch.obs.shape[1] == 4
-    for kwargs, name in [(dict(capacity=0), "capacity"), (dict(n_envs=0), "n_envs"), (dict(burn_in=-1), "burn_in")]:
+    for kwargs, name in [
+        (dict(capacity=0), "capacity"),
+        (dict(n_envs=0), "n_envs"),
+        (dict(burn_in=-1), "burn_in"),
+    ]:
         with pytest.raises(ValueError, match=name):
             TrialReplayBuffer(**kwargs)
     with pytest.raises(ValueError, match="batch_size"):

@@ -1,5 +1,6 @@
 """GymnasiumVecEnv / make_vec_env: arrays through, SB3 info dicts at episode ends, terminal obs,
 time-limit truncation, seeding; other ids fall back to SB3's DummyVecEnv."""
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -72,8 +73,9 @@ def test_difficulty_is_passed_to_the_task():
 
 
 def test_time_limit_truncation_gives_terminal_obs_and_flag():
-    venv = gym.vector.SyncVectorEnv([lambda: gym.make("CartPole-v1", max_episode_steps=3)] * 2,
-                                    autoreset_mode=AutoresetMode.SAME_STEP)
+    venv = gym.vector.SyncVectorEnv(
+        [lambda: gym.make("CartPole-v1", max_episode_steps=3)] * 2, autoreset_mode=AutoresetMode.SAME_STEP
+    )
     env = GymnasiumVecEnv(venv)
     env.seed(0)
     env.reset()

@@ -1,6 +1,7 @@
 """benchmarks/gpu_check.py where no GPU is: it says so and exits 0 having measured (and imported)
 nothing heavy; its options are checked before anything runs. The CUDA parts themselves can only
 run on a GPU machine; `-m slow` runs them with --smoke (tiny sizes, CPU) to catch breakage early."""
+
 import json
 import os
 import subprocess
@@ -14,8 +15,14 @@ SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "gpu_check.py"
 
 def gpu_check(*args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess:
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}  # hide any GPU this machine has
-    return subprocess.run([sys.executable, "-X", "importtime", str(SCRIPT), *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-X", "importtime", str(SCRIPT), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_without_cuda_it_says_so_and_exits_0_measuring_nothing(tmp_path):
@@ -23,7 +30,9 @@ def test_without_cuda_it_says_so_and_exits_0_measuring_nothing(tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
     assert "No CUDA GPU present" in run.stdout and "nothing measured" in run.stdout
     assert not (tmp_path / "gpu_check.json").exists()
-    imported = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in run.stderr.splitlines() if "|" in line}
+    imported = {
+        line.rsplit("|", 1)[-1].strip().split(".")[0] for line in run.stderr.splitlines() if "|" in line
+    }
     assert not imported & {"torch", "numpy", "memory_agents", "gymnasium"}
 
 
@@ -35,10 +44,15 @@ def test_dry_run_lists_the_chosen_parts_with_scaled_limits(tmp_path):
     assert "pytest -m gpu" in run.stdout and "total 45 s" in run.stdout
 
 
-@pytest.mark.parametrize("args, message", [(["--parts", "7"], "parts are 1-6"),
-                                           (["--parts", "two"], "expects part numbers"),
-                                           (["--budget-s", "0"], "--budget-s must be > 0"),
-                                           (["--ppo-kwargs", "{oops"], "--ppo-kwargs must be a JSON object")])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--parts", "7"], "parts are 1-6"),
+        (["--parts", "two"], "expects part numbers"),
+        (["--budget-s", "0"], "--budget-s must be > 0"),
+        (["--ppo-kwargs", "{oops"], "--ppo-kwargs must be a JSON object"),
+    ],
+)
 def test_bad_options_are_one_line_errors(tmp_path, args, message):
     run = gpu_check(*args, cwd=tmp_path)
     assert run.returncode == 2 and message in run.stderr
@@ -46,12 +60,29 @@ def test_bad_options_are_one_line_errors(tmp_path, args, message):
 
 @pytest.mark.slow
 def test_smoke_run_of_the_measuring_parts_on_cpu(tmp_path):
-    run = gpu_check("--smoke", "--python", sys.executable, "--parts", "3-6", "--budget-s", "400",
-                    "--out", "gpu_check.json", cwd=tmp_path, timeout=600)
+    run = gpu_check(
+        "--smoke",
+        "--python",
+        sys.executable,
+        "--parts",
+        "3-6",
+        "--budget-s",
+        "400",
+        "--out",
+        "gpu_check.json",
+        cwd=tmp_path,
+        timeout=600,
+    )
     report = json.loads((tmp_path / "gpu_check.json").read_text())
     status = {row["name"]: row["status"] for row in report["parts"]}
-    assert status == {"setup": "skipped", "gpu-tests": "skipped", "mamba2-parity": "skipped",
-                      "core-throughput": "ok", "ppo-throughput": "ok", "time-to-target": "ok"}, run.stdout
+    assert status == {
+        "setup": "skipped",
+        "gpu-tests": "skipped",
+        "mamba2-parity": "skipped",
+        "core-throughput": "ok",
+        "ppo-throughput": "ok",
+        "time-to-target": "ok",
+    }, run.stdout
     ppo = report["parts"][4]["details"]
     assert any("sps" in row for row in ppo["rows"]) and ppo["profile"][-1].startswith("largest:")
     assert run.returncode == 0

@@ -1,13 +1,14 @@
 """Chrono initialisation of GRU / LSTM (``max_timescale``) and its horizon-aware default."""
+
 from __future__ import annotations
 
 import math
 
 import pytest
 import torch
+from memory_agents.cores import make_core
 
 from memory_agents import MemoryPPO, make_vec_env
-from memory_agents.cores import make_core
 
 
 def cue_sensitivity(core, delay: int, cues: int = 4) -> float:
@@ -28,12 +29,12 @@ def test_keep_gate_biases_spread_up_to_the_timescale(name, keep, inp):
     core = make_core(name, 6, 32, max_timescale=500)
     H = 32
     b_ih, b_hh = core.rnn.bias_ih_l0, core.rnn.bias_hh_l0
-    bias = b_ih[keep * H:(keep + 1) * H]
+    bias = b_ih[keep * H : (keep + 1) * H]
     assert float(bias.min()) >= 0.0 and float(bias.max()) <= math.log(499)
     assert float(bias.max()) > math.log(100)  # spread, not all short
-    assert torch.all(b_hh[keep * H:(keep + 1) * H] == 0)
+    assert torch.all(b_hh[keep * H : (keep + 1) * H] == 0)
     if inp is not None:
-        assert torch.allclose(b_ih[inp * H:(inp + 1) * H], -bias)
+        assert torch.allclose(b_ih[inp * H : (inp + 1) * H], -bias)
 
 
 @pytest.mark.parametrize("name", ["gru", "lstm"])
@@ -56,7 +57,9 @@ def test_memory_ppo_sets_the_timescale_from_the_horizon(tmp_path):
     assert model.policy.memory_kwargs == {"max_timescale": 32}
     model.save(tmp_path / "m.zip")
     assert MemoryPPO.load(tmp_path / "m.zip").policy.memory_kwargs == {"max_timescale": 32}
-    explicit = MemoryPPO("MemoryPolicy", env, policy_kwargs=dict(memory="gru", memory_kwargs={"max_timescale": 5}))
+    explicit = MemoryPPO(
+        "MemoryPolicy", env, policy_kwargs=dict(memory="gru", memory_kwargs={"max_timescale": 5})
+    )
     assert explicit.policy.memory_kwargs == {"max_timescale": 5}
     other = MemoryPPO("MemoryPolicy", env, policy_kwargs=dict(memory="pseudo_mamba", hidden_dim=8))
     assert "max_timescale" not in other.policy.memory_kwargs  # its own default (1000) stands

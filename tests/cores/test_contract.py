@@ -3,11 +3,11 @@
 Tolerances (stated once): the sequence path vs T single steps must agree to
 atol 1e-5 / rtol 1e-4 in float32 and atol 1e-10 / rtol 1e-9 in float64.
 """
+
 from __future__ import annotations
 
 import pytest
 import torch
-
 from memory_agents.cores import CORE_NAMES, MemoryCore, make_core
 
 torch.set_num_threads(1)
@@ -62,7 +62,7 @@ def test_sequence_equals_single_steps_with_resets(name, dtype):
         s = state0
         ys = []
         for t in range(T):
-            y_t, s = core(x[t:t + 1], s, starts[t:t + 1])
+            y_t, s = core(x[t : t + 1], s, starts[t : t + 1])
             ys.append(y_t)
         y_steps = torch.cat(ys, dim=0)
     assert y_seq.shape == (T, B, H) and y_seq.dtype == dtype
@@ -107,7 +107,7 @@ def test_reset_forgets_everything_before(name):
         y_b, s_b = core(x_b, state_b, starts)
         y_fresh, _ = core(x_a[r:, :1].detach(), None, None)
     assert_close(y_a[r:, 0], y_b[r:, 0], dtype, f"{name} post-reset outputs, row 0")
-    assert_close(y_a[r + 2:, 2], y_b[r + 2:, 2], dtype, f"{name} post-reset outputs, row 2")
+    assert_close(y_a[r + 2 :, 2], y_b[r + 2 :, 2], dtype, f"{name} post-reset outputs, row 2")
     for a, b in zip(s_a, s_b):
         assert_close(a[0], b[0], dtype, f"{name} final state of reset row")
     # Equal to starting that row from the initial state at step r.
@@ -137,9 +137,13 @@ def test_gradients_reach_far_back(name):
     assert torch.isfinite(x.grad).all()
     assert g.abs().max() > 1e-12, f"{name}: no gradient from step {T - 1} back to step {T - 1 - lag}"
     if reach is not None and reach < T:  # and nothing beyond the stated reach
-        assert torch.all(x.grad[:T - reach] == 0), f"{name}: gradient reaches beyond gradient_reach={reach}"
+        assert torch.all(x.grad[: T - reach] == 0), f"{name}: gradient reaches beyond gradient_reach={reach}"
     # Parameters all receive gradients through the sequence path too.
-    dead = [n for n, p in core.named_parameters() if p.requires_grad and (p.grad is None or p.grad.abs().sum() == 0)]
+    dead = [
+        n
+        for n, p in core.named_parameters()
+        if p.requires_grad and (p.grad is None or p.grad.abs().sum() == 0)
+    ]
     assert not dead, f"{name}: parameters without gradient: {dead}"
 
 

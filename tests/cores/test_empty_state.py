@@ -1,8 +1,8 @@
 """A core without state (the memoryless trunk, or a user core) goes through the contract's resets."""
-import torch
-from torch import nn
 
+import torch
 from memory_agents.cores.base import MemoryCore
+from torch import nn
 
 
 class Stateless(MemoryCore):

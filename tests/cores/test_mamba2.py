@@ -1,5 +1,6 @@
 """Mamba2 core: the chunked PyTorch scan and the whole block against step-by-step float64 references;
 on CUDA with mamba-ssm installed, the Triton backend against the PyTorch backend."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -11,7 +12,6 @@ import textwrap
 import pytest
 import torch
 import torch.nn.functional as F
-
 from memory_agents.cores import make_core
 from memory_agents.cores.mamba2 import Mamba2Core, load_mamba_chunk_scan
 from memory_agents.cores.ssd_scan import ssd_chunk_scan, ssd_sequential
@@ -48,8 +48,9 @@ def test_chunked_scan_long_sequence_stays_finite():
     x, dt, A, B, C, h0, resets = scan_inputs(T=300, seed=1, dtype=torch.float32)
     dt = dt * 20  # exp(dt * A) underflows to 0 over a few steps
     y, h = ssd_chunk_scan(x, dt, A, B, C, 64, initial_state=h0, resets=resets)
-    y_ref, h_ref = ssd_sequential(x.double(), dt.double(), A.double(), B.double(), C.double(),
-                                  initial_state=h0.double(), resets=resets)
+    y_ref, h_ref = ssd_sequential(
+        x.double(), dt.double(), A.double(), B.double(), C.double(), initial_state=h0.double(), resets=resets
+    )
     assert torch.isfinite(y).all() and torch.isfinite(h).all()
     torch.testing.assert_close(y.double(), y_ref, atol=1e-3, rtol=1e-4)
 
@@ -67,7 +68,7 @@ def test_chunked_scan_gradcheck():
 def block_reference(core: Mamba2Core, x, state, starts):
     """The Mamba2 block written as a plain per-step recurrence (ring buffer conv, SSM step)."""
     conv_state, h = (s.clone() for s in state)
-    K, ys = core.d_conv, []
+    _K, ys = core.d_conv, []
     A = -torch.exp(core.A_log)
     r = core.nheads // core.ngroups
     for t in range(x.shape[0]):
@@ -96,7 +97,9 @@ def block_reference(core: Mamba2Core, x, state, starts):
 @pytest.mark.parametrize("ngroups", [1, 2])
 def test_block_equals_stepwise_reference(ngroups):
     torch.manual_seed(0)
-    core = make_core("mamba2", 5, 8, d_state=4, headdim=4, ngroups=ngroups, chunk_size=4, backend="torch").double()
+    core = make_core(
+        "mamba2", 5, 8, d_state=4, headdim=4, ngroups=ngroups, chunk_size=4, backend="torch"
+    ).double()
     with torch.no_grad():
         core.D.normal_()  # D starts at 0 (D_init); a random skip keeps that path checked
     T, B = 11, 4
@@ -224,14 +227,17 @@ MAMBA_INTERPRETER_CHECK = textwrap.dedent("""
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("mamba_ssm") is None or importlib.util.find_spec("triton") is None,
-                    reason="mamba-ssm (the `mamba` extra) is not installed")
+@pytest.mark.skipif(
+    importlib.util.find_spec("mamba_ssm") is None or importlib.util.find_spec("triton") is None,
+    reason="mamba-ssm (the `mamba` extra) is not installed",
+)
 def test_mamba_ssm_kernels_in_triton_interpreter_equal_torch_backend():
     """mamba_ssm's real Triton kernels, run on CPU by Triton's interpreter, through the core's glue
     (initial state, seq_idx for resets at t=0 / mid-chunk / on and just before chunk boundaries)."""
     env = dict(os.environ, TRITON_INTERPRET="1")
-    proc = subprocess.run([sys.executable, "-c", MAMBA_INTERPRETER_CHECK], env=env, capture_output=True,
-                          text=True, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, "-c", MAMBA_INTERPRETER_CHECK], env=env, capture_output=True, text=True, timeout=900
+    )
     assert "MAMBA-SSM-INTERPRETER-OK" in proc.stdout, proc.stdout + proc.stderr
 
 

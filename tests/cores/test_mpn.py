@@ -1,8 +1,8 @@
 """MPN core: the Hebbian recurrence matches a hand-written numpy loop; lambda stays below lambda_max."""
+
 import numpy as np
 import pytest
 import torch
-
 from memory_agents.cores import make_core
 from memory_agents.cores.mpn import MPNCore
 
@@ -29,23 +29,27 @@ def test_hebbian_matrix_follows_formula(activation, act, plastic_bias):
     torch.manual_seed(0)
     T, B, D, H = 12, 3, 4, 5
     # eta and lambda are exact in float32, so the float64 comparison can be tight
-    core = make_core("mpn", D, H, eta=0.25, lambda_=0.75, activation=activation,
-                     plastic_bias=plastic_bias).double()
+    core = make_core(
+        "mpn", D, H, eta=0.25, lambda_=0.75, activation=activation, plastic_bias=plastic_bias
+    ).double()
     x = torch.randn(T, B, D, dtype=torch.float64)
     starts = torch.rand(T, B) < 0.2
     x_syn = np.concatenate([x.numpy(), np.ones((T, B, 1))], -1) if plastic_bias else x.numpy()
     assert core.state_shapes() == ((H, D + plastic_bias),)
-    y_ref, M_ref = numpy_mpn(core.W.detach().numpy(), core.b.detach().numpy(), x_syn, starts.numpy(),
-                             eta=0.25, lam=0.75, act=act)
+    y_ref, M_ref = numpy_mpn(
+        core.W.detach().numpy(), core.b.detach().numpy(), x_syn, starts.numpy(), eta=0.25, lam=0.75, act=act
+    )
     y, (M,) = core(x, None, starts)
     np.testing.assert_allclose(y.detach().numpy(), y_ref, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(M.detach().numpy(), M_ref[-1], rtol=1e-12, atol=1e-12)
     # step by step, the carried state is M_t after every step
     state = core.initial_state(B)
     for t in range(T):
-        _, state = core(x[t:t + 1], state, starts[t:t + 1])
+        _, state = core(x[t : t + 1], state, starts[t : t + 1])
         np.testing.assert_allclose(state[0].detach().numpy(), M_ref[t], rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(core.aux["state_norm"].numpy()[0], np.linalg.norm(M_ref[-1].reshape(B, -1), axis=1))
+    np.testing.assert_allclose(
+        core.aux["state_norm"].numpy()[0], np.linalg.norm(M_ref[-1].reshape(B, -1), axis=1)
+    )
 
 
 def test_memory_lives_in_M_and_decays_with_lambda():
@@ -56,7 +60,7 @@ def test_memory_lives_in_M_and_decays_with_lambda():
     _, state = core(cue)
     M0 = state[0].clone()
     _, state = core(torch.zeros(5, 1, 6, dtype=torch.float64), state)
-    torch.testing.assert_close(state[0], 0.875 ** 5 * M0)
+    torch.testing.assert_close(state[0], 0.875**5 * M0)
     probe = cue
     y_mem, _ = core(probe, state)
     y_fresh, _ = core(probe)
@@ -122,7 +126,7 @@ def test_default_core_carries_the_cue_to_the_query_step_at_init():
         torch.manual_seed(seed)
         core = make_core("mpn", 6, 64)
         with torch.no_grad():
-            yq = core(delayed_cue_inputs(torch.arange(4), 4, 10))[0][-1]       # (4 cues, H)
+            yq = core(delayed_cue_inputs(torch.arange(4), 4, 10))[0][-1]  # (4 cues, H)
         pair_dist = torch.cdist(yq, yq).sum() / (4 * 3)
         rel.append(float(pair_dist / yq.norm(dim=1).mean()))
     assert sum(rel) / len(rel) > 0.1, rel
@@ -143,7 +147,9 @@ def test_learns_delayed_cue_recall_at_ppo_learning_rate():
     train_last_step_classifier(core, head, batches, lr=2e-3, steps=100)
     cues = torch.randint(0, 4, (512,), generator=g)
     with torch.no_grad():
-        accuracy = (head(core(delayed_cue_inputs(cues, 4, 10))[0][-1]).argmax(-1) == cues).float().mean().item()
+        accuracy = (
+            (head(core(delayed_cue_inputs(cues, 4, 10))[0][-1]).argmax(-1) == cues).float().mean().item()
+        )
     assert accuracy > 0.9, f"delayed cue accuracy {accuracy:.3f} (chance 0.25)"
 
 
@@ -154,7 +160,7 @@ def test_m_bound_clamps_the_hebbian_matrix():
     bounded = make_core("mpn", 3, 5, eta=1.0, lambda_=0.9, m_bound=0.5).double()
     bounded.load_state_dict(free.state_dict())
     _, (M_free,) = free(x)
-    assert M_free.abs().max() > 0.5                      # the bound is active in this run
+    assert M_free.abs().max() > 0.5  # the bound is active in this run
     y, (M,) = bounded(x)
     assert M.abs().max() <= 0.5
     # same numbers as the update written out with a clamp after each step
@@ -173,12 +179,14 @@ def test_learned_lambda_stays_below_lambda_max():
     core = make_core("mpn", 4, 6, lambda_=0.85, lambda_max=0.9, learn_lambda=True, learn_eta=True)
     names = {n for n, _ in core.named_parameters()}
     assert {"lambda_raw", "eta_param"} <= names
-    opt = torch.optim.Adam(core.parameters(), lr=1.0)  # large steps: lambda would pass the bound if unconstrained
+    opt = torch.optim.Adam(
+        core.parameters(), lr=1.0
+    )  # large steps: lambda would pass the bound if unconstrained
     x = torch.randn(20, 8, 4)
     lam0 = float(core.lambda_.detach())
     for _ in range(30):
         _, (M,) = core(x)
-        loss = -M.pow(2).mean()          # rewards long memory: pushes lambda up
+        loss = -M.pow(2).mean()  # rewards long memory: pushes lambda up
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -194,15 +202,18 @@ def test_fixed_eta_and_lambda_are_buffers_not_parameters():
     assert float(core.eta) == pytest.approx(1.0) and float(core.lambda_) == pytest.approx(0.95)
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    ({"lambda_": 0.95, "lambda_max": 0.9}, "lambda_ must be in"),
-    ({"lambda_": 0.0, "learn_lambda": True}, "lambda_ must be in"),
-    ({"lambda_max": 1.5}, "lambda_max must be in"),
-    ({"eta": float("nan")}, "eta must be a finite"),
-    ({"activation": "gelu"}, "activation must be one of"),
-    ({"m_bound": 0.0}, "m_bound must be > 0"),
-    ({"m_bound": float("inf")}, "m_bound must be a finite"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"lambda_": 0.95, "lambda_max": 0.9}, "lambda_ must be in"),
+        ({"lambda_": 0.0, "learn_lambda": True}, "lambda_ must be in"),
+        ({"lambda_max": 1.5}, "lambda_max must be in"),
+        ({"eta": float("nan")}, "eta must be a finite"),
+        ({"activation": "gelu"}, "activation must be one of"),
+        ({"m_bound": 0.0}, "m_bound must be > 0"),
+        ({"m_bound": float("inf")}, "m_bound must be a finite"),
+    ],
+)
 def test_bad_kwargs_raise(kwargs, match):
     with pytest.raises(ValueError, match=match):
         MPNCore(3, 4, **kwargs)

@@ -1,5 +1,6 @@
 """Pseudo-Mamba core: the chunked PyTorch scan against a step loop, the Triton kernel (on CPU through
 Triton's interpreter, and on CUDA) against the PyTorch scan, values and gradients."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -11,7 +12,6 @@ import textwrap
 import pytest
 import torch
 import torch.nn.functional as F
-
 from memory_agents.cores import make_core
 from memory_agents.cores.pseudo_mamba import chunked_linear_scan
 
@@ -48,8 +48,12 @@ def loop_scan(log_a, b, h0, resets):
 @pytest.mark.parametrize("chunk", [1, 3, 5, 13, 32])
 def test_chunked_scan_equals_loop(chunk):
     log_a, b, h0, resets = scan_inputs()
-    torch.testing.assert_close(chunked_linear_scan(decays(log_a, resets), b, h0, chunk), loop_scan(log_a, b, h0, resets),
-                               atol=1e-12, rtol=1e-10)
+    torch.testing.assert_close(
+        chunked_linear_scan(decays(log_a, resets), b, h0, chunk),
+        loop_scan(log_a, b, h0, resets),
+        atol=1e-12,
+        rtol=1e-10,
+    )
 
 
 def test_chunked_scan_is_stable_under_extreme_decay():
@@ -70,7 +74,9 @@ def test_chunked_scan_is_stable_under_extreme_decay():
 def test_chunked_scan_gradcheck():
     log_a, b, h0, resets = scan_inputs(T=7, B=2, H=2)
     inputs = tuple(t.requires_grad_(True) for t in (log_a, b, h0))
-    assert torch.autograd.gradcheck(lambda la, bb, h: chunked_linear_scan(decays(la, resets), bb, h, 3), inputs)
+    assert torch.autograd.gradcheck(
+        lambda la, bb, h: chunked_linear_scan(decays(la, resets), bb, h, 3), inputs
+    )
 
 
 def test_core_equals_its_formula():
@@ -146,8 +152,9 @@ TRITON_INTERPRETER_CHECK = textwrap.dedent("""
 def test_triton_kernel_in_interpreter_matches_torch_scan():
     """Runs the real Triton kernels on CPU through TRITON_INTERPRET=1 (set before triton is imported)."""
     env = dict(os.environ, TRITON_INTERPRET="1")
-    proc = subprocess.run([sys.executable, "-c", TRITON_INTERPRETER_CHECK], env=env, capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", TRITON_INTERPRETER_CHECK], env=env, capture_output=True, text=True, timeout=300
+    )
     assert "TRITON-SCAN-OK" in proc.stdout, proc.stdout + proc.stderr
 
 

@@ -1,7 +1,7 @@
 """PseudoMode slot memory: least-used writes, decaying usage, slot reuse, normalised attention, gate grads."""
+
 import pytest
 import torch
-
 from memory_agents.cores import make_core
 from memory_agents.cores.pseudo_memory import PseudoMemoryCore
 
@@ -29,15 +29,15 @@ def test_open_gate_writes_least_used_slot_and_reuses_slots():
     written = []
     for t in range(T):
         _, slots0, usage0 = state
-        _, state = core(x[t:t + 1], state)
+        _, state = core(x[t : t + 1], state)
         h, slots, usage = state
-        changed = (slots - slots0).abs().sum(-1) > 0                        # (B, K)
+        changed = (slots - slots0).abs().sum(-1) > 0  # (B, K)
         assert changed.sum(-1).tolist() == [1] * B, "exactly one slot written per row"
         idx = changed.float().argmax(-1)
         assert torch.equal(idx, usage0.argmin(-1)), "the write goes to the least-used slot"
         hx = torch.cat([h, x[t]], -1)
         v = torch.tanh(core.write(hx))
-        torch.testing.assert_close(slots[torch.arange(B), idx], v)       # g = 1 overwrites the slot
+        torch.testing.assert_close(slots[torch.arange(B), idx], v)  # g = 1 overwrites the slot
         expected_usage = 0.5 * usage0 + 1.0 / K + torch.nn.functional.one_hot(idx, K).double()
         torch.testing.assert_close(usage, expected_usage)
         written.append(idx[0].item())
@@ -54,7 +54,7 @@ def test_closed_gate_leaves_slots_and_usage_decays():
     y, (h, slots, usage) = core(torch.randn(6, B, D, dtype=torch.float64), (h0, slots0, usage0))
     torch.testing.assert_close(slots, slots0)
     # usage_t = 0.5 usage_{t-1} + 1/K  ->  fixed point 2/K
-    expected = usage0 * 0.5 ** 6 + (1.0 / K) * sum(0.5 ** k for k in range(6))
+    expected = usage0 * 0.5**6 + (1.0 / K) * sum(0.5**k for k in range(6))
     torch.testing.assert_close(usage, expected)
 
 
@@ -64,7 +64,11 @@ def test_attention_is_a_distribution_and_reads_matching_slot():
     T, B = 9, 5
     y, _ = core(torch.randn(T, B, D), None, torch.rand(T, B) < 0.2)
     a = core.aux["attention"]
-    assert a.shape == (T, B, K) and core.aux["gate"].shape == (T, B, 1) and core.aux["state_norm"].shape == (T, B)
+    assert (
+        a.shape == (T, B, K)
+        and core.aux["gate"].shape == (T, B, 1)
+        and core.aux["state_norm"].shape == (T, B)
+    )
     assert (a >= 0).all()
     torch.testing.assert_close(a.sum(-1), torch.ones(T, B))
     # content addressing: a query aligned with one slot puts (almost) all attention on it
@@ -105,12 +109,15 @@ def test_memory_recalls_a_written_value_after_distractors():
     torch.testing.assert_close(state[1][:, 0], stored)
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    ({"num_slots": 0}, "num_slots"),
-    ({"slot_dim": -1}, "slot_dim"),
-    ({"controller_dim": 2.5}, "controller_dim"),
-    ({"usage_decay": 1.0}, "usage_decay must be a number in \\[0, 1\\)"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"num_slots": 0}, "num_slots"),
+        ({"slot_dim": -1}, "slot_dim"),
+        ({"controller_dim": 2.5}, "controller_dim"),
+        ({"usage_decay": 1.0}, "usage_decay must be a number in \\[0, 1\\)"),
+    ],
+)
 def test_bad_kwargs_raise(kwargs, match):
     with pytest.raises(ValueError, match=match):
         make_core("pseudo_memory", D, H, **kwargs)

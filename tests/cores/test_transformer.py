@@ -1,7 +1,7 @@
 """Transformer core: sliding-window reach, relative positions at t=10,000, cache bookkeeping and resets."""
+
 import pytest
 import torch
-
 from memory_agents.cores import make_core
 
 torch.set_num_threads(1)
@@ -18,7 +18,7 @@ def build(seed=0, **kwargs):
 def test_output_ignores_inputs_older_than_the_window(n_layers):
     W = 5
     core = build(window=W, n_layers=n_layers, block_len=4)
-    reach = n_layers * W            # each layer looks W steps further back
+    reach = n_layers * W  # each layer looks W steps further back
     assert core.gradient_reach == reach + 1
     T = reach + 6
     x = torch.randn(T, 2, D, dtype=torch.float64, requires_grad=True)
@@ -26,7 +26,7 @@ def test_output_ignores_inputs_older_than_the_window(n_layers):
     y[-1].sum().backward()
     g = x.grad.abs().sum(dim=(1, 2))
     assert torch.all(g[: T - 1 - reach] == 0), "an input older than the window reached the output"
-    assert torch.all(g[T - 1 - reach:] > 0), "an input inside the window did not reach the output"
+    assert torch.all(g[T - 1 - reach :] > 0), "an input inside the window did not reach the output"
 
 
 def test_positions_are_relative_and_never_run_out():
@@ -37,7 +37,7 @@ def test_positions_are_relative_and_never_run_out():
     with torch.no_grad():
         y, state = core(x)
         assert torch.isfinite(y).all()
-        y_fresh, _ = core(x[T - 1 - L * W:])
+        y_fresh, _ = core(x[T - 1 - L * W :])
         torch.testing.assert_close(y[-1], y_fresh[-1])
         y_next, state = core(torch.randn(1, 2, D, dtype=torch.float64), state)  # single step after 10k
     assert torch.isfinite(y_next).all()
@@ -52,7 +52,7 @@ def test_cache_fills_right_aligned_and_reset_clears_it():
         _, (k, v, length) = core(x)
     assert length.flatten().tolist() == [4, 4, 4]
     assert torch.all(k[:, :, : W - 4] == 0) and torch.all(v[:, :, : W - 4] == 0)
-    assert torch.all(k[:, :, W - 4:].abs().sum(-1) > 0)
+    assert torch.all(k[:, :, W - 4 :].abs().sum(-1) > 0)
     # reset row 1 at the next step: its cache holds only the new step, and it behaves like a fresh start
     x2 = torch.randn(3, 3, D, dtype=torch.float64)
     starts = torch.zeros(3, 3, dtype=torch.bool)
@@ -79,13 +79,16 @@ def test_attention_reads_a_cue_from_the_far_end_of_the_window():
     assert (y1[-1] - y2[-1]).abs().max() > 1e-4
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    ({"window": 0}, "window"),
-    ({"n_layers": 0}, "n_layers"),
-    ({"n_heads": 3}, "n_heads must divide d_model=8"),
-    ({"d_model": -4}, "d_model"),
-    ({"block_len": 1.5}, "block_len"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"window": 0}, "window"),
+        ({"n_layers": 0}, "n_layers"),
+        ({"n_heads": 3}, "n_heads must divide d_model=8"),
+        ({"d_model": -4}, "d_model"),
+        ({"block_len": 1.5}, "block_len"),
+    ],
+)
 def test_bad_kwargs_raise(kwargs, match):
     with pytest.raises(ValueError, match=match):
         make_core("transformer", D, H, **kwargs)

@@ -1,13 +1,14 @@
 """Generic contract of every registered MemoryGym task (envB's tasks are covered automatically)."""
+
 import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 from gymnasium.vector import AutoresetMode
+from memory_gym_envs.evaluation import evaluate
 
 import memory_gym_envs
 from memory_gym_envs import DIFFICULTIES, HORIZON_BANDS, MemoryVectorEnv, get_preset, task_class
-from memory_gym_envs.evaluation import evaluate
 
 IDS = memory_gym_envs.list_tasks()
 
@@ -230,7 +231,9 @@ def test_seed_list_and_misuse_errors():
         a.reset(seed=[1, 2])
     with pytest.raises(ValueError, match="num_envs"):
         gym.make_vec("MemoryGym/CopyMemory-v0", num_envs=0)
-    with pytest.raises(ValueError, match="render_mode"):  # "human": gymnasium's HumanRendering, see test_render
+    with pytest.raises(
+        ValueError, match="render_mode"
+    ):  # "human": gymnasium's HumanRendering, see test_render
         gym.make("MemoryGym/CopyMemory-v0", render_mode="bogus")
     with pytest.raises(ValueError, match="reset_mask"):
         a.reset(options={"reset_mask": np.ones(2, dtype=bool)})
@@ -249,13 +252,14 @@ def test_gymnasium_vector_wrappers_work():
     venv = gym.wrappers.vector.RecordEpisodeStatistics(gym.make_vec("MemoryGym/CopyMemory-v0", num_envs=3))
     venv.reset(seed=0)
     horizon = venv.unwrapped.task.horizon
-    for t in range(horizon):
+    for _t in range(horizon):
         _, _, te, _, info = venv.step(venv.unwrapped.oracle_action())
     assert te.all() and "episode" in info
     np.testing.assert_allclose(info["episode"]["r"], 1.0)
     np.testing.assert_array_equal(info["episode"]["l"], horizon)
     listed = gym.wrappers.vector.DictInfoToList(
-        gym.make_vec("MemoryGym/DelayedCue-v0", num_envs=2, delay=0, autoreset_mode="SameStep"))
+        gym.make_vec("MemoryGym/DelayedCue-v0", num_envs=2, delay=0, autoreset_mode="SameStep")
+    )
     listed.reset(seed=0)
     listed.step(np.zeros(2, dtype=np.int64))
     _, _, te, _, infos = listed.step(listed.unwrapped.oracle_action())

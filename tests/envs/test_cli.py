@@ -1,14 +1,17 @@
 """`python -m memory_gym_envs`: the score table."""
+
 import subprocess
 import sys
 
 import pytest
-
 from memory_gym_envs.__main__ import main
 
 
 def test_table_rows_and_scores(capsys):
-    assert main(["--tasks", "DelayedCue", "MemoryGym/NBack-v0", "--difficulties", "easy", "--episodes", "40"]) == 0
+    assert (
+        main(["--tasks", "DelayedCue", "MemoryGym/NBack-v0", "--difficulties", "easy", "--episodes", "40"])
+        == 0
+    )
     lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("| ") and "---" not in l]
     rows = {l.split(" | ")[0][2:]: l.split(" | ") for l in lines[1:]}
     assert set(rows) == {"DelayedCue", "NBack"}
@@ -24,8 +27,9 @@ def test_long_horizons_use_fewer_episodes(capsys):
 
 
 def test_bad_arguments_exit_with_message():
-    out = subprocess.run([sys.executable, "-m", "memory_gym_envs", "--tasks", "Nope"],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "memory_gym_envs", "--tasks", "Nope"], capture_output=True, text=True
+    )
     assert out.returncode == 2 and "unknown task" in out.stderr
     with pytest.raises(SystemExit):
         main(["--difficulties", "trivial"])

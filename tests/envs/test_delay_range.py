@@ -1,6 +1,7 @@
 """Delay ranges: ``delay=(low, high)`` draws each episode's delay, so a fixed timing cannot solve
 the task; the oracle still scores 1.0, the memoryless policy stays at its ceiling, single and
 vector envs agree, and a live env's range can be narrowed between episodes."""
+
 from __future__ import annotations
 
 import gymnasium as gym
@@ -87,8 +88,13 @@ def test_fixed_delay_draws_nothing_extra():
 
 
 def test_set_delay_on_a_live_vector_env_applies_at_episode_boundaries():
-    venv = gym.make_vec("MemoryGym/DelayedCue-v0", num_envs=8, num_cues=4, delay=(2, 40),
-                        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    venv = gym.make_vec(
+        "MemoryGym/DelayedCue-v0",
+        num_envs=8,
+        num_cues=4,
+        delay=(2, 40),
+        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
+    )
     venv.reset(seed=0)
     venv.unwrapped.set_task_param("delay", 40)  # rows mid-episode keep their drawn delay
     task = venv.unwrapped.task
@@ -107,12 +113,15 @@ def test_set_delay_on_a_live_vector_env_applies_at_episode_boundaries():
     assert lengths[-8:] == [42] * 8
 
 
-@pytest.mark.parametrize("delay, match", [
-    ((0, 10), r"delay \(low end of the range\)' must be an int in \[1, 1000000\], got 0"),
-    ((5, 3), r"delay \(high end of the range\)' must be an int in \[5, 1000000\], got 3"),
-    ((1, 2, 3), r"'delay' must be an int or a \(low, high\) pair"),
-    (-3, r"'delay' must be an int in \[0, 1000000\], got -3"),
-])
+@pytest.mark.parametrize(
+    "delay, match",
+    [
+        ((0, 10), r"delay \(low end of the range\)' must be an int in \[1, 1000000\], got 0"),
+        ((5, 3), r"delay \(high end of the range\)' must be an int in \[5, 1000000\], got 3"),
+        ((1, 2, 3), r"'delay' must be an int or a \(low, high\) pair"),
+        (-3, r"'delay' must be an int in \[0, 1000000\], got -3"),
+    ],
+)
 def test_bad_delay_ranges_name_the_value(delay, match):
     with pytest.raises(ValueError, match=match):
         gym.make("MemoryGym/DelayedCue-v0", delay=delay)
@@ -122,13 +131,20 @@ def test_set_delay_outside_the_built_range_is_an_error():
     env = gym.make("MemoryGym/CopyMemory-v0", delay=(5, 20))
     with pytest.raises(ValueError, match=r"within the built range \[5, 20\].*got 30"):
         env.unwrapped.set_task_param("delay", (10, 30))
-    with pytest.raises(ValueError, match=r"NBack: parameter .delay. cannot change on a live env; live parameters: \[\]"):
+    with pytest.raises(
+        ValueError, match=r"NBack: parameter .delay. cannot change on a live env; live parameters: \[\]"
+    ):
         gym.make("MemoryGym/NBack-v0").unwrapped.set_task_param("delay", 3)
 
 
 def test_tmaze_slack_shrinks_on_a_live_env():
-    venv = gym.make_vec("MemoryGym/TMazePassive-v0", num_envs=4, corridor_length=10, slack=20,
-                        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    venv = gym.make_vec(
+        "MemoryGym/TMazePassive-v0",
+        num_envs=4,
+        corridor_length=10,
+        slack=20,
+        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
+    )
     venv.reset(seed=0)
     left = np.ones(4, dtype=np.int64)  # never reaches the junction: every episode times out
     lengths, length = [], np.zeros(4, dtype=int)
@@ -140,5 +156,7 @@ def test_tmaze_slack_shrinks_on_a_live_env():
         lengths += list(length[term | trunc])
         length[term | trunc] = 0
     assert lengths[:4] == [31] * 4 and set(lengths[4:]) == {11}
-    with pytest.raises(ValueError, match=r"slack \(within the built slack \[0, 20\]\)' must be an int in \[0, 20\], got 21"):
+    with pytest.raises(
+        ValueError, match=r"slack \(within the built slack \[0, 20\]\)' must be an int in \[0, 20\], got 21"
+    ):
         venv.unwrapped.set_task_param("slack", 21)

@@ -1,10 +1,10 @@
 """DelayedCue specifics: timing, blank delay, reward only at the query, parameter checks."""
+
 import gymnasium as gym
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from memory_gym_envs.evaluation import evaluate
 from memory_gym_envs.tasks import DelayedCue
 
@@ -43,8 +43,12 @@ def test_random_and_memoryless_near_one_over_c():
 
 @pytest.mark.parametrize(
     "kwargs, name",
-    [({"delay": -1}, "delay"), ({"num_cues": 1}, "num_cues"), ({"num_cues": 2.5}, "num_cues"),
-     ({"delay": True}, "delay")],
+    [
+        ({"delay": -1}, "delay"),
+        ({"num_cues": 1}, "num_cues"),
+        ({"num_cues": 2.5}, "num_cues"),
+        ({"delay": True}, "delay"),
+    ],
 )
 def test_bad_params(kwargs, name):
     with pytest.raises(ValueError, match=rf"'{name}'.*got"):

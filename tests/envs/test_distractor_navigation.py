@@ -1,14 +1,19 @@
 """DistractorNavigation: decoys really flash (distinct steps, never on the goal, same channel as
 the goal); reward only at the last step; oracle 1.0; memoryless at 1/S^2; remembering the first
 marker solves it while remembering the latest marker (almost) never does."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from memory_gym_envs.evaluation import evaluate
 from memory_gym_envs.tasks.distractor_navigation import (
-    DOWN, LEFT, RIGHT, STAY, UP, DistractorNavigation,
+    DOWN,
+    LEFT,
+    RIGHT,
+    STAY,
+    UP,
+    DistractorNavigation,
 )
 from memory_gym_envs.vector import MemoryVectorEnv
 
@@ -22,12 +27,12 @@ def _marker_memory(keep="first"):
     def policy(env, obs, rng):
         s = env.task.grid_size
         seen = obs[:, 0] > 0
-        mx, my = obs[:, 1 + 2 * s:1 + 3 * s].argmax(1), obs[:, 1 + 3 * s:].argmax(1)
+        mx, my = obs[:, 1 + 2 * s : 1 + 3 * s].argmax(1), obs[:, 1 + 3 * s :].argmax(1)
         if not state:
             state.update(x=mx.copy(), y=my.copy())
         elif keep == "latest":
             state["x"][seen], state["y"][seen] = mx[seen], my[seen]
-        x, y = obs[:, 1:1 + s].argmax(1), obs[:, 1 + s:1 + 2 * s].argmax(1)
+        x, y = obs[:, 1 : 1 + s].argmax(1), obs[:, 1 + s : 1 + 2 * s].argmax(1)
         gx, gy = state["x"], state["y"]
         return np.select([x < gx, x > gx, y < gy, y > gy], [RIGHT, LEFT, DOWN, UP], STAY)
 
@@ -71,10 +76,10 @@ def test_decoys_flash_at_distinct_steps_away_from_the_goal():
     task = env.task
     s, goal = task.grid_size, task.goal.copy()
     markers = []
-    for t in range(task.horizon):
-        cell = obs[:, 1 + 3 * s:].argmax(1) * s + obs[:, 1 + 2 * s:1 + 3 * s].argmax(1)
+    for _t in range(task.horizon):
+        cell = obs[:, 1 + 3 * s :].argmax(1) * s + obs[:, 1 + 2 * s : 1 + 3 * s].argmax(1)
         markers.append(np.where(obs[:, 0] > 0, cell, -1))
-        assert np.all(obs[:, 1 + 2 * s:].sum(1) == 2 * obs[:, 0])  # marker x and y only with the flag
+        assert np.all(obs[:, 1 + 2 * s :].sum(1) == 2 * obs[:, 0])  # marker x and y only with the flag
         obs, *_ = env.step(env.oracle_action())
     markers = np.array(markers).T  # (N, T)
     np.testing.assert_array_equal(markers[:, 0], goal)  # step 0 shows the true goal
@@ -99,8 +104,8 @@ def test_step_zero_ignores_the_action_then_moves_clip_at_walls():
     for _ in range(task.grid_size):
         obs, *_ = env.step(np.full(64, RIGHT))
     assert np.all(task.x == task.grid_size - 1)
-    np.testing.assert_array_equal(obs[:, 1:1 + task.grid_size].argmax(1), task.x)
-    np.testing.assert_array_equal(obs[:, 1 + task.grid_size:1 + 2 * task.grid_size].argmax(1), y0)
+    np.testing.assert_array_equal(obs[:, 1 : 1 + task.grid_size].argmax(1), task.x)
+    np.testing.assert_array_equal(obs[:, 1 + task.grid_size : 1 + 2 * task.grid_size].argmax(1), y0)
 
 
 def test_reward_only_at_the_last_step():
@@ -129,8 +134,11 @@ def test_bad_parameters_raise(kwargs, name):
 
 @settings(max_examples=25, deadline=None)
 @given(
-    grid_size=st.integers(2, 7), episode_length=st.integers(13, 60), num_decoys=st.integers(0, 12),
-    seed=st.integers(0, 2**32), oracle=st.booleans(),
+    grid_size=st.integers(2, 7),
+    episode_length=st.integers(13, 60),
+    num_decoys=st.integers(0, 12),
+    seed=st.integers(0, 2**32),
+    oracle=st.booleans(),
 )
 def test_property_fixed_length_reward_bounds_success(grid_size, episode_length, num_decoys, seed, oracle):
     task = DistractorNavigation(8, grid_size=grid_size, episode_length=episode_length, num_decoys=num_decoys)

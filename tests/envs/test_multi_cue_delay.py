@@ -1,10 +1,10 @@
 """MultiCueDelay: cue times distinct, inside the window and uniform; recall is scored in order of
 appearance; oracle 1.0; memoryless at V^-N; a memory policy from observations solves it."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from memory_gym_envs.evaluation import evaluate
 from memory_gym_envs.tasks.multi_cue_delay import MultiCueDelay
 from memory_gym_envs.vector import MemoryVectorEnv
@@ -81,8 +81,9 @@ def test_cue_times_distinct_sorted_in_window_and_shown_once():
 @pytest.mark.parametrize("window", [4, 20])  # window <= 2 cues: argsort sampler; larger: Floyd's
 def test_cue_time_subsets_are_uniform(window):
     subsets = window * (window - 1) // 2
-    env = MemoryVectorEnv(MultiCueDelay, num_envs=100 * subsets, num_cues=2, num_tokens=2, window=window,
-                          delay=0)
+    env = MemoryVectorEnv(
+        MultiCueDelay, num_envs=100 * subsets, num_cues=2, num_tokens=2, window=window, delay=0
+    )
     env.reset(seed=5)
     t = env.task.cues.times[:, :2]
     counts = np.bincount(t[:, 0] * window + t[:, 1], minlength=window * window)
@@ -120,9 +121,12 @@ def test_bad_parameters_raise(kwargs, name):
 
 @settings(max_examples=25, deadline=None)
 @given(
-    num_cues=st.integers(2, 6), num_tokens=st.integers(2, 9), window=st.integers(6, 40),
+    num_cues=st.integers(2, 6),
+    num_tokens=st.integers(2, 9),
+    window=st.integers(6, 40),
     delay=st.integers(0, 30),
-    seed=st.integers(0, 2**32), oracle=st.booleans(),
+    seed=st.integers(0, 2**32),
+    oracle=st.booleans(),
 )
 def test_property_fixed_length_reward_bounds_success(num_cues, num_tokens, window, delay, seed, oracle):
     task = MultiCueDelay(8, num_cues=num_cues, num_tokens=num_tokens, window=window, delay=delay)

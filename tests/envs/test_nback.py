@@ -1,10 +1,10 @@
 """NBack specifics: the answer is the token n steps back, scoring, success threshold, checks."""
+
 import gymnasium as gym
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from memory_gym_envs.evaluation import evaluate
 from memory_gym_envs.tasks import NBack
 from memory_gym_envs.tasks.nback import _binomial_tail
@@ -56,14 +56,20 @@ def test_binomial_tail():
     # a low threshold makes the memoryless policy succeed, and the ceiling says so
     task = NBack(1, n=1, vocab_size=2, length=21, success_threshold=0.5)
     assert task.memoryless_ceiling == pytest.approx(_binomial_tail(20, 0.5, 10))
-    res = evaluate(NBack, "random", episodes=1000, seed=0, n=1, vocab_size=2, length=21, success_threshold=0.5)
+    res = evaluate(
+        NBack, "random", episodes=1000, seed=0, n=1, vocab_size=2, length=21, success_threshold=0.5
+    )
     assert abs(res.success_rate - task.memoryless_ceiling) < 0.06
 
 
 @pytest.mark.parametrize(
     "kwargs, name",
-    [({"n": 0}, "n"), ({"length": 2, "n": 2}, "length"), ({"vocab_size": 1}, "vocab_size"),
-     ({"success_threshold": 1.5}, "success_threshold")],
+    [
+        ({"n": 0}, "n"),
+        ({"length": 2, "n": 2}, "length"),
+        ({"vocab_size": 1}, "vocab_size"),
+        ({"success_threshold": 1.5}, "success_threshold"),
+    ],
 )
 def test_bad_params(kwargs, name):
     with pytest.raises(ValueError, match=rf"'{name}'.*got"):

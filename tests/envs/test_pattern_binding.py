@@ -1,10 +1,10 @@
 """PatternBinding: distinct A patterns, P > 1 so the query matters, B_j scored token by token in
 order; oracle 1.0; memoryless at V^-K; a binding memory policy from observations solves it."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from memory_gym_envs.evaluation import evaluate
 from memory_gym_envs.tasks.pattern_binding import PatternBinding
 from memory_gym_envs.vector import MemoryVectorEnv
@@ -29,7 +29,7 @@ def _binder(mode="bind"):
                     s[key].append(tok)
             if flags[3]:
                 k = env.task.pattern_length
-                pairs = {tuple(s["a"][m:m + k]): s["b"][m:m + k] for m in range(0, len(s["a"]), k)}
+                pairs = {tuple(s["a"][m : m + k]): s["b"][m : m + k] for m in range(0, len(s["a"]), k)}
                 answer = s["b"][-k:] if mode == "last" else pairs[tuple(s["q"])]
                 if mode == "reversed":
                     answer = answer[::-1]
@@ -76,19 +76,20 @@ def test_memoryless_policy_at_its_ceiling():
 @pytest.mark.parametrize("tokens, length", [(2, 2), (8, 3)])  # whole pattern space / Floyd sampler
 def test_a_patterns_distinct_and_query_uniform(tokens, length):
     p = 4
-    env = MemoryVectorEnv(PatternBinding, num_envs=2000, num_pairs=p, pattern_length=length,
-                          num_tokens=tokens, delay=0)
+    env = MemoryVectorEnv(
+        PatternBinding, num_envs=2000, num_pairs=p, pattern_length=length, num_tokens=tokens, delay=0
+    )
     env.reset(seed=5)
     task = env.task
     stream = task.stream[:, : 2 * p * length].reshape(-1, p, 2, length)
     a = stream[:, :, 0]  # (N, P, K)
     codes = (a * tokens ** np.arange(length)).sum(axis=2)
     assert all(len(set(r)) == p for r in codes.tolist())
-    np.testing.assert_array_equal(task.stream[:, 2 * p * length:], a[np.arange(2000), task.query])
+    np.testing.assert_array_equal(task.stream[:, 2 * p * length :], a[np.arange(2000), task.query])
     np.testing.assert_array_equal(task.answers, stream[np.arange(2000), task.query, 1])
     counts = np.bincount(task.query, minlength=p)
     assert np.all(np.abs(counts - 500) < 100)
-    if tokens ** length == p:  # every pattern is used; pairs come in random order
+    if tokens**length == p:  # every pattern is used; pairs come in random order
         first = np.bincount(codes[:, 0], minlength=p)
         assert np.all(np.abs(first - 500) < 100)
 
@@ -125,14 +126,19 @@ def test_bad_parameters_raise(kwargs, name):
 
 @settings(max_examples=25, deadline=None)
 @given(
-    num_pairs=st.integers(2, 4), pattern_length=st.integers(1, 4), num_tokens=st.integers(4, 9),
+    num_pairs=st.integers(2, 4),
+    pattern_length=st.integers(1, 4),
+    num_tokens=st.integers(4, 9),
     delay=st.integers(0, 30),
-    seed=st.integers(0, 2**32), oracle=st.booleans(),
+    seed=st.integers(0, 2**32),
+    oracle=st.booleans(),
 )
-def test_property_fixed_length_reward_bounds_success(num_pairs, pattern_length, num_tokens, delay, seed,
-                                                     oracle):
-    task = PatternBinding(8, num_pairs=num_pairs, pattern_length=pattern_length, num_tokens=num_tokens,
-                          delay=delay)
+def test_property_fixed_length_reward_bounds_success(
+    num_pairs, pattern_length, num_tokens, delay, seed, oracle
+):
+    task = PatternBinding(
+        8, num_pairs=num_pairs, pattern_length=pattern_length, num_tokens=num_tokens, delay=delay
+    )
     rows = np.arange(8)
     task.seed(rows, seed + rows.astype(np.uint64))
     task.reset(rows)

@@ -1,5 +1,6 @@
 """Render modes of every task: rgb_array / ansi through gym.make and gym.make_vec, frames that
 follow the state, the T-maze's pixels, errors for modes a task lacks, and RecordVideo."""
+
 import re
 from pathlib import Path
 
@@ -8,12 +9,21 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 from gymnasium.wrappers import HumanRendering, RecordVideo, RenderCollection
+from memory_gym_envs.render import (
+    AGENT,
+    BAND_GAP,
+    BAR_HEIGHT,
+    CELL,
+    CUE_DOWN,
+    CUE_UP,
+    GOAL,
+    MARGIN,
+    MATERIAL_COLOURS,
+    RENDER_FPS,
+)
 
 import memory_gym_envs
 from memory_gym_envs import MemoryEnv, MemoryVectorEnv
-from memory_gym_envs.render import (
-    AGENT, BAND_GAP, BAR_HEIGHT, CELL, CUE_DOWN, CUE_UP, GOAL, MARGIN, MATERIAL_COLOURS, RENDER_FPS,
-)
 
 # Short episodes (a few steps) so every task ends an episode quickly.
 SMALL = {
@@ -106,8 +116,14 @@ def test_vector_rows_render_like_single_envs(env_id, mode):
 
 
 def test_same_step_vector_env_renders_each_row():
-    envs = gym.make_vec("MemoryGym/DelayedCue-v0", num_envs=2, render_mode="ansi",
-                        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP, num_cues=3, delay=0)
+    envs = gym.make_vec(
+        "MemoryGym/DelayedCue-v0",
+        num_envs=2,
+        render_mode="ansi",
+        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
+        num_cues=3,
+        delay=0,
+    )
     envs.reset(seed=0)
     envs.step(np.zeros(2, dtype=np.int64))
     frames = envs.render()
@@ -168,8 +184,13 @@ def test_long_corridor_is_binned_and_keeps_the_agent():
 
 
 def test_distractor_navigation_draws_grid_agent_and_goal():
-    env = gym.make("MemoryGym/DistractorNavigation-v0", render_mode="rgb_array",
-                   grid_size=3, episode_length=8, num_decoys=2)
+    env = gym.make(
+        "MemoryGym/DistractorNavigation-v0",
+        render_mode="rgb_array",
+        grid_size=3,
+        episode_length=8,
+        num_decoys=2,
+    )
     env.reset(seed=1)
     task = env.unwrapped.task
     assert len(colour_cells(env.render(), AGENT)[0]) > 0
@@ -189,13 +210,18 @@ def test_render_mode_a_task_lacks():
     """Direct construction and make_vec refuse it with a ValueError naming the modes; gym.make
     does what gymnasium does for any env: 'human' gets its HumanRendering wrapper over our
     rgb_array frames, '<mode>_list' its RenderCollection, anything else reaches the env's error."""
-    with pytest.raises(ValueError, match=r"render_mode must be one of \['rgb_array', 'ansi'\] or None, got 'human'"):
+    with pytest.raises(
+        ValueError, match=r"render_mode must be one of \['rgb_array', 'ansi'\] or None, got 'human'"
+    ):
         MemoryEnv("DelayedCue", render_mode="human")
     with pytest.raises(ValueError, match="got 'human'"):
         MemoryVectorEnv("DelayedCue", num_envs=2, render_mode="human")
     with pytest.raises(ValueError, match="got 'human'"):
         gym.make_vec("MemoryGym/DelayedCue-v0", num_envs=2, render_mode="human")
-    with pytest.warns(UserWarning, match="not in the possible render_modes"), pytest.raises(ValueError, match="got 'bogus'"):
+    with (
+        pytest.warns(UserWarning, match="not in the possible render_modes"),
+        pytest.raises(ValueError, match="got 'bogus'"),
+    ):
         gym.make("MemoryGym/DelayedCue-v0", render_mode="bogus")
     with pytest.warns(UserWarning, match="HumanRendering"):
         human = gym.make("MemoryGym/DelayedCue-v0", render_mode="human")
@@ -224,8 +250,12 @@ def test_metadata_declares_modes_and_fps():
 
 @pytest.mark.parametrize("env_id", TASKS)
 def test_record_video_writes_a_file(env_id, tmp_path):
-    env = RecordVideo(gym.make(env_id, render_mode="rgb_array", **small(env_id)), str(tmp_path / "videos"),
-                      episode_trigger=lambda episode: True, disable_logger=True)
+    env = RecordVideo(
+        gym.make(env_id, render_mode="rgb_array", **small(env_id)),
+        str(tmp_path / "videos"),
+        episode_trigger=lambda episode: True,
+        disable_logger=True,
+    )
     env.reset(seed=0)
     done = False
     while not done:
@@ -254,7 +284,7 @@ def test_ansi_counts_down_the_extra_delay_of_a_delay_range():
 
 def test_readme_record_a_video_example_runs(tmp_path, monkeypatch, capsys):
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    section = readme[readme.index("### Record a video"):readme.index("<!-- /section: envs -->")]
+    section = readme[readme.index("### Record a video") : readme.index("<!-- /section: envs -->")]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     monkeypatch.chdir(tmp_path)
     exec(compile(code, "README-record-a-video", "exec"), {})

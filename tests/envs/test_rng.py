@@ -1,6 +1,6 @@
 """The counter-based row RNG: per-row streams independent of batch size, roughly uniform."""
-import numpy as np
 
+import numpy as np
 from memory_gym_envs.rng import RowRNG, hash_uniform
 
 
@@ -9,7 +9,7 @@ def test_row_stream_does_not_depend_on_batch():
     big.seed(np.arange(5), 100 + np.arange(5, dtype=np.uint64))
     small = RowRNG(1)
     small.seed(np.array([0]), np.array([103], dtype=np.uint64))
-    a = big.random(np.array([3, 1]), 4)   # rows 3 and 1 only
+    a = big.random(np.array([3, 1]), 4)  # rows 3 and 1 only
     b = small.random(np.array([0]), 4)
     np.testing.assert_array_equal(a[0], b[0])
     # Drawing for other rows does not move row 3's counter.

@@ -1,5 +1,6 @@
 """Seeds the row RNG cannot take (uint64 keys) are a ValueError naming the range, for the single
 env and for the vector env, whose row i is seeded s + i."""
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -11,7 +12,9 @@ ID = "MemoryGym/DelayedCue-v0"
 
 def test_single_env_seed_range():
     env = gym.make(ID)
-    with pytest.raises(ValueError, match=r"seed must be an int in \[0, 2\*\*64 - 1\] or None, got 1180591620717411303424"):
+    with pytest.raises(
+        ValueError, match=r"seed must be an int in \[0, 2\*\*64 - 1\] or None, got 1180591620717411303424"
+    ):
         env.reset(seed=2**70)
     with pytest.raises(ValueError, match=r"\[0, 2\*\*64 - 1\].*got -1"):
         env.reset(seed=-1)

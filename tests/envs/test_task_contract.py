@@ -2,10 +2,10 @@
 on rows whose episode already ended it must not draw from ``self.rng`` (the row's next episode
 would no longer be the one a single env with that seed plays), and it must return fresh arrays
 (the base and the vector env write into them). Deliberately broken tasks show the check bites."""
+
 import numpy as np
 import pytest
 from gymnasium.vector import AutoresetMode
-
 from memory_gym_envs.env import MemoryEnv
 from memory_gym_envs.tasks import TASK_CLASSES, DelayedCue
 from memory_gym_envs.vector import MemoryVectorEnv
@@ -13,7 +13,9 @@ from memory_gym_envs.vector import MemoryVectorEnv
 
 def contract_violations(task_cls, num_envs: int = 6, steps: int = 400, seed: int = 0) -> list[str]:
     """Drive ``task_cls`` in a NEXT_STEP vector env with random actions and watch every ``_step`` call."""
-    env = MemoryVectorEnv(task_cls, num_envs=num_envs, difficulty="easy", autoreset_mode=AutoresetMode.NEXT_STEP)
+    env = MemoryVectorEnv(
+        task_cls, num_envs=num_envs, difficulty="easy", autoreset_mode=AutoresetMode.NEXT_STEP
+    )
     task, problems, ended_calls = env.task, [], [0]
     step = task._step
 
@@ -63,8 +65,13 @@ class ReusesItsRewardArray(DelayedCue):
         return self.reward_buffer, terminated
 
 
-@pytest.mark.parametrize("broken, message", [(DrawsEveryStep, "drew from self.rng for ended rows"),
-                                             (ReusesItsRewardArray, "returned reward as a view")])
+@pytest.mark.parametrize(
+    "broken, message",
+    [
+        (DrawsEveryStep, "drew from self.rng for ended rows"),
+        (ReusesItsRewardArray, "returned reward as a view"),
+    ],
+)
 def test_broken_tasks_fail_the_check(broken, message):
     problems = contract_violations(broken)
     assert problems and message in problems[0]

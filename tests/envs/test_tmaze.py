@@ -1,10 +1,10 @@
 """T-maze (passive / active): oracle, memoryless ceiling, a memory policy from observations only,
 time limit, wrong arm, observation aliasing and parameter errors."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from memory_gym_envs.evaluation import evaluate
 from memory_gym_envs.tasks.tmaze import DOWN, LEFT, RIGHT, UP, TMazeActive, TMazePassive
 from memory_gym_envs.vector import MemoryVectorEnv
@@ -157,8 +157,11 @@ def test_bad_parameters_raise(cls, kwargs, name):
 
 @settings(max_examples=30, deadline=None)
 @given(
-    active=st.booleans(), length=st.integers(1, 30), slack=st.integers(0, 6),
-    progress=st.one_of(st.just(0.0), st.floats(30 * 2.0**-30, 0.5)), seed=st.integers(0, 2**32),
+    active=st.booleans(),
+    length=st.integers(1, 30),
+    slack=st.integers(0, 6),
+    progress=st.one_of(st.just(0.0), st.floats(30 * 2.0**-30, 0.5)),
+    seed=st.integers(0, 2**32),
     oracle=st.booleans(),
 )
 def test_property_episode_lengths_reward_bounds_success(active, length, slack, progress, seed, oracle):

@@ -5,7 +5,6 @@ import sys
 
 import gymnasium as gym
 import pytest
-
 from memory_gym_envs.neurogym import INSTALL_HINT, TASKS, env_id, register_neurogym_envs
 
 
@@ -23,8 +22,16 @@ def test_registration_imports_neither_neurogym_nor_torch():
 def test_recommended_tasks_are_registered():
     ids = register_neurogym_envs()
     assert ids == [env_id(task) for task in TASKS]
-    for task in ("ContextDecisionMaking", "DelayMatchSample", "PerceptualDecisionMaking", "DelayComparison",
-                 "GoNogo", "ReadySetGo", "DualDelayMatchSample", "DelayPairedAssociation"):
+    for task in (
+        "ContextDecisionMaking",
+        "DelayMatchSample",
+        "PerceptualDecisionMaking",
+        "DelayComparison",
+        "GoNogo",
+        "ReadySetGo",
+        "DualDelayMatchSample",
+        "DelayPairedAssociation",
+    ):
         assert f"MemoryGym/NeuroGym-{task}-v0" in gym.registry
     assert register_neurogym_envs() == ids  # idempotent
 

@@ -61,7 +61,9 @@ def _trial_accuracy(records):
     return sum(info["trial_correct"] for info in ends) / len(ends), len(ends)
 
 
-@pytest.mark.parametrize("task", ["ContextDecisionMaking", "DelayMatchSample", "PerceptualDecisionMaking", "GoNogo"])
+@pytest.mark.parametrize(
+    "task", ["ContextDecisionMaking", "DelayMatchSample", "PerceptualDecisionMaking", "GoNogo"]
+)
 def test_boundaries_match_neurogym_on_same_seed(task):
     env = make(task, trials_per_episode=None, max_steps=400)
     first_obs, _ = env.reset(seed=7)
@@ -151,7 +153,9 @@ def test_timing_seeded_trial_lengths_reproducible():
     from neurogym.utils.ngym_random import TruncExp
 
     def lengths(seed):
-        env = make("PerceptualDecisionMaking", trials_per_episode=15, timing={"fixation": TruncExp(300, 100, 900)})
+        env = make(
+            "PerceptualDecisionMaking", trials_per_episode=15, timing={"fixation": TruncExp(300, 100, 900)}
+        )
         records = _run(env, _oracle, 5000, seed=seed)
         return np.diff([0] + [i + 1 for i, r in enumerate(records) if r[-1]["new_trial"]]).tolist()
 
@@ -225,7 +229,9 @@ def test_unknown_id_and_bad_action():
 
 
 def test_neurogym_kwargs_reach_the_task():
-    env = make("PerceptualDecisionMaking-v0", dt=20, timing={"fixation": 200, "stimulus": 400, "decision": 100})
+    env = make(
+        "PerceptualDecisionMaking-v0", dt=20, timing={"fixation": 200, "stimulus": 400, "decision": 100}
+    )
     assert env.task.dt == 20
     records = _run(env, _oracle, 1000, seed=0)
     first_end = next(i for i, r in enumerate(records) if r[-1]["new_trial"])
@@ -237,8 +243,13 @@ def test_neurogym_kwargs_reach_the_task():
 def test_vector_env_infos_carry_trial_keys_per_env(mode, how):
     num_envs, task = 3, "PerceptualDecisionMaking"
     if how == "sync":  # gymnasium's own path: SyncVectorEnv over gym.make, mode via vector_kwargs
-        vec = gym.make_vec(env_id(task), num_envs=num_envs, vectorization_mode="sync",
-                           vector_kwargs={"autoreset_mode": mode}, trials_per_episode=2)
+        vec = gym.make_vec(
+            env_id(task),
+            num_envs=num_envs,
+            vectorization_mode="sync",
+            vector_kwargs={"autoreset_mode": mode},
+            trials_per_episode=2,
+        )
     else:  # the default for these ids, mode as a keyword like the native MemoryGym vector envs
         vec = gym.make_vec(env_id(task), num_envs=num_envs, autoreset_mode=mode, trials_per_episode=2)
     assert vec.metadata["autoreset_mode"] == mode

@@ -1,4 +1,5 @@
 """Shared fixtures: one real tiny_sanity run per test session, reused by compare/plot/render/eval tests."""
+
 import json
 
 import pytest
@@ -27,7 +28,6 @@ def tiny_suite(tmp_path, cores=("gru",), seeds=(0,), name="tiny.yaml", extra="")
 def sanity_run(tmp_path_factory):
     """Run the shipped tiny_sanity suite end to end through the CLI; return (results path, doc)."""
     import torch
-
     from memory_agents.suite.cli import main
 
     torch.set_num_threads(1)

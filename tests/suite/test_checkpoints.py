@@ -1,10 +1,10 @@
 """Checkpoints and resuming, in this process (a crash is an exception raised mid-training; the
 real SIGKILL tests are in test_kill_resume.py): what a checkpoint holds, where a run resumes,
 bad records, the checkpoint_every setting, and atomic writes."""
+
 import json
 
 import pytest
-
 from memory_agents.suite import checkpoints, schema, training
 from memory_agents.suite.cli import main
 from memory_agents.suite.config import EVAL_OFFSET, RunSpec, SuiteError, build_suite, env_seeds, load_suite
@@ -34,10 +34,25 @@ def crash_at(monkeypatch):
 
 def tiny(algo="ppo", **kwargs) -> RunSpec:
     algo_kwargs = {"n_steps": 16, "n_epochs": 1} if algo == "ppo" else {"learning_starts": 2, "train_freq": 4}
-    settings = dict(seed=0, steps=1024, num_envs=4, eval_episodes=4, curve_points=4, checkpoint_every=256,
-                    env_kwargs={"num_cues": 2, "delay": 2})
-    return RunSpec(task="DelayedCue", env_id="MemoryGym/DelayedCue-v0", difficulty="easy", core="gru", algo=algo,
-                   algo_kwargs=algo_kwargs, policy_kwargs={"hidden_dim": 8}, **{**settings, **kwargs})
+    settings = dict(
+        seed=0,
+        steps=1024,
+        num_envs=4,
+        eval_episodes=4,
+        curve_points=4,
+        checkpoint_every=256,
+        env_kwargs={"num_cues": 2, "delay": 2},
+    )
+    return RunSpec(
+        task="DelayedCue",
+        env_id="MemoryGym/DelayedCue-v0",
+        difficulty="easy",
+        core="gru",
+        algo=algo,
+        algo_kwargs=algo_kwargs,
+        policy_kwargs={"hidden_dim": 8},
+        **{**settings, **kwargs},
+    )
 
 
 def spy_train_seeds(monkeypatch) -> list:
@@ -62,9 +77,13 @@ def test_ppo_run_resumes_from_its_last_checkpoint_with_its_curve(tmp_path, crash
         training.train_run(spec, run_dir)
     record = checkpoints.load_record(run_dir, spec.run_id)
     # MemoryPPO checkpoints between rollouts (64 steps here), the first at or after each multiple of 128
-    assert record["step"] == 256 and record["model"].endswith("model_256_steps.zip") and not record["finished"]
-    assert sorted(p.name for p in (run_dir / "checkpoints").glob("*.zip")) == ["model_128_steps.zip",
-                                                                              "model_256_steps.zip"]
+    assert (
+        record["step"] == 256 and record["model"].endswith("model_256_steps.zip") and not record["finished"]
+    )
+    assert sorted(p.name for p in (run_dir / "checkpoints").glob("*.zip")) == [
+        "model_128_steps.zip",
+        "model_256_steps.zip",
+    ]
     assert [p["step"] for p in record["extra"]["curve"]["points"]] == [128, 256]
 
     seeds = spy_train_seeds(monkeypatch)
@@ -98,7 +117,9 @@ def test_dqn_checkpoint_holds_its_replay_buffer(tmp_path, crash_at, monkeypatch)
         training.train_run(spec, run_dir)
     record = checkpoints.load_record(run_dir, spec.run_id)
     assert record["step"] == 144 and record["replay_buffer"].endswith("model_144_steps_replay.pkl")
-    assert [p.name for p in (run_dir / "checkpoints").glob("*.pkl")] == ["model_144_steps_replay.pkl"]  # newest only
+    assert [p.name for p in (run_dir / "checkpoints").glob("*.pkl")] == [
+        "model_144_steps_replay.pkl"
+    ]  # newest only
 
     loaded = []
     load = TrialReplayDQN.load_replay_buffer
@@ -116,15 +137,21 @@ def test_dqn_checkpoint_holds_its_replay_buffer(tmp_path, crash_at, monkeypatch)
 
 def test_failed_suite_run_is_retried_from_its_checkpoint(tmp_path, crash_at, capsys):
     path = tmp_path / "s.yaml"
-    path.write_text("name: s\ntasks: [{task: DelayedCue, env_kwargs: {num_cues: 2, delay: 2}}]\ncores: [gru]\n"
-                    "train: {steps: 1024, num_envs: 4, eval_episodes: 4, curve_points: 4, checkpoint_every: 256}\n"
-                    "ppo: {n_steps: 16, n_epochs: 1}\npolicy: {hidden_dim: 8}\n")
+    path.write_text(
+        "name: s\ntasks: [{task: DelayedCue, env_kwargs: {num_cues: 2, delay: 2}}]\ncores: [gru]\n"
+        "train: {steps: 1024, num_envs: 4, eval_episodes: 4, curve_points: 4, checkpoint_every: 256}\n"
+        "ppo: {n_steps: 16, n_epochs: 1}\npolicy: {hidden_dim: 8}\n"
+    )
     out = tmp_path / "r.json"
     args = ["run", "--suite", str(path), "--out", str(out), "--no-progress", "--retries", "0"]
     crash_at(700)
     assert main(args) == 1  # the crash is recorded as a failed run
     [failed] = schema.load_results(out)["runs"]
-    assert failed["status"] == "failed" and "crashed at step" in failed["error"] and failed["resumed_from_step"] is None
+    assert (
+        failed["status"] == "failed"
+        and "crashed at step" in failed["error"]
+        and failed["resumed_from_step"] is None
+    )
     capsys.readouterr()
     assert main([*args, "--dry-run"]) == 0
     line = next(x for x in capsys.readouterr().out.splitlines() if failed["run_id"] in x)
@@ -163,7 +190,10 @@ def test_bad_records_are_clear_errors(tmp_path):
 def test_checkpoint_every_setting_is_validated_and_not_in_run_ids(tmp_path):
     ids = {tiny(checkpoint_every=v).run_id for v in (None, 0, 1, 500)}
     assert len(ids) == 1
-    assert tiny(checkpoint_every=None).checkpoint_interval == 102 and tiny(checkpoint_every=0).checkpoint_interval == 0
+    assert (
+        tiny(checkpoint_every=None).checkpoint_interval == 102
+        and tiny(checkpoint_every=0).checkpoint_interval == 0
+    )
     for bad in (-1, 2.5, "10", True):
         with pytest.raises(ValueError, match=f"checkpoint_every must be an integer >= 0.*got {bad!r}"):
             tiny(checkpoint_every=bad)
@@ -173,7 +203,9 @@ def test_checkpoint_every_setting_is_validated_and_not_in_run_ids(tmp_path):
     suite = build_suite(text.replace("-5", "20"), "x.yaml")
     assert suite.runs[0].checkpoint_every == 20
     assert load_suite("tiny_sanity").runs[0].checkpoint_every is None  # default: a tenth of the steps
-    assert load_suite("tiny_sanity", {"checkpoint_every": 0}).runs[0].checkpoint_every == 0  # --checkpoint-every 0
+    assert (
+        load_suite("tiny_sanity", {"checkpoint_every": 0}).runs[0].checkpoint_every == 0
+    )  # --checkpoint-every 0
 
 
 def test_write_atomic_keeps_the_old_file_on_failure_and_its_mode(tmp_path):
@@ -201,8 +233,12 @@ def test_resumed_run_continues_its_curriculum_stage(tmp_path, crash_at):
     """MemoryPPO saves curriculum_state on the model, so the checkpoint carries the stage reached."""
     from memory_agents.ppo import MemoryPPO
 
-    spec = tiny(steps=256, checkpoint_every=128, env_kwargs={"num_cues": 2, "delay": 4},
-                curriculum={"param": "delay", "start": 1, "window": 10_000})
+    spec = tiny(
+        steps=256,
+        checkpoint_every=128,
+        env_kwargs={"num_cues": 2, "delay": 4},
+        curriculum={"param": "delay", "start": 1, "window": 10_000},
+    )
     run_dir = tmp_path / "run"
     crash_at(150)
     with pytest.raises(Crash):

@@ -1,9 +1,9 @@
 """Suite YAML loading, validation errors (naming the line / the name), list and --dry-run."""
+
 import json
 import textwrap
 
 import pytest
-
 from memory_agents.suite import catalog
 from memory_agents.suite.cli import main
 from memory_agents.suite.config import SuiteError, build_suite, load_suite
@@ -22,8 +22,12 @@ GOOD = textwrap.dedent("""\
 def test_suite_expands_cross_product_with_stable_ids():
     suite = build_suite(GOOD, "x.yaml")
     assert len(suite.runs) == 4
-    assert {(r.difficulty, r.core) for r in suite.runs} == {("easy", "gru"), ("easy", "lstm"),
-                                                           ("medium", "gru"), ("medium", "lstm")}
+    assert {(r.difficulty, r.core) for r in suite.runs} == {
+        ("easy", "gru"),
+        ("easy", "lstm"),
+        ("medium", "gru"),
+        ("medium", "lstm"),
+    }
     ids = [r.run_id for r in suite.runs]
     assert len(set(ids)) == 4
     assert ids == [r.run_id for r in build_suite(GOOD, "x.yaml").runs]  # deterministic
@@ -56,16 +60,22 @@ def test_unknown_task_names_it_the_line_and_the_valid_ones():
     assert "s.yaml, line 3" in msg and "'DelayedQueue'" in msg and "DelayedCue" in msg
 
 
-@pytest.mark.parametrize("text, needle", [
-    ("tasks: [DelayedCue]\ncores: [gru, grux]\n", "unknown core 'grux'"),
-    ("tasks: [DelayedCue]\ncores: [gru]\ndifficulties: [easy, nightmare]\n", "unknown difficulty 'nightmare'"),
-    ("tasks: [DelayedCue]\ncores: [gru]\ntrain: {stepz: 5}\n", "unknown train setting 'stepz'"),
-    ("tasks: [DelayedCue]\ncores: [gru]\ntrain: {steps: 0}\n", "steps must be an integer >= 1, got 0"),
-    ("tasks: [DelayedCue]\ncores: [gru]\nalgo: sarsa\n", "algo must be one of"),
-    ("tasks: [DelayedCue]\ncores: [gru]\nepochs: 3\n", "unknown key 'epochs'"),
-    ("cores: [gru]\n", "missing required key 'tasks'"),
-    ("- just a list\n", "must be a YAML mapping"),
-])
+@pytest.mark.parametrize(
+    "text, needle",
+    [
+        ("tasks: [DelayedCue]\ncores: [gru, grux]\n", "unknown core 'grux'"),
+        (
+            "tasks: [DelayedCue]\ncores: [gru]\ndifficulties: [easy, nightmare]\n",
+            "unknown difficulty 'nightmare'",
+        ),
+        ("tasks: [DelayedCue]\ncores: [gru]\ntrain: {stepz: 5}\n", "unknown train setting 'stepz'"),
+        ("tasks: [DelayedCue]\ncores: [gru]\ntrain: {steps: 0}\n", "steps must be an integer >= 1, got 0"),
+        ("tasks: [DelayedCue]\ncores: [gru]\nalgo: sarsa\n", "algo must be one of"),
+        ("tasks: [DelayedCue]\ncores: [gru]\nepochs: 3\n", "unknown key 'epochs'"),
+        ("cores: [gru]\n", "missing required key 'tasks'"),
+        ("- just a list\n", "must be a YAML mapping"),
+    ],
+)
 def test_invalid_suites_say_what_is_wrong(text, needle):
     with pytest.raises(SuiteError, match=needle):
         build_suite(text, "s.yaml")
@@ -110,10 +120,15 @@ def test_dry_run_lists_runs_and_trains_nothing(tmp_path, capsys):
 
 
 def test_tasks_without_presets_run_once_as_default():
-    text = "tasks: [DelayedCue, NeuroGym-PerceptualDecisionMaking]\ndifficulties: [easy, medium]\ncores: [gru]\n"
+    text = (
+        "tasks: [DelayedCue, NeuroGym-PerceptualDecisionMaking]\ndifficulties: [easy, medium]\ncores: [gru]\n"
+    )
     runs = build_suite(text, "x.yaml").runs
     assert sorted((r.task, r.difficulty) for r in runs) == [
-        ("DelayedCue", "easy"), ("DelayedCue", "medium"), ("NeuroGym-PerceptualDecisionMaking", "default")]
+        ("DelayedCue", "easy"),
+        ("DelayedCue", "medium"),
+        ("NeuroGym-PerceptualDecisionMaking", "default"),
+    ]
     with pytest.raises(ValueError, match="has no difficulty presets"):
         catalog.task_difficulty("NeuroGym-PerceptualDecisionMaking", "hard")
     assert catalog.target_success("NeuroGym-PerceptualDecisionMaking", "default") is None
@@ -122,7 +137,9 @@ def test_tasks_without_presets_run_once_as_default():
 
 def test_task_variants_need_distinct_labels_and_show_in_ids():
     twice = "tasks:\n  - {task: DelayedCue, env_kwargs: {delay: 5}}\n  - {task: DelayedCue, env_kwargs: {delay: 9}}\ncores: [gru]\n"
-    with pytest.raises(SuiteError, match=r"line 3: 'DelayedCue' appears twice in tasks; give each entry a distinct label"):
+    with pytest.raises(
+        SuiteError, match=r"line 3: 'DelayedCue' appears twice in tasks; give each entry a distinct label"
+    ):
         build_suite(twice, "s.yaml")
     labelled = twice.replace("{task: DelayedCue, env", "{task: DelayedCue, label: DC-short, env", 1)
     runs = build_suite(labelled, "s.yaml").runs
@@ -162,30 +179,86 @@ def test_shipped_suites_cover_what_they_promise():
     assert all(len({d for t, d in delays if t == task}) == 2 for task, _ in delays)  # two horizons per task
 
 
-@pytest.mark.parametrize("text, line, needle", [
-    ("tasks:\n  - task: DelayedCue\n    env_kwargs: {num_cues: 2, delay: -3}\ncores: [gru]\n", 3,
-     "DelayedCue (easy) rejects env_kwargs {'num_cues': 2, 'delay': -3}: DelayedCue: parameter 'delay'"),
-    ("tasks:\n  - task: DelayedCue\n    env_kwargs:\n      num_cues: 2\n      delay: -3\ncores: [gru]\n", 5, "got -3"),
-    ("tasks: [{task: CopyMemory, env_kwargs: {lenght: 3}}]\ncores: [gru]\n", 1, "unknown parameter(s) ['lenght']"),
-    ("tasks: [DelayedCue]\ncores: [gru]\nppo:\n  n_steps: 8\n  learning_rate: fast\n", 5,
-     "learning_rate must be a number, got 'fast'"),
-    ("tasks: [DelayedCue]\ncores: [gru]\nppo: {learning_rate: -0.1}\n", 3, "learning_rate must be > 0, got -0.1"),
-    ("tasks: [DelayedCue]\ncores: [gru]\nppo: {n_epochs: 2.5}\n", 3, "n_epochs must be an integer, got 2.5"),
-    ("tasks: [DelayedCue]\ncores: [gru]\nppo: {normalize_advantage: 1}\n", 3, "normalize_advantage must be true/false"),
-    ("tasks: [DelayedCue]\ncores: [gru]\nppo: {epochs: 3}\n", 3, "unknown keyword 'epochs'; valid: learning_rate"),
-    ("tasks: [DelayedCue]\ncores: [gru]\nppo: {seed: 3}\n", 3, "'seed' is set by memory-suite itself"),
-    ("tasks: [DelayedCue]\ncores: [mpn]\nalgo: dqn\ndqn: {buffer_size: lots}\n", 4, "buffer_size must be an integer"),
-    ("tasks: [DelayedCue]\ncores: [gru]\npolicy: {hidden_dim: '64'}\n", 3, "hidden_dim must be an integer, got '64'"),
-    ("tasks: [DelayedCue]\ncores:\n  - gru\n  - {core: mamba2, memory_kwargs: {d_state: 0}}\n", 4,
-     "memory_kwargs {'d_state': 0} of core 'mamba2'"),
-    ("tasks: [DelayedCue]\ncores: [{core: gru, memory_kwargs: {layers: 2}}]\n", 2, "unknown keyword argument(s) ['layers']"),
-    ("tasks: [DelayedCue]\ncores: [mlp]\nalgo: dqn\n", 2, "core 'mlp' does not work with algo dqn"),
-    ("tasks: [DelayedCue]\ncores: [gru]\ntrain: {steps: 1e5}\n", 3, "steps must be an integer >= 1, got '1e5'"),
-    ("tasks: [DelayedCue]\ncores: [gru]\ntrain: {device: 0}\n", 3, "device must be a string"),
-    ("tasks: [DelayedCue]\ncores: [gru]\nseeds: [0, 1073741824]\n", 3, "a seed must be an integer in [0, 1073741823]"),
-    ("tasks: [DelayedCue]\ncores: [gru]\nbudget: published\n", 3, "budget must be one of preset"),
-    ("tasks: [DelayedCue]\ncores: [gru]\nalgo: dqn\nbudget: preset\n", 4, "it needs algo: ppo"),
-])
+@pytest.mark.parametrize(
+    "text, line, needle",
+    [
+        (
+            "tasks:\n  - task: DelayedCue\n    env_kwargs: {num_cues: 2, delay: -3}\ncores: [gru]\n",
+            3,
+            "DelayedCue (easy) rejects env_kwargs {'num_cues': 2, 'delay': -3}: DelayedCue: parameter 'delay'",
+        ),
+        (
+            "tasks:\n  - task: DelayedCue\n    env_kwargs:\n      num_cues: 2\n      delay: -3\ncores: [gru]\n",
+            5,
+            "got -3",
+        ),
+        (
+            "tasks: [{task: CopyMemory, env_kwargs: {lenght: 3}}]\ncores: [gru]\n",
+            1,
+            "unknown parameter(s) ['lenght']",
+        ),
+        (
+            "tasks: [DelayedCue]\ncores: [gru]\nppo:\n  n_steps: 8\n  learning_rate: fast\n",
+            5,
+            "learning_rate must be a number, got 'fast'",
+        ),
+        (
+            "tasks: [DelayedCue]\ncores: [gru]\nppo: {learning_rate: -0.1}\n",
+            3,
+            "learning_rate must be > 0, got -0.1",
+        ),
+        (
+            "tasks: [DelayedCue]\ncores: [gru]\nppo: {n_epochs: 2.5}\n",
+            3,
+            "n_epochs must be an integer, got 2.5",
+        ),
+        (
+            "tasks: [DelayedCue]\ncores: [gru]\nppo: {normalize_advantage: 1}\n",
+            3,
+            "normalize_advantage must be true/false",
+        ),
+        (
+            "tasks: [DelayedCue]\ncores: [gru]\nppo: {epochs: 3}\n",
+            3,
+            "unknown keyword 'epochs'; valid: learning_rate",
+        ),
+        ("tasks: [DelayedCue]\ncores: [gru]\nppo: {seed: 3}\n", 3, "'seed' is set by memory-suite itself"),
+        (
+            "tasks: [DelayedCue]\ncores: [mpn]\nalgo: dqn\ndqn: {buffer_size: lots}\n",
+            4,
+            "buffer_size must be an integer",
+        ),
+        (
+            "tasks: [DelayedCue]\ncores: [gru]\npolicy: {hidden_dim: '64'}\n",
+            3,
+            "hidden_dim must be an integer, got '64'",
+        ),
+        (
+            "tasks: [DelayedCue]\ncores:\n  - gru\n  - {core: mamba2, memory_kwargs: {d_state: 0}}\n",
+            4,
+            "memory_kwargs {'d_state': 0} of core 'mamba2'",
+        ),
+        (
+            "tasks: [DelayedCue]\ncores: [{core: gru, memory_kwargs: {layers: 2}}]\n",
+            2,
+            "unknown keyword argument(s) ['layers']",
+        ),
+        ("tasks: [DelayedCue]\ncores: [mlp]\nalgo: dqn\n", 2, "core 'mlp' does not work with algo dqn"),
+        (
+            "tasks: [DelayedCue]\ncores: [gru]\ntrain: {steps: 1e5}\n",
+            3,
+            "steps must be an integer >= 1, got '1e5'",
+        ),
+        ("tasks: [DelayedCue]\ncores: [gru]\ntrain: {device: 0}\n", 3, "device must be a string"),
+        (
+            "tasks: [DelayedCue]\ncores: [gru]\nseeds: [0, 1073741824]\n",
+            3,
+            "a seed must be an integer in [0, 1073741823]",
+        ),
+        ("tasks: [DelayedCue]\ncores: [gru]\nbudget: published\n", 3, "budget must be one of preset"),
+        ("tasks: [DelayedCue]\ncores: [gru]\nalgo: dqn\nbudget: preset\n", 4, "it needs algo: ppo"),
+    ],
+)
 def test_bad_values_fail_at_load_naming_file_line_and_value(text, line, needle):
     with pytest.raises(SuiteError) as err:
         build_suite(text, "s.yaml")
@@ -215,8 +288,10 @@ def test_budget_preset_sets_what_the_suite_leaves_open():
 
     import memory_gym_envs
 
-    text = ("tasks: [DelayedCue, {task: CopyMemory, label: CM-short, env_kwargs: {delay: 4}}, NeuroGym-GoNogo]\n"
-            "difficulties: [easy, medium]\ncores: [gru]\nbudget: preset\n")
+    text = (
+        "tasks: [DelayedCue, {task: CopyMemory, label: CM-short, env_kwargs: {delay: 4}}, NeuroGym-GoNogo]\n"
+        "difficulties: [easy, medium]\ncores: [gru]\nbudget: preset\n"
+    )
     runs = {(r.name, r.difficulty): r for r in build_suite(text, "b.yaml").runs}
     for diff in ("easy", "medium"):
         run, budget = runs[("DelayedCue", diff)], preset_budget("DelayedCue", diff)
@@ -234,11 +309,15 @@ def test_budget_preset_sets_what_the_suite_leaves_open():
 
     # explicit keys override the budget key by key, and so do the CLI's overrides
     text += "train: {steps: 5000}\nppo: {learning_rate: 0.01, n_epochs: 2}\n"
-    run = next(r for r in build_suite(text, "b.yaml").runs if r.task == "DelayedCue" and r.difficulty == "easy")
+    run = next(
+        r for r in build_suite(text, "b.yaml").runs if r.task == "DelayedCue" and r.difficulty == "easy"
+    )
     budget = preset_budget("DelayedCue", "easy")
     assert run.steps == 5000 and run.num_envs == budget.num_envs
     assert run.algo_kwargs == {**budget.algo_kwargs(), "learning_rate": 0.01, "n_epochs": 2}
-    assert set(run.budget["overridden"]) == {"steps", "learning_rate"} and "n_epochs" not in budget.algo_kwargs()
+    assert (
+        set(run.budget["overridden"]) == {"steps", "learning_rate"} and "n_epochs" not in budget.algo_kwargs()
+    )
     run = next(r for r in build_suite(text, "b.yaml", {"num_envs": 4}).runs if r.task == "DelayedCue")
     assert run.num_envs == 4 and run.steps == 5000
 
@@ -246,10 +325,10 @@ def test_budget_preset_sets_what_the_suite_leaves_open():
 def test_cli_list_columns_fit_the_longest_names(capsys):
     assert main(["list"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    tasks = lines[1:lines.index(next(line for line in lines if line.startswith("difficulties")))]
+    tasks = lines[1 : lines.index(next(line for line in lines if line.startswith("difficulties")))]
     columns = {line.index("MemoryGym/") for line in tasks}
     assert len(columns) == 1, "every env id starts in the same column"
     assert any("NeuroGym-PerceptualDecisionMakingDelayResponse " in line for line in tasks)
-    suites = lines[lines.index("suites:") + 1:]
+    suites = lines[lines.index("suites:") + 1 :]
     assert any(" 1 run " in line and line.split()[0] == "tiny_sanity" for line in suites)
     assert len({line.index(line.split()[2]) for line in suites}) == 1, "descriptions start in one column"

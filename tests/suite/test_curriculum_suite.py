@@ -1,10 +1,10 @@
 """Curriculum in suites and on the CLI: validated at load, kept out of old run ids, trained and recorded."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
-
 from memory_agents.suite import cli
 from memory_agents.suite.config import SuiteError, build_suite
 
@@ -21,7 +21,9 @@ def test_suite_curriculum_is_validated_at_load_with_its_line():
 
 
 def test_cli_curriculum_flag(tmp_path):
-    args = cli.build_parser().parse_args(["train", "--task", "DelayedCue", "--curriculum", '{"param": "delay", "start": 5}'])
+    args = cli.build_parser().parse_args(
+        ["train", "--task", "DelayedCue", "--curriculum", '{"param": "delay", "start": 5}']
+    )
     assert cli.train_spec(args).curriculum == {"param": "delay", "start": 5}
     args = cli.build_parser().parse_args(["train", "--task", "DelayedCue", "--curriculum", "none"])
     assert cli.train_spec(args).curriculum is None
@@ -30,10 +32,26 @@ def test_cli_curriculum_flag(tmp_path):
 
 
 def test_trained_run_records_the_curriculum(tmp_path, capsys):
-    code = cli.main(["train", "--task", "DelayedCue", "--env-kwargs", '{"num_cues": 2, "delay": 12}',
-                     "--curriculum", '{"param": "delay", "start": 2, "window": 16, "threshold": 0.05}',
-                     "--steps", "2000", "--envs", "8", "--log-dir", str(tmp_path), "--no-progress",
-                     "--eval-episodes", "8"])
+    code = cli.main(
+        [
+            "train",
+            "--task",
+            "DelayedCue",
+            "--env-kwargs",
+            '{"num_cues": 2, "delay": 12}',
+            "--curriculum",
+            '{"param": "delay", "start": 2, "window": 16, "threshold": 0.05}',
+            "--steps",
+            "2000",
+            "--envs",
+            "8",
+            "--log-dir",
+            str(tmp_path),
+            "--no-progress",
+            "--eval-episodes",
+            "8",
+        ]
+    )
     assert code == 0
     row = json.loads(next(tmp_path.glob("*/run.json")).read_text())
     state = row["curriculum"]

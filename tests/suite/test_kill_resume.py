@@ -5,6 +5,7 @@ untouched, and the results file is valid JSON whenever it is read while runs are
 The command runs in a child process that, at a chosen env step of a chosen run, writes a marker
 file and waits; the test then sends it SIGKILL, so the kill lands mid-interval at a known step.
 """
+
 import json
 import os
 import signal
@@ -17,7 +18,7 @@ from pathlib import Path
 from memory_agents.suite import checkpoints, schema
 from memory_agents.suite.cli import main
 
-CHILD = '''
+CHILD = """
 import sys, time
 from pathlib import Path
 from memory_agents.suite import checkpoints
@@ -36,7 +37,7 @@ def on_step(self):
 
 checkpoints.CheckpointCallback._on_step = on_step
 sys.exit(main(sys.argv[4:]))
-'''
+"""
 
 #: 4 envs x n_steps 16: rollouts of 64 steps; checkpoints every 256 steps land on 256, 512, 768.
 SUITE = """\
@@ -60,8 +61,12 @@ def _killed_child(tmp_path, args, kill_run, kill_at, results=None, timeout=240):
     script = tmp_path / "child.py"
     script.write_text(CHILD)
     marker = tmp_path / "killed_at"
-    proc = subprocess.Popen([sys.executable, str(script), str(marker), kill_run, str(kill_at), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(marker), kill_run, str(kill_at), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     deadline = time.monotonic() + timeout
     try:
         while proc.poll() is None and not marker.exists():
@@ -127,17 +132,43 @@ def test_killed_suite_resumes_unfinished_run_and_keeps_finished_rows(tmp_path, c
     assert len(doc["runs"]) == 2 and doc["runs"][0] == first  # the finished row, untouched
     second = doc["runs"][1]
     assert second["status"] == "finished" and second["seed"] == 1 and second["steps"] == 1024
-    assert second["resumed_from_step"] == LAST_CHECKPOINT and KILL_AT - LAST_CHECKPOINT <= 256  # one interval lost at most
+    assert (
+        second["resumed_from_step"] == LAST_CHECKPOINT and KILL_AT - LAST_CHECKPOINT <= 256
+    )  # one interval lost at most
     assert [p["step"] for p in second["curve"]] == [256, 512, 768, 1024]  # the points before the kill kept
     assert json.loads(checkpoints.record_path(run_dir).read_text())["finished"]
 
 
 def test_killed_train_resumes_from_its_last_checkpoint(tmp_path, capsys):
     logs = tmp_path / "runs"
-    args = ["train", "--task", "DelayedCue", "--difficulty", "easy", "--core", "gru", "--envs", "4", "--steps", "1024",
-            "--checkpoint-every", "256", "--eval-episodes", "4", "--device", "cpu", "--log-dir", str(logs),
-            "--env-kwargs", '{"num_cues": 2, "delay": 2}', "--algo-kwargs", '{"n_steps": 16, "n_epochs": 1}',
-            "--hidden-dim", "8", "--no-progress"]
+    args = [
+        "train",
+        "--task",
+        "DelayedCue",
+        "--difficulty",
+        "easy",
+        "--core",
+        "gru",
+        "--envs",
+        "4",
+        "--steps",
+        "1024",
+        "--checkpoint-every",
+        "256",
+        "--eval-episodes",
+        "4",
+        "--device",
+        "cpu",
+        "--log-dir",
+        str(logs),
+        "--env-kwargs",
+        '{"num_cues": 2, "delay": 2}',
+        "--algo-kwargs",
+        '{"n_steps": 16, "n_epochs": 1}',
+        "--hidden-dim",
+        "8",
+        "--no-progress",
+    ]
     _killed_child(tmp_path, args, "DelayedCue-easy-gru-s0-", KILL_AT)
     [run_dir] = logs.iterdir()
     assert not (run_dir / "run.json").exists()

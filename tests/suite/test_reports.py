@@ -1,14 +1,14 @@
 """compare flags a planted regression; plot writes real PNGs; render writes PNG + GIF."""
+
 import copy
 
 import pytest
-from PIL import Image
-
 from memory_agents.suite import schema
 from memory_agents.suite.cli import main
 from memory_agents.suite.compare import compare_docs
 from memory_agents.suite.render import _memory_panels
 from memory_agents.suite.stats import wilson_interval
+from PIL import Image
 
 
 def _doc_with(base_doc, results):
@@ -18,21 +18,49 @@ def _doc_with(base_doc, results):
     doc["runs"] = []
     for core, seed, k, n in results:
         r = copy.deepcopy(row)
-        r.update(core=core, seed=seed, run_id=f"{row['task']}-{core}-s{seed}", success=k / n,
-                 success_ci=list(wilson_interval(k, n)), eval_episodes=n,
-                 curve=[{"step": 100 * i, "success": min(1.0, k / n * i / 4 + 0.05 * seed), "return": 0.0, "episodes": 8}
-                        for i in range(1, 5)])
+        r.update(
+            core=core,
+            seed=seed,
+            run_id=f"{row['task']}-{core}-s{seed}",
+            success=k / n,
+            success_ci=list(wilson_interval(k, n)),
+            eval_episodes=n,
+            curve=[
+                {
+                    "step": 100 * i,
+                    "success": min(1.0, k / n * i / 4 + 0.05 * seed),
+                    "return": 0.0,
+                    "episodes": 8,
+                }
+                for i in range(1, 5)
+            ],
+        )
         doc["runs"].append(r)
     return schema.validate_results(doc)
 
 
 def test_compare_flags_planted_regression(sanity_run, tmp_path, capsys):
     _, base = sanity_run
-    ref = _doc_with(base, [("gru", 0, 190, 200), ("gru", 1, 186, 200), ("lstm", 0, 100, 200), ("lstm", 1, 104, 200),
-                           ("mlp", 0, 60, 200)])
-    new = _doc_with(base, [("gru", 0, 80, 200), ("gru", 1, 90, 200),        # planted regression: 0.94 -> 0.43
-                           ("lstm", 0, 105, 200), ("lstm", 1, 98, 200),     # same within noise
-                           ("mlp", 0, 150, 200)])                           # better
+    ref = _doc_with(
+        base,
+        [
+            ("gru", 0, 190, 200),
+            ("gru", 1, 186, 200),
+            ("lstm", 0, 100, 200),
+            ("lstm", 1, 104, 200),
+            ("mlp", 0, 60, 200),
+        ],
+    )
+    new = _doc_with(
+        base,
+        [
+            ("gru", 0, 80, 200),
+            ("gru", 1, 90, 200),  # planted regression: 0.94 -> 0.43
+            ("lstm", 0, 105, 200),
+            ("lstm", 1, 98, 200),  # same within noise
+            ("mlp", 0, 150, 200),
+        ],
+    )  # better
     verdicts = {r["core"]: r["verdict"] for r in compare_docs(new, ref)}
     assert verdicts == {"gru": "worse", "lstm": "same", "mlp": "better"}
     # a missing group and a group whose runs all failed are regressions too
@@ -52,7 +80,9 @@ def test_compare_flags_planted_regression(sanity_run, tmp_path, capsys):
     assert main(["compare", str(new_path), str(ref_path), "--fail-on-regression"]) == 1
     out = capsys.readouterr().out
     assert "WORSE" in out and "better" in out and "summary: better 1, same 1, worse 1" in out
-    assert main(["compare", str(ref_path), str(ref_path), "--fail-on-regression"]) == 0  # identical: no regression
+    assert (
+        main(["compare", str(ref_path), str(ref_path), "--fail-on-regression"]) == 0
+    )  # identical: no regression
 
 
 def test_plot_writes_nonempty_pngs(sanity_run, tmp_path, capsys):
@@ -66,7 +96,9 @@ def test_plot_writes_nonempty_pngs(sanity_run, tmp_path, capsys):
     for p in paths:
         with Image.open(p) as im:
             assert im.format == "PNG" and im.width > 300 and im.height > 200
-            assert len(im.convert("L").getcolors(maxcolors=1 << 16)) > 10  # something was drawn, not a blank canvas
+            assert (
+                len(im.convert("L").getcolors(maxcolors=1 << 16)) > 10
+            )  # something was drawn, not a blank canvas
 
 
 def test_plot_without_finished_runs_is_a_clear_error(sanity_run, tmp_path, capsys):
@@ -98,9 +130,18 @@ def test_memory_panel_fallback_is_state_norm():
     trace = {"action": np.zeros(5), "fallback": np.ones((5, 2))}
     [(title, data, kind)] = _memory_panels(trace)
     assert title == "norm of state tensors" and data.shape == (5, 2) and kind == "heat"
-    trace = {"action": np.zeros(5), "gate": np.full((5, 1), 0.3), "attention": np.full((5, 4), 0.25),
-             "state_norm": np.ones((5, 1)), "fallback": np.ones((5, 1))}
-    assert [t for t, _, _ in _memory_panels(trace)] == ["write gate", "read attention over slots", "state norm"]
+    trace = {
+        "action": np.zeros(5),
+        "gate": np.full((5, 1), 0.3),
+        "attention": np.full((5, 4), 0.25),
+        "state_norm": np.ones((5, 1)),
+        "fallback": np.ones((5, 1)),
+    }
+    assert [t for t, _, _ in _memory_panels(trace)] == [
+        "write gate",
+        "read attention over slots",
+        "state norm",
+    ]
 
 
 def test_table_summarises_over_seeds(sanity_run, tmp_path, capsys):
@@ -124,7 +165,9 @@ def _bar_title(rows):
     fig.canvas.draw()
     ax = fig.axes[0]
     title = ax.title
-    inside = fig.bbox.contains(*title.get_window_extent().p0) and fig.bbox.contains(*title.get_window_extent().p1)
+    inside = fig.bbox.contains(*title.get_window_extent().p0) and fig.bbox.contains(
+        *title.get_window_extent().p1
+    )
     labels = [t.get_text() for t in ax.get_xticklabels()]
     _matplotlib().close(fig)
     return title.get_text().replace("\n", " "), inside, labels
@@ -140,7 +183,11 @@ def test_success_bars_title_fits_and_names_only_what_is_drawn(sanity_run):
     preset = copy.deepcopy(row)
     preset.update(target_success=0.95, config={**row["config"], "env_kwargs": {}})
     title, inside, labels = _bar_title([preset])
-    assert inside and "target (black) and memoryless ceiling (dotted)" in title and labels == ["DelayedCue\n(easy)"]
+    assert (
+        inside
+        and "target (black) and memoryless ceiling (dotted)" in title
+        and labels == ["DelayedCue\n(easy)"]
+    )
 
 
 def test_curve_panels_name_the_env_kwargs(sanity_run, tmp_path):
@@ -158,13 +205,17 @@ def test_curve_panels_name_the_env_kwargs(sanity_run, tmp_path):
 @pytest.mark.parametrize("n_actions, actions", [(4, [1] * 6), (2, [0, 1, 1, 0, 1, 0]), (16, [3] * 6)])
 def test_render_action_axis_has_integer_ticks(n_actions, actions):
     import numpy as np
-
     from memory_agents.suite.plot import _matplotlib
     from memory_agents.suite.render import draw_episode
 
     T = len(actions)
-    trace = {"obs": np.zeros((T, 3), np.float32), "action": np.array(actions), "reward": np.zeros(T),
-             "fallback": np.ones((T, 1)), "n_actions": n_actions}
+    trace = {
+        "obs": np.zeros((T, 3), np.float32),
+        "action": np.array(actions),
+        "reward": np.zeros(T),
+        "fallback": np.ones((T, 1)),
+        "n_actions": n_actions,
+    }
     fig, axes = draw_episode(trace, "constant action")
     fig.canvas.draw()
     ticks = axes[1].get_yticks()

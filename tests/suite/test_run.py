@@ -1,10 +1,10 @@
 """`memory-suite run`: tiny_sanity end to end, skipping finished runs, failures recorded and retried,
 the process pool, train --resume and eval."""
+
 import json
 from pathlib import Path
 
 import pytest
-
 from memory_agents.suite import schema
 from memory_agents.suite.cli import main
 from memory_agents.suite.config import load_suite
@@ -24,7 +24,11 @@ def test_tiny_sanity_writes_a_valid_results_file(sanity_run):
     assert 0.0 <= row["success_ci"][0] <= row["success"] <= row["success_ci"][1] <= 1.0
     assert row["sps"] > 0 and row["wall_time"] >= row["train_time"] > 0
     assert row["device"] == "cpu" and row["versions"]["torch"] and row["versions"]["memory_gym_envs"]
-    assert row["curve"] and row["curve"][-1]["step"] <= spec.steps and all(p["episodes"] > 0 for p in row["curve"])
+    assert (
+        row["curve"]
+        and row["curve"][-1]["step"] <= spec.steps
+        and all(p["episodes"] > 0 for p in row["curve"])
+    )
     run_dir = Path(row["log_dir"])
     assert Path(row["checkpoint"]).is_file() and (run_dir / "run.json").is_file()
     assert list((run_dir / "tb").rglob("events.out.tfevents.*")), "TensorBoard logs per run"
@@ -57,7 +61,11 @@ def test_rerun_skips_finished_runs(sanity_run, capsys):
     # a second seed: the dry run shows seed 0 done and seed 1 to do
     assert main(["run", "--suite", "tiny_sanity", "--out", str(out), "--seeds", "0,1", "--dry-run"]) == 0
     text = capsys.readouterr().out
-    assert "2 runs, 1 finished" in text and f"[done] {doc['runs'][0]['run_id']}" in text and "[todo] DelayedCue-easy-gru-s1-" in text
+    assert (
+        "2 runs, 1 finished" in text
+        and f"[done] {doc['runs'][0]['run_id']}" in text
+        and "[todo] DelayedCue-easy-gru-s1-" in text
+    )
 
 
 def test_failed_run_is_recorded_and_retried_not_dropped(tmp_path, capsys, monkeypatch):
@@ -94,16 +102,52 @@ def test_failed_run_is_recorded_and_retried_not_dropped(tmp_path, capsys, monkey
 def test_process_pool_runs_two_runs_into_one_file(tmp_path):
     path = tiny_suite(tmp_path, cores=("gru", "mlp"))
     out = tmp_path / "pool.json"
-    assert main(["run", "--suite", str(path), "--out", str(out), "--workers", "2", "--threads", "1", "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--suite",
+                str(path),
+                "--out",
+                str(out),
+                "--workers",
+                "2",
+                "--threads",
+                "1",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     doc = schema.load_results(out)
     assert sorted(r["core"] for r in doc["runs"]) == ["gru", "mlp"]
     assert all(r["status"] == "finished" for r in doc["runs"])
 
 
 def test_train_resume_and_eval(tmp_path, capsys):
-    common = ["--task", "DelayedCue", "--difficulty", "easy", "--core", "gru", "--envs", "2", "--eval-episodes", "4",
-              "--device", "cpu", "--log-dir", str(tmp_path / "runs"), "--env-kwargs", '{"num_cues": 2, "delay": 2}',
-              "--algo-kwargs", '{"n_steps": 16, "n_epochs": 1}', "--hidden-dim", "8", "--no-progress"]
+    common = [
+        "--task",
+        "DelayedCue",
+        "--difficulty",
+        "easy",
+        "--core",
+        "gru",
+        "--envs",
+        "2",
+        "--eval-episodes",
+        "4",
+        "--device",
+        "cpu",
+        "--log-dir",
+        str(tmp_path / "runs"),
+        "--env-kwargs",
+        '{"num_cues": 2, "delay": 2}',
+        "--algo-kwargs",
+        '{"n_steps": 16, "n_epochs": 1}',
+        "--hidden-dim",
+        "8",
+        "--no-progress",
+    ]
     assert main(["train", "--steps", "32", *common]) == 0
     [first] = list((tmp_path / "runs").glob("*/model.zip"))
     assert main(["train", "--steps", "64", "--resume", str(first), *common]) == 0

@@ -1,9 +1,9 @@
 """Run seeds -> env seeds: different seeds share no episode stream, evaluation never replays a
 training stream (a vector env seeded x plays the streams x + i on its rows i)."""
+
 import itertools
 
 import pytest
-
 from memory_agents.suite import training
 from memory_agents.suite.cli import main
 from memory_agents.suite.config import MAX_NUM_ENVS, MAX_SEED, env_seeds, load_suite
@@ -18,7 +18,11 @@ def _rows(first: int, num_envs: int) -> range:
 
 def test_env_seed_blocks_never_overlap_for_any_env_count():
     seeds = [0, 1, 2, 3, 1000, MAX_SEED - 1, MAX_SEED]
-    blocks = [(s, kind, _rows(getattr(env_seeds(s), kind), MAX_NUM_ENVS)) for s in seeds for kind in ("train", "eval")]
+    blocks = [
+        (s, kind, _rows(getattr(env_seeds(s), kind), MAX_NUM_ENVS))
+        for s in seeds
+        for kind in ("train", "eval")
+    ]
     for (s1, k1, a), (s2, k2, b) in itertools.combinations(blocks, 2):
         assert a.stop <= b.start or b.stop <= a.start, f"seed {s1} {k1} rows overlap seed {s2} {k2} rows"
     assert env_seeds(MAX_SEED).eval + MAX_NUM_ENVS < 2**63  # inside what the envs' RNG takes

@@ -11,6 +11,7 @@ and ``memory-suite render`` work on the agent with no flags. It prints the budge
 success rate on fresh evaluation episodes next to the memoryless ceiling. Bad input is one
 line on stderr and exit status 2.
 """
+
 from __future__ import annotations
 
 import sys

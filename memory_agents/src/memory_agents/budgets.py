@@ -8,11 +8,13 @@ episodes.
 
 How the figures were found and what they reached is in the README's budget table and results/.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 __all__ = ["Budget", "preset_budget", "DEFAULT_BUDGET", "BUDGETS"]
 
@@ -33,8 +35,12 @@ class Budget:
 
 
 def _b(steps: int, num_envs: int = 64, curriculum: dict | None = None, **ppo: Any) -> Budget:
-    return Budget(steps, num_envs, MappingProxyType(dict(ppo)),
-                  None if curriculum is None else MappingProxyType(dict(curriculum)))
+    return Budget(
+        steps,
+        num_envs,
+        MappingProxyType(dict(ppo)),
+        None if curriculum is None else MappingProxyType(dict(curriculum)),
+    )
 
 
 #: Env steps per difficulty: about 16k episodes at easy, then growing with the horizon (cf. Ni et
@@ -51,7 +57,14 @@ PPO = {"learning_rate": 2e-3, "ent_coef": 0.01}
 #: dividing them by their tiny std made PPO drift off the solution (TMazePassive easy seed 1:
 #: 0.95 training success at 0.8M steps, 0.00 at 1M; without it 0.99 at 1M, evaluation 1.000).
 TMAZE_PPO = {"learning_rate": 2e-3, "normalize_advantage": False}  # MemoryPPO's ent_coef default is 0
-DELAY_TASKS = ("DelayedCue", "CopyMemory", "PermutedCopy", "AssociativeRecall", "MultiCueDelay", "PatternBinding")
+DELAY_TASKS = (
+    "DelayedCue",
+    "CopyMemory",
+    "PermutedCopy",
+    "AssociativeRecall",
+    "MultiCueDelay",
+    "PatternBinding",
+)
 TMAZES = ("TMazePassive", "TMazeActive")
 
 
@@ -62,7 +75,11 @@ def _curriculum(task: str, difficulty: str) -> dict | None:
     if task in TMAZES:
         from memory_gym_envs import get_preset
 
-        return {"param": "slack", "start": get_preset(task, difficulty).params["corridor_length"], "threshold": 0.4}
+        return {
+            "param": "slack",
+            "start": get_preset(task, difficulty).params["corridor_length"],
+            "threshold": 0.4,
+        }
     if task in DELAY_TASKS and difficulty != "easy":
         return {"param": "delay", "start": 20, "threshold": 0.8}
     return None
@@ -71,8 +88,13 @@ def _curriculum(task: str, difficulty: str) -> dict | None:
 def _table() -> dict[tuple[str, str], Budget]:
     from memory_gym_envs import DIFFICULTIES, TASK_CLASSES
 
-    return {(cls.name, d): _b(STEPS[d], 64, _curriculum(cls.name, d), **(TMAZE_PPO if cls.name in TMAZES else PPO))
-            for cls in TASK_CLASSES for d in DIFFICULTIES}
+    return {
+        (cls.name, d): _b(
+            STEPS[d], 64, _curriculum(cls.name, d), **(TMAZE_PPO if cls.name in TMAZES else PPO)
+        )
+        for cls in TASK_CLASSES
+        for d in DIFFICULTIES
+    }
 
 
 #: Settings for runs without a published budget (env_kwargs overrides, NeuroGym tasks).
@@ -86,4 +108,3 @@ BUDGETS: dict[tuple[str, str], Budget] = _table()
 def preset_budget(task: str, difficulty: str | None) -> Budget:
     """The budget of a task (short name) at a difficulty; DEFAULT_BUDGET where none is published."""
     return BUDGETS.get((task, difficulty or "easy"), DEFAULT_BUDGET)
-

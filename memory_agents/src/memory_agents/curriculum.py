@@ -13,6 +13,7 @@ curriculum builds ``slack=start`` and shrinks the time limit toward the target's
 The state lives on the model (``model.curriculum_state``), so it is saved with it and a resumed
 run continues from its stage. Each stage is logged to TensorBoard as ``curriculum/<param>``.
 """
+
 from __future__ import annotations
 
 import math
@@ -55,14 +56,18 @@ class CurriculumSpec:
         if not (isinstance(self.factor, (int, float)) and self.factor > 1.0):
             raise ValueError(f"curriculum factor must be > 1, got {self.factor!r}")
 
-    def with_target(self, target: int) -> "CurriculumSpec":
+    def with_target(self, target: int) -> CurriculumSpec:
         """This spec with its target set (the task's value when the spec left it out)."""
-        spec = CurriculumSpec(**{**asdict(self), "target": int(target) if self.target is None else self.target})
+        spec = CurriculumSpec(
+            **{**asdict(self), "target": int(target) if self.target is None else self.target}
+        )
         growing = spec.param == "delay"
         if (growing and spec.start > spec.target) or (not growing and spec.start < spec.target):
             word = "<=" if growing else ">="
-            raise ValueError(f"curriculum start must be {word} target for {spec.param!r}: "
-                             f"got start={spec.start}, target={spec.target}")
+            raise ValueError(
+                f"curriculum start must be {word} target for {spec.param!r}: "
+                f"got start={spec.start}, target={spec.target}"
+            )
         return spec
 
     def next_value(self, value: int) -> int:
@@ -75,7 +80,9 @@ class CurriculumSpec:
     def build_kwargs(self) -> dict[str, Any]:
         """Env kwargs that make every stage reachable on the live env."""
         if self.param == "delay":
-            return {"delay": (self.start, self.target)} if self.target > self.start else {"delay": self.target}
+            return (
+                {"delay": (self.start, self.target)} if self.target > self.start else {"delay": self.target}
+            )
         return {self.param: self.start}
 
     def live_value(self, value: int) -> Any:
@@ -94,7 +101,9 @@ def parse_curriculum(data: Any) -> CurriculumSpec | None:
     known = {f for f in CurriculumSpec.__dataclass_fields__}
     unknown = sorted(set(data) - known)
     if unknown or "param" not in data or "start" not in data:
-        raise ValueError(f"curriculum takes keys {sorted(known)} (param and start required), got {sorted(data)}")
+        raise ValueError(
+            f"curriculum takes keys {sorted(known)} (param and start required), got {sorted(data)}"
+        )
     return CurriculumSpec(**data)
 
 
@@ -129,18 +138,23 @@ class CurriculumCallback(BaseCallback):
         if not np.any(dones):
             return True
         infos = self.locals["infos"]
-        self._successes.extend(float(bool(infos[i]["is_success"])) for i in np.flatnonzero(dones)
-                               if "is_success" in infos[i])
+        self._successes.extend(
+            float(bool(infos[i]["is_success"])) for i in np.flatnonzero(dones) if "is_success" in infos[i]
+        )
         if len(self._successes) >= self.spec.window:
             rate = float(np.mean(self._successes))
             self.logger.record(f"curriculum/{self.spec.param}_success", rate)
             if rate >= self.spec.threshold and self.value != self.spec.target:
                 state = self.model.curriculum_state
-                state["history"].append({"step": int(self.num_timesteps), "value": self.value, "success": rate})
+                state["history"].append(
+                    {"step": int(self.num_timesteps), "value": self.value, "success": rate}
+                )
                 state["value"] = self.spec.next_value(self.value)
                 if self.verbose:
-                    print(f"curriculum: {self.spec.param} -> {state['value']} at step {self.num_timesteps:,} "
-                          f"(success {rate:.2f})")
+                    print(
+                        f"curriculum: {self.spec.param} -> {state['value']} at step {self.num_timesteps:,} "
+                        f"(success {rate:.2f})"
+                    )
                 self._apply()
             else:
                 self._successes = []

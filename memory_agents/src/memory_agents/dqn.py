@@ -23,6 +23,7 @@ algorithm replays complete trials (``TrialReplayBuffer``) as sequences:
 - **Target network**: every ``target_update_interval`` gradient steps,
   ``target <- tau * online + (1 - tau) * target`` (``tau=1``: hard copy; ``tau<1``: Polyak).
 """
+
 from __future__ import annotations
 
 import sys
@@ -65,8 +66,9 @@ def _check_sb3_args(learning_rate, seed, stats_window_size, policy_kwargs) -> tu
     error, a ``**`` of a non-mapping): checked first, so the error names them; returned as SB3 wants them."""
     if not callable(learning_rate):
         learning_rate = _check_float("learning_rate", learning_rate, 0.0, float("inf"), low_open=True)
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
-                             or not 0 <= seed < 2**32):
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32
+    ):
         raise ValueError(f"seed must be an integer in [0, 2**32 - 1] or None, got {seed!r}")
     stats_window_size = check_positive_int("stats_window_size", stats_window_size, 1, MAX_SIZE)
     return learning_rate, seed, stats_window_size, check_kwargs_dict("policy_kwargs", policy_kwargs)
@@ -80,8 +82,14 @@ class MemoryQNetwork(nn.Module):
     to recall anything: that is the MPN core's own ``plastic_bias`` (default on), not added here.
     """
 
-    def __init__(self, obs_dim: int, n_actions: int, memory: str = "mpn", memory_kwargs: dict | None = None,
-                 hidden_dim: int = 128):
+    def __init__(
+        self,
+        obs_dim: int,
+        n_actions: int,
+        memory: str = "mpn",
+        memory_kwargs: dict | None = None,
+        hidden_dim: int = 128,
+    ):
         super().__init__()
         self.core = make_core(memory, obs_dim, hidden_dim, **(memory_kwargs or {}))
         self.head = nn.Linear(hidden_dim, n_actions)
@@ -89,8 +97,9 @@ class MemoryQNetwork(nn.Module):
     def initial_state(self, batch_size: int, device=None) -> State:
         return self.core.initial_state(batch_size, device=device)
 
-    def forward(self, obs: torch.Tensor, state: State | None = None,
-                episode_starts: torch.Tensor | None = None) -> tuple[torch.Tensor, State]:
+    def forward(
+        self, obs: torch.Tensor, state: State | None = None, episode_starts: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, State]:
         """obs (T, B, obs_dim) -> Q-values (T, B, n_actions) and the final state.
 
         Observations are cast to the core's dtype and its output to the head's, so a float64
@@ -112,16 +121,32 @@ class MemoryQPolicy(BasePolicy):
         hidden_dim: core output size (default 128).
     """
 
-    def __init__(self, observation_space: spaces.Space, action_space: spaces.Space, lr_schedule: Schedule,
-                 memory: str = "mpn", memory_kwargs: dict | None = None, hidden_dim: int = 128,
-                 optimizer_class: type[torch.optim.Optimizer] = torch.optim.Adam,
-                 optimizer_kwargs: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        lr_schedule: Schedule,
+        memory: str = "mpn",
+        memory_kwargs: dict | None = None,
+        hidden_dim: int = 128,
+        optimizer_class: type[torch.optim.Optimizer] = torch.optim.Adam,
+        optimizer_kwargs: dict[str, Any] | None = None,
+    ):
         if not isinstance(action_space, spaces.Discrete):
-            raise ValueError(f"action_space must be gymnasium.spaces.Discrete for TrialReplayDQN, got {action_space}")
+            raise ValueError(
+                f"action_space must be gymnasium.spaces.Discrete for TrialReplayDQN, got {action_space}"
+            )
         if not isinstance(observation_space, spaces.Box):
-            raise ValueError(f"observation_space must be gymnasium.spaces.Box for TrialReplayDQN, got {observation_space}")
-        super().__init__(observation_space, action_space, optimizer_class=optimizer_class,
-                         optimizer_kwargs=optimizer_kwargs, normalize_images=False)
+            raise ValueError(
+                f"observation_space must be gymnasium.spaces.Box for TrialReplayDQN, got {observation_space}"
+            )
+        super().__init__(
+            observation_space,
+            action_space,
+            optimizer_class=optimizer_class,
+            optimizer_kwargs=optimizer_kwargs,
+            normalize_images=False,
+        )
         self.memory = memory
         self.memory_kwargs = check_kwargs_dict("memory_kwargs", memory_kwargs)
         self.hidden_dim = hidden_dim
@@ -133,20 +158,27 @@ class MemoryQPolicy(BasePolicy):
         self.q_net_target.load_state_dict(self.q_net.state_dict())
         self.q_net_target.requires_grad_(False)
         self.q_net_target.train(False)
-        self.optimizer = self.optimizer_class(self.q_net.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
+        self.optimizer = self.optimizer_class(
+            self.q_net.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
+        )
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
-        data.update(memory=self.memory, memory_kwargs=self.memory_kwargs, hidden_dim=self.hidden_dim,
-                    optimizer_class=self.optimizer_class,
-                    optimizer_kwargs=self.optimizer_kwargs)
+        data.update(
+            memory=self.memory,
+            memory_kwargs=self.memory_kwargs,
+            hidden_dim=self.hidden_dim,
+            optimizer_class=self.optimizer_class,
+            optimizer_kwargs=self.optimizer_kwargs,
+        )
         return data
 
     def initial_state(self, batch_size: int) -> State:
         return self.q_net.initial_state(batch_size, device=self.device)
 
-    def forward(self, obs: torch.Tensor, state: State | None = None,
-                episode_starts: torch.Tensor | None = None) -> tuple[torch.Tensor, State]:
+    def forward(
+        self, obs: torch.Tensor, state: State | None = None, episode_starts: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, State]:
         return self.q_net(obs, state, episode_starts)
 
     def _predict(self, observation: torch.Tensor, deterministic: bool = True) -> torch.Tensor:
@@ -158,14 +190,20 @@ class MemoryQPolicy(BasePolicy):
         """``state`` with the rows where ``mask`` (n,) is true back at the initial state."""
         return self.q_net.core.reset_state(state, mask)
 
-    def step(self, obs: torch.Tensor, state: State, episode_starts: torch.Tensor) -> tuple[torch.Tensor, State]:
+    def step(
+        self, obs: torch.Tensor, state: State, episode_starts: torch.Tensor
+    ) -> tuple[torch.Tensor, State]:
         """One step for n rows: reset rows starting an episode, return Q (n, A) and the new state."""
         q, state = self.q_net(obs.unsqueeze(0), state, episode_starts.unsqueeze(0))
         return q[0], state
 
-    def predict(self, observation: np.ndarray, state: tuple[np.ndarray, ...] | None = None,
-                episode_start: np.ndarray | None = None, deterministic: bool = False
-                ) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    def predict(
+        self,
+        observation: np.ndarray,
+        state: tuple[np.ndarray, ...] | None = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = False,
+    ) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
         """Greedy actions with the memory state carried as numpy arrays (batch first), like RecurrentPPO."""
         obs_t, vectorized = self.obs_to_tensor(observation)
         obs_t = obs_t.reshape(obs_t.shape[0], -1)
@@ -187,8 +225,9 @@ class MemoryQPolicy(BasePolicy):
         return actions, new_state
 
 
-def q_sequence(net: MemoryQNetwork, obs: torch.Tensor, state: State,
-               chunk_size: int | None = None) -> tuple[torch.Tensor, State, list[torch.Tensor]]:
+def q_sequence(
+    net: MemoryQNetwork, obs: torch.Tensor, state: State, chunk_size: int | None = None
+) -> tuple[torch.Tensor, State, list[torch.Tensor]]:
     """Run ``net`` over obs (T, B, D) from ``state`` in chunks of ``chunk_size`` steps.
 
     The state is carried across chunks but detached, so gradients stop at chunk borders
@@ -201,14 +240,16 @@ def q_sequence(net: MemoryQNetwork, obs: torch.Tensor, state: State,
     for t0 in range(0, T, k):
         if t0 > 0:
             state = tuple(s.detach() for s in state)
-        q, state = net(obs[t0:t0 + k], state)
+        q, state = net(obs[t0 : t0 + k], state)
         qs.append(q)
         if "gate" in net.core.aux:
             gates.append(net.core.aux["gate"])
     return torch.cat(qs, dim=0), state, gates
 
 
-def burn_in(net: MemoryQNetwork, prefix_obs: torch.Tensor, prefix_lengths: torch.Tensor, state: State) -> State:
+def burn_in(
+    net: MemoryQNetwork, prefix_obs: torch.Tensor, prefix_lengths: torch.Tensor, state: State
+) -> State:
     """Advance each row's state over its own (left-padded) prefix, without gradient.
 
     ``prefix_obs`` is (P, B, D) with row b's real prefix in the last ``prefix_lengths[b]``
@@ -217,22 +258,35 @@ def burn_in(net: MemoryQNetwork, prefix_obs: torch.Tensor, prefix_lengths: torch
     P, B = prefix_obs.shape[:2]
     with torch.no_grad():
         for t in range(P):
-            _, new = net(prefix_obs[t:t + 1], state)
+            _, new = net(prefix_obs[t : t + 1], state)
             active = prefix_lengths >= P - t
-            state = tuple(torch.where(active.view(B, *([1] * (n.dim() - 1))), n, s) for n, s in zip(new, state))
+            state = tuple(
+                torch.where(active.view(B, *([1] * (n.dim() - 1))), n, s) for n, s in zip(new, state)
+            )
     return state
 
 
-def double_q_targets(q_online_next: torch.Tensor, q_target_next: torch.Tensor, rewards: torch.Tensor,
-                     bootstrap: torch.Tensor, gamma: float) -> torch.Tensor:
+def double_q_targets(
+    q_online_next: torch.Tensor,
+    q_target_next: torch.Tensor,
+    rewards: torch.Tensor,
+    bootstrap: torch.Tensor,
+    gamma: float,
+) -> torch.Tensor:
     """Double-DQN targets ``r + gamma * bootstrap * Q_target(s', argmax_a Q_online(s', a))``."""
     best = q_online_next.argmax(dim=-1, keepdim=True)
     next_value = q_target_next.gather(-1, best).squeeze(-1)
     return rewards + gamma * bootstrap * next_value
 
 
-def evaluate_trial_accuracy(model, env: gym.Env, n_trials: int = 200, seed: int | None = None,
-                            deterministic: bool = True, max_steps: int | None = None) -> float:
+def evaluate_trial_accuracy(
+    model,
+    env: gym.Env,
+    n_trials: int = 200,
+    seed: int | None = None,
+    deterministic: bool = True,
+    max_steps: int | None = None,
+) -> float:
     """Fraction of ``info["trial_correct"]`` over the next ``n_trials`` trials of a single ``env``.
 
     ``model.predict(obs, state, episode_start)`` carries the memory across trials and resets it
@@ -255,9 +309,11 @@ def evaluate_trial_accuracy(model, env: gym.Env, n_trials: int = 200, seed: int 
                 return float(np.mean(correct))
         if terminated or truncated:
             obs, _ = env.reset()
-    raise ValueError(f"evaluate_trial_accuracy: {len(correct)} of n_trials={n_trials} trials reported "
-                     f"info['trial_correct'] within max_steps={max_steps} steps of {env}; it needs an env that "
-                     f"scores trials (e.g. a NeuroGym task through memory_gym_envs.neurogym), or a larger max_steps")
+    raise ValueError(
+        f"evaluate_trial_accuracy: {len(correct)} of n_trials={n_trials} trials reported "
+        f"info['trial_correct'] within max_steps={max_steps} steps of {env}; it needs an env that "
+        f"scores trials (e.g. a NeuroGym task through memory_gym_envs.neurogym), or a larger max_steps"
+    )
 
 
 class TrialReplayDQN(BaseAlgorithm):
@@ -321,11 +377,22 @@ class TrialReplayDQN(BaseAlgorithm):
         device: torch.device | str = "auto",
         _init_setup_model: bool = True,
     ):
-        learning_rate, seed, stats_window_size, policy_kwargs = _check_sb3_args(learning_rate, seed, stats_window_size,
-                                                                                policy_kwargs)
-        super().__init__(policy, env, learning_rate, policy_kwargs=policy_kwargs, stats_window_size=stats_window_size,
-                         tensorboard_log=tensorboard_log, verbose=verbose, device=device, support_multi_env=True,
-                         seed=seed, supported_action_spaces=(spaces.Discrete,))
+        learning_rate, seed, stats_window_size, policy_kwargs = _check_sb3_args(
+            learning_rate, seed, stats_window_size, policy_kwargs
+        )
+        super().__init__(
+            policy,
+            env,
+            learning_rate,
+            policy_kwargs=policy_kwargs,
+            stats_window_size=stats_window_size,
+            tensorboard_log=tensorboard_log,
+            verbose=verbose,
+            device=device,
+            support_multi_env=True,
+            seed=seed,
+            supported_action_spaces=(spaces.Discrete,),
+        )
         self.buffer_size = check_positive_int("buffer_size", buffer_size, 1, MAX_SIZE)
         self.learning_starts = check_positive_int("learning_starts", learning_starts, 0)
         self.batch_size = check_positive_int("batch_size", batch_size, 1)
@@ -334,11 +401,17 @@ class TrialReplayDQN(BaseAlgorithm):
         self.train_freq = check_positive_int("train_freq", train_freq, 1)
         self.gradient_steps = check_positive_int("gradient_steps", gradient_steps, 0)
         self.target_update_interval = check_positive_int("target_update_interval", target_update_interval, 1)
-        self.exploration_fraction = _check_float("exploration_fraction", exploration_fraction, 0.0, 1.0, low_open=True)
-        self.exploration_initial_eps = _check_float("exploration_initial_eps", exploration_initial_eps, 0.0, 1.0)
+        self.exploration_fraction = _check_float(
+            "exploration_fraction", exploration_fraction, 0.0, 1.0, low_open=True
+        )
+        self.exploration_initial_eps = _check_float(
+            "exploration_initial_eps", exploration_initial_eps, 0.0, 1.0
+        )
         self.exploration_final_eps = _check_float("exploration_final_eps", exploration_final_eps, 0.0, 1.0)
         self.max_grad_norm = _check_float("max_grad_norm", max_grad_norm, 0.0, float("inf"), low_open=True)
-        self.bptt_chunk_size = None if bptt_chunk_size is None else check_positive_int("bptt_chunk_size", bptt_chunk_size, 1)
+        self.bptt_chunk_size = (
+            None if bptt_chunk_size is None else check_positive_int("bptt_chunk_size", bptt_chunk_size, 1)
+        )
         self.burn_in = check_positive_int("burn_in", burn_in, 0, MAX_SIZE)
         if not isinstance(replay_start_state, str) or replay_start_state not in ("stored", "zero"):
             raise ValueError(f"replay_start_state must be 'stored' or 'zero', got {replay_start_state!r}")
@@ -357,12 +430,16 @@ class TrialReplayDQN(BaseAlgorithm):
     def _setup_model(self) -> None:
         self._setup_lr_schedule()
         self.set_random_seed(self.seed)
-        self.policy = self.policy_class(self.observation_space, self.action_space, self.lr_schedule,
-                                        **self.policy_kwargs).to(self.device)
-        self.exploration_schedule = LinearSchedule(self.exploration_initial_eps, self.exploration_final_eps,
-                                                   self.exploration_fraction)
+        self.policy = self.policy_class(
+            self.observation_space, self.action_space, self.lr_schedule, **self.policy_kwargs
+        ).to(self.device)
+        self.exploration_schedule = LinearSchedule(
+            self.exploration_initial_eps, self.exploration_final_eps, self.exploration_fraction
+        )
         n_envs = self.n_envs if self.env is not None else 1
-        self.replay_buffer = TrialReplayBuffer(self.buffer_size, n_envs=n_envs, burn_in=self.burn_in, seed=self.seed)
+        self.replay_buffer = TrialReplayBuffer(
+            self.buffer_size, n_envs=n_envs, burn_in=self.burn_in, seed=self.seed
+        )
         self._collect_state = None
         self.trial_correct_buffer = deque(maxlen=self._stats_window_size)
 
@@ -373,9 +450,13 @@ class TrialReplayDQN(BaseAlgorithm):
         return ["policy", "policy.optimizer"], []
 
     # ------------------------------------------------------------------ acting
-    def predict(self, observation: np.ndarray, state: tuple[np.ndarray, ...] | None = None,
-                episode_start: np.ndarray | None = None, deterministic: bool = False
-                ) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    def predict(
+        self,
+        observation: np.ndarray,
+        state: tuple[np.ndarray, ...] | None = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = False,
+    ) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
         """Actions and the next memory state; ``deterministic=False`` is epsilon-greedy at the current epsilon.
 
         The state always advances, also on exploratory steps, so the memory stays in step with the env.
@@ -408,7 +489,9 @@ class TrialReplayDQN(BaseAlgorithm):
 
     def td_targets(self, batch: TrialBatch, q_online: torch.Tensor, q_target: torch.Tensor) -> torch.Tensor:
         """Targets (Lmax, B) for steps 0..Lmax-1 from Q over the same sequence's steps 1..Lmax."""
-        return double_q_targets(q_online[1:].detach(), q_target[1:], batch.rewards, batch.bootstrap, self.gamma)
+        return double_q_targets(
+            q_online[1:].detach(), q_target[1:], batch.rewards, batch.bootstrap, self.gamma
+        )
 
     def trial_loss(self, batch: TrialBatch) -> tuple[torch.Tensor, dict[str, float]]:
         """Masked Huber TD loss of one batch of trials (plus the gate penalty if configured)."""
@@ -454,20 +537,29 @@ class TrialReplayDQN(BaseAlgorithm):
         for b_online, b_target in zip(online.buffers(), target.buffers()):
             b_target.copy_(b_online)
 
-    def learn(self: SelfTrialReplayDQN, total_timesteps: int, callback: MaybeCallback = None, log_interval: int = 4,
-              tb_log_name: str = "TrialReplayDQN", reset_num_timesteps: bool = True,
-              progress_bar: bool = False) -> SelfTrialReplayDQN:
+    def learn(
+        self: SelfTrialReplayDQN,
+        total_timesteps: int,
+        callback: MaybeCallback = None,
+        log_interval: int = 4,
+        tb_log_name: str = "TrialReplayDQN",
+        reset_num_timesteps: bool = True,
+        progress_bar: bool = False,
+    ) -> SelfTrialReplayDQN:
         """Collect with epsilon-greedy, store complete trials, train every ``train_freq`` trials.
 
         ``log_interval`` counts episodes (summed over envs) between log dumps.
         """
         envs_reset = reset_num_timesteps or self._last_obs is None  # _setup_learn resets the env then
-        total_timesteps, callback = self._setup_learn(total_timesteps, callback, reset_num_timesteps,
-                                                      tb_log_name, progress_bar)
+        total_timesteps, callback = self._setup_learn(
+            total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar
+        )
         assert self.env is not None and self.replay_buffer is not None
         n = self.env.num_envs
         if self.replay_buffer.n_envs != n:
-            self.replay_buffer = TrialReplayBuffer(self.buffer_size, n_envs=n, burn_in=self.burn_in, seed=self.seed)
+            self.replay_buffer = TrialReplayBuffer(
+                self.buffer_size, n_envs=n, burn_in=self.burn_in, seed=self.seed
+            )
         if envs_reset or self._collect_state is None:
             self.replay_buffer.reset_streams()
             self._collect_state = self.policy.initial_state(n)
@@ -512,8 +604,17 @@ class TrialReplayDQN(BaseAlgorithm):
         actions = np.where(explore, np.random.randint(self.action_space.n, size=n), actions)
         return obs, actions, state_before, state_after
 
-    def _commit_step(self, obs: np.ndarray, actions: np.ndarray, new_obs, rewards, dones, infos,
-                     state_before: State, state_after: State) -> None:
+    def _commit_step(
+        self,
+        obs: np.ndarray,
+        actions: np.ndarray,
+        new_obs,
+        rewards,
+        dones,
+        infos,
+        state_before: State,
+        state_after: State,
+    ) -> None:
         """Record a step the env took: episode stats, trial outcomes, the replay buffer, and the
         observation, episode-start flags and memory state the next step starts from."""
         n = len(dones)
@@ -529,8 +630,9 @@ class TrialReplayDQN(BaseAlgorithm):
                 terminated[i] = not info.get("TimeLimit.truncated", False)
                 if "terminal_observation" in info:
                     next_obs[i] = info["terminal_observation"]
-        completed = self.replay_buffer.add(obs, actions, rewards, next_obs, dones, terminated, trial_ends,
-                                           state_before)
+        completed = self.replay_buffer.add(
+            obs, actions, rewards, next_obs, dones, terminated, trial_ends, state_before
+        )
         self._num_trials += len(completed)
         self._trials_since_train += len(completed)
         self._episode_num += int(np.sum(dones))
@@ -543,14 +645,14 @@ class TrialReplayDQN(BaseAlgorithm):
     def _maybe_train(self, callback) -> None:
         """``gradient_steps`` updates per ``train_freq`` completed trials, once ``learning_starts`` trials are stored."""
         if self.gradient_steps > 0 and len(self.replay_buffer) >= max(self.learning_starts, 1):
-            calls = self._trials_since_train // self.train_freq   # several envs can end trials in one step
+            calls = self._trials_since_train // self.train_freq  # several envs can end trials in one step
             if calls:
                 callback.on_rollout_end()
                 self.train(self.gradient_steps * calls, self.batch_size)
                 self._trials_since_train -= calls * self.train_freq
                 callback.on_rollout_start()
         else:
-            self._trials_since_train = 0   # trials collected before learning starts earn no gradient steps
+            self._trials_since_train = 0  # trials collected before learning starts earn no gradient steps
 
     # ------------------------------------------------------------------ replay buffer on disk
     def save_replay_buffer(self, path) -> None:

@@ -5,9 +5,11 @@ on (T, B, ...) sequences: T=1 is the rollout step, longer T the training re-run,
 update share one code path. The recurrent state is a flat tuple of batch-first tensors: the
 actor core's tensors, then (with ``shared_memory=False``) the critic core's.
 """
+
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -44,15 +46,22 @@ class FeedForwardCore(MemoryCore):
 def check_net_arch(net_arch):
     """SB3's ``net_arch`` forms (a list of layer sizes, or {"pi": [...], "vf": [...]}), checked, so a
     bad one is named here instead of failing inside torch."""
+
     def sizes(value) -> bool:
         return isinstance(value, (list, tuple)) and all(
-            isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1 for n in value)
+            isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1 for n in value
+        )
 
-    ok = sizes(net_arch) or (isinstance(net_arch, dict) and set(net_arch) <= {"pi", "vf"}
-                             and all(sizes(v) for v in net_arch.values()))
+    ok = sizes(net_arch) or (
+        isinstance(net_arch, dict)
+        and set(net_arch) <= {"pi", "vf"}
+        and all(sizes(v) for v in net_arch.values())
+    )
     if not ok:
-        raise ValueError(f"net_arch must be a list of layer sizes >= 1 or a dict {{'pi': [...], 'vf': [...]}} of "
-                         f"them, got {net_arch!r}")
+        raise ValueError(
+            f"net_arch must be a list of layer sizes >= 1 or a dict {{'pi': [...], 'vf': [...]}} of "
+            f"them, got {net_arch!r}"
+        )
     return net_arch
 
 
@@ -97,8 +106,10 @@ class MemoryActorCriticPolicy(ActorCriticPolicy):
         if not isinstance(memory, str) or memory not in memory_names():
             raise ValueError(f"unknown memory {memory!r}; valid names: {', '.join(memory_names())}")
         if isinstance(observation_space, spaces.Dict):
-            raise ValueError("MemoryActorCriticPolicy supports Box/Discrete/MultiDiscrete/MultiBinary observations, "
-                             "got a Dict observation space (flatten it, e.g. with gymnasium's FlattenObservation)")
+            raise ValueError(
+                "MemoryActorCriticPolicy supports Box/Discrete/MultiDiscrete/MultiBinary observations, "
+                "got a Dict observation space (flatten it, e.g. with gymnasium's FlattenObservation)"
+            )
         self.memory = memory
         self.memory_kwargs = check_kwargs_dict("memory_kwargs", memory_kwargs)
         self.hidden_dim = check_positive_int("hidden_dim", hidden_dim, 1, MAX_SIZE)
@@ -107,11 +118,23 @@ class MemoryActorCriticPolicy(ActorCriticPolicy):
         self.shared_memory = bool(shared_memory)
         net_arch = dict(pi=[64], vf=[64]) if net_arch is None else check_net_arch(net_arch)
         super().__init__(
-            observation_space, action_space, lr_schedule, net_arch=net_arch, activation_fn=activation_fn,
-            ortho_init=ortho_init, use_sde=use_sde, log_std_init=log_std_init, full_std=full_std,
-            use_expln=use_expln, squash_output=squash_output, features_extractor_class=features_extractor_class,
-            features_extractor_kwargs=features_extractor_kwargs, share_features_extractor=True,
-            normalize_images=normalize_images, optimizer_class=optimizer_class, optimizer_kwargs=optimizer_kwargs,
+            observation_space,
+            action_space,
+            lr_schedule,
+            net_arch=net_arch,
+            activation_fn=activation_fn,
+            ortho_init=ortho_init,
+            use_sde=use_sde,
+            log_std_init=log_std_init,
+            full_std=full_std,
+            use_expln=use_expln,
+            squash_output=squash_output,
+            features_extractor_class=features_extractor_class,
+            features_extractor_kwargs=features_extractor_kwargs,
+            share_features_extractor=True,
+            normalize_images=normalize_images,
+            optimizer_class=optimizer_class,
+            optimizer_kwargs=optimizer_kwargs,
         )
 
     # ------------------------------------------------------------------ construction
@@ -125,13 +148,18 @@ class MemoryActorCriticPolicy(ActorCriticPolicy):
         self.memory_core = self._make_core()
         self.critic_core = None if self.shared_memory else self._make_core()
         self._n_actor_state = len(self.memory_core.state_shapes())
-        self.mlp_extractor = MlpExtractor(self.hidden_dim, net_arch=self.net_arch,
-                                          activation_fn=self.activation_fn, device=self.device)
+        self.mlp_extractor = MlpExtractor(
+            self.hidden_dim, net_arch=self.net_arch, activation_fn=self.activation_fn, device=self.device
+        )
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
-        data.update(memory=self.memory, memory_kwargs=self.memory_kwargs, hidden_dim=self.hidden_dim,
-                    shared_memory=self.shared_memory)
+        data.update(
+            memory=self.memory,
+            memory_kwargs=self.memory_kwargs,
+            hidden_dim=self.hidden_dim,
+            shared_memory=self.shared_memory,
+        )
         return data
 
     @property
@@ -158,8 +186,9 @@ class MemoryActorCriticPolicy(ActorCriticPolicy):
             features = features.to(ref.dtype)
         return features.reshape(T, B, -1)
 
-    def forward_latent(self, obs: torch.Tensor, state: Sequence[torch.Tensor], episode_starts: torch.Tensor
-                       ) -> tuple[torch.Tensor, torch.Tensor, State]:
+    def forward_latent(
+        self, obs: torch.Tensor, state: Sequence[torch.Tensor], episode_starts: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, State]:
         """obs (T, B, *obs_shape), episode_starts (T, B) -> latent_pi, latent_vf (T, B, *), new state."""
         T, B = episode_starts.shape[:2]
         features = self._features(obs, T, B)
@@ -171,18 +200,25 @@ class MemoryActorCriticPolicy(ActorCriticPolicy):
             y_vf, s_vf = self.critic_core(features, tuple(state[n:]), episode_starts)
         return self.mlp_extractor.forward_actor(y_pi), self.mlp_extractor.forward_critic(y_vf), (*s_pi, *s_vf)
 
-    def advance_state(self, obs: torch.Tensor, state: Sequence[torch.Tensor], episode_starts: torch.Tensor) -> State:
+    def advance_state(
+        self, obs: torch.Tensor, state: Sequence[torch.Tensor], episode_starts: torch.Tensor
+    ) -> State:
         """Run the core(s) over a (T, B) sequence and return only the final state (burn-in)."""
         T, B = episode_starts.shape[:2]
         features = self._features(obs, T, B)
         n = self._n_actor_state
         _, s_pi = self.memory_core(features, tuple(state[:n]), episode_starts)
-        s_vf = () if self.critic_core is None else self.critic_core(features, tuple(state[n:]), episode_starts)[1]
+        s_vf = (
+            ()
+            if self.critic_core is None
+            else self.critic_core(features, tuple(state[n:]), episode_starts)[1]
+        )
         return (*s_pi, *s_vf)
 
     def gate(self, mask: torch.Tensor | None = None) -> torch.Tensor | None:
         """Mean write gate of the latest forward over all cores that report one (differentiable);
         ``mask`` (T, B) bool keeps only those steps (e.g. not the padding of packed episodes)."""
+
         def mean(g: torch.Tensor) -> torch.Tensor:
             if mask is None:
                 return g.mean()
@@ -194,8 +230,13 @@ class MemoryActorCriticPolicy(ActorCriticPolicy):
             return None
         return gates[0] if len(gates) == 1 else torch.stack(gates).mean()
 
-    def forward(self, obs: torch.Tensor, state: Sequence[torch.Tensor], episode_starts: torch.Tensor,
-                deterministic: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, State]:
+    def forward(
+        self,
+        obs: torch.Tensor,
+        state: Sequence[torch.Tensor],
+        episode_starts: torch.Tensor,
+        deterministic: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, State]:
         """One rollout step for B envs: obs (B, ...), episode_starts (B,) -> actions, values, log_prob, state."""
         latent_pi, latent_vf, state = self.forward_latent(obs.unsqueeze(0), state, episode_starts.view(1, -1))
         latent_pi, latent_vf = latent_pi[0], latent_vf[0]
@@ -215,8 +256,13 @@ class MemoryActorCriticPolicy(ActorCriticPolicy):
             actions = actions.reshape((-1, *self.action_space.shape))
         return actions, values, log_prob, state
 
-    def evaluate_actions(self, obs: torch.Tensor, actions: torch.Tensor, state: Sequence[torch.Tensor],
-                         episode_starts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    def evaluate_actions(
+        self,
+        obs: torch.Tensor,
+        actions: torch.Tensor,
+        state: Sequence[torch.Tensor],
+        episode_starts: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """Re-run a (T, B) sequence from ``state``; returns values, log_prob, entropy flattened to (T*B,)."""
         T, B = episode_starts.shape[:2]
         latent_pi, latent_vf, _ = self.forward_latent(obs, state, episode_starts)
@@ -228,14 +274,20 @@ class MemoryActorCriticPolicy(ActorCriticPolicy):
         values = self.value_net(latent_vf.reshape(T * B, -1)).flatten()
         return values, log_prob, distribution.entropy()
 
-    def predict_values(self, obs: torch.Tensor, state: Sequence[torch.Tensor], episode_starts: torch.Tensor
-                       ) -> torch.Tensor:
+    def predict_values(
+        self, obs: torch.Tensor, state: Sequence[torch.Tensor], episode_starts: torch.Tensor
+    ) -> torch.Tensor:
         """Values (B, 1) of one step for B envs from ``state``."""
         _, latent_vf, _ = self.forward_latent(obs.unsqueeze(0), state, episode_starts.view(1, -1))
         return self.value_net(latent_vf[0])
 
-    def _predict(self, observation: torch.Tensor, state: Sequence[torch.Tensor], episode_starts: torch.Tensor,
-                 deterministic: bool = False) -> tuple[torch.Tensor, State]:
+    def _predict(
+        self,
+        observation: torch.Tensor,
+        state: Sequence[torch.Tensor],
+        episode_starts: torch.Tensor,
+        deterministic: bool = False,
+    ) -> tuple[torch.Tensor, State]:
         actions, _, _, state = self.forward(observation, state, episode_starts, deterministic)
         return actions, state
 
@@ -248,19 +300,27 @@ class MemoryActorCriticPolicy(ActorCriticPolicy):
         shapes = self.state_shapes()
         state = tuple(state)
         if len(state) != len(shapes):
-            raise ValueError(f"state must be a tuple of {len(shapes)} arrays (as returned by predict), got {len(state)}")
+            raise ValueError(
+                f"state must be a tuple of {len(shapes)} arrays (as returned by predict), got {len(state)}"
+            )
         dtypes = [s.dtype for s in self.initial_state(1)]  # the cores' own (a float64 core keeps float64)
         out = []
         for i, (s, shape, dtype) in enumerate(zip(state, shapes, dtypes)):
             t = torch.as_tensor(s, dtype=dtype, device=self.device)
             if tuple(t.shape) != (n_envs, *shape):
-                raise ValueError(f"state[{i}] must have shape {(n_envs, *shape)} (batch first), got {tuple(t.shape)}")
+                raise ValueError(
+                    f"state[{i}] must have shape {(n_envs, *shape)} (batch first), got {tuple(t.shape)}"
+                )
             out.append(t)
         return tuple(out)
 
-    def predict(self, observation: np.ndarray, state: tuple[np.ndarray, ...] | None = None,
-                episode_start: np.ndarray | None = None, deterministic: bool = False
-                ) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    def predict(
+        self,
+        observation: np.ndarray,
+        state: tuple[np.ndarray, ...] | None = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = False,
+    ) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
         """Action(s) and next state, as sb3-contrib's RecurrentPPO: pass the returned state back in,
         with ``episode_start`` true where an episode begins (that row's state is reset first)."""
         self.set_training_mode(False)
@@ -270,11 +330,16 @@ class MemoryActorCriticPolicy(ActorCriticPolicy):
             episode_start = np.zeros(n_envs, dtype=bool)
         starts = torch.as_tensor(np.asarray(episode_start), device=self.device).reshape(n_envs)
         with torch.no_grad():
-            actions, new_state = self._predict(obs, self._state_to_tensors(state, n_envs), starts, deterministic)
+            actions, new_state = self._predict(
+                obs, self._state_to_tensors(state, n_envs), starts, deterministic
+            )
         actions = actions.cpu().numpy().reshape((-1, *self.action_space.shape))
         if isinstance(self.action_space, spaces.Box):
-            actions = (self.unscale_action(actions) if self.squash_output
-                       else np.clip(actions, self.action_space.low, self.action_space.high))
+            actions = (
+                self.unscale_action(actions)
+                if self.squash_output
+                else np.clip(actions, self.action_space.low, self.action_space.high)
+            )
         if not vectorized:
             actions = actions.squeeze(axis=0)
         return actions, tuple(s.cpu().numpy() for s in new_state)

@@ -5,6 +5,7 @@ sequence path on (T, M) tensors per minibatch (no Python loop over envs). ``recu
 chooses how far gradients flow back in time (see ``rollout_buffer``). The recurrent state is
 carried across rollouts and reset only where an episode starts.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -51,6 +52,7 @@ def auto_sequences_per_batch(n_sequences: int, seq_len: int) -> int:
     if want >= n_sequences:
         return n_sequences
     return max(d for d in range(1, want + 1) if n_sequences % d == 0)
+
 
 SelfMemoryPPO = TypeVar("SelfMemoryPPO", bound="MemoryPPO")
 
@@ -113,10 +115,24 @@ class MemoryPPO(OnPolicyAlgorithm):
         _init_setup_model: bool = True,
     ):
         super().__init__(
-            policy, env, learning_rate=learning_rate, n_steps=0, gamma=gamma, gae_lambda=gae_lambda,
-            ent_coef=ent_coef, vf_coef=vf_coef, max_grad_norm=max_grad_norm, use_sde=False, sde_sample_freq=-1,
-            stats_window_size=stats_window_size, tensorboard_log=tensorboard_log, policy_kwargs=policy_kwargs,
-            verbose=verbose, seed=seed, device=device, _init_setup_model=False,
+            policy,
+            env,
+            learning_rate=learning_rate,
+            n_steps=0,
+            gamma=gamma,
+            gae_lambda=gae_lambda,
+            ent_coef=ent_coef,
+            vf_coef=vf_coef,
+            max_grad_norm=max_grad_norm,
+            use_sde=False,
+            sde_sample_freq=-1,
+            stats_window_size=stats_window_size,
+            tensorboard_log=tensorboard_log,
+            policy_kwargs=policy_kwargs,
+            verbose=verbose,
+            seed=seed,
+            device=device,
+            _init_setup_model=False,
             supported_action_spaces=(spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary),
         )
         self.horizon = episode_horizon(self.env) if self.env is not None else None
@@ -127,7 +143,9 @@ class MemoryPPO(OnPolicyAlgorithm):
         self.n_steps = n_steps
         if self.horizon:  # e.g. GRU / LSTM chrono init spread up to the horizon
             memory_kwargs = dict(self.policy_kwargs.get("memory_kwargs") or {})
-            memory_kwargs.update(horizon_defaults(self.policy_kwargs.get("memory", "gru"), self.horizon, memory_kwargs))
+            memory_kwargs.update(
+                horizon_defaults(self.policy_kwargs.get("memory", "gru"), self.horizon, memory_kwargs)
+            )
             self.policy_kwargs = {**self.policy_kwargs, "memory_kwargs": memory_kwargs}
         self.batch_size = batch_size
         self.n_epochs = n_epochs
@@ -153,17 +171,23 @@ class MemoryPPO(OnPolicyAlgorithm):
         if self.recurrent_mode == "truncated":
             bptt = n_steps if self.bptt_len is None else check_positive_int("bptt_len", self.bptt_len, 1)
             if bptt > n_steps or n_steps % bptt:
-                raise ValueError(f"bptt_len must divide n_steps={n_steps} (1 <= bptt_len <= n_steps), got {bptt}")
+                raise ValueError(
+                    f"bptt_len must divide n_steps={n_steps} (1 <= bptt_len <= n_steps), got {bptt}"
+                )
             burn_in = check_positive_int("burn_in", self.burn_in, 0)
             if burn_in > bptt:
                 raise ValueError(f"burn_in must be in [0, bptt_len={bptt}], got {burn_in}")
             self.bptt_len, seq_len = bptt, bptt
         else:
             if self.bptt_len is not None:
-                raise ValueError(f"bptt_len is used only by recurrent_mode='truncated', got bptt_len={self.bptt_len} "
-                                 f"with recurrent_mode={self.recurrent_mode!r}")
+                raise ValueError(
+                    f"bptt_len is used only by recurrent_mode='truncated', got bptt_len={self.bptt_len} "
+                    f"with recurrent_mode={self.recurrent_mode!r}"
+                )
             if self.burn_in:
-                raise ValueError(f"burn_in is used only by recurrent_mode='truncated', got burn_in={self.burn_in}")
+                raise ValueError(
+                    f"burn_in is used only by recurrent_mode='truncated', got burn_in={self.burn_in}"
+                )
             seq_len = n_steps if self.recurrent_mode == "full" else 1
         horizon = getattr(self, "horizon", None)
         if self.recurrent_mode == "full" and horizon and n_steps < horizon:
@@ -171,18 +195,25 @@ class MemoryPPO(OnPolicyAlgorithm):
                 f"n_steps={n_steps} is shorter than the episodes of this env (up to {horizon} steps): full BPTT "
                 f"re-runs one rollout, so no gradient reaches from late steps back to a cue seen in an earlier "
                 f"rollout and long memories cannot be learned. Use n_steps='auto' (= {horizon}) or more.",
-                UserWarning, stacklevel=3)
+                UserWarning,
+                stacklevel=3,
+            )
         rollout = n_steps * self.n_envs
         if self.batch_size == "auto":
             batch = seq_len * auto_sequences_per_batch(rollout // seq_len, seq_len)
         elif isinstance(self.batch_size, str):
-            raise ValueError(f"batch_size must be an integer >= 1, 'auto' or None (whole rollout), got {self.batch_size!r}")
+            raise ValueError(
+                f"batch_size must be an integer >= 1, 'auto' or None (whole rollout), got {self.batch_size!r}"
+            )
         else:
-            batch = rollout if self.batch_size is None else check_positive_int("batch_size", self.batch_size, 1)
+            batch = (
+                rollout if self.batch_size is None else check_positive_int("batch_size", self.batch_size, 1)
+            )
         if batch % seq_len or rollout % batch:
             raise ValueError(
                 f"batch_size must be a multiple of the sequence length ({seq_len} steps in recurrent_mode="
-                f"{self.recurrent_mode!r}) that divides n_steps * n_envs = {rollout}, got {batch}")
+                f"{self.recurrent_mode!r}) that divides n_steps * n_envs = {rollout}, got {batch}"
+            )
         self._sequences_per_batch = batch // seq_len
         if self.gate_coef < 0:
             raise ValueError(f"gate_coef must be >= 0, got {self.gate_coef}")
@@ -192,14 +223,25 @@ class MemoryPPO(OnPolicyAlgorithm):
         self._setup_lr_schedule()
         self.set_random_seed(self.seed)
         self.policy = self.policy_class(  # type: ignore[assignment]
-            self.observation_space, self.action_space, self.lr_schedule, **self.policy_kwargs)
+            self.observation_space, self.action_space, self.lr_schedule, **self.policy_kwargs
+        )
         if not isinstance(self.policy, MemoryActorCriticPolicy):
             raise ValueError(f"policy must be a MemoryActorCriticPolicy, got {type(self.policy).__name__}")
         self.policy = self.policy.to(self.device)
         self.rollout_buffer = MemoryRolloutBuffer(
-            self.n_steps, self.n_envs, self.observation_space, self.action_space, self.policy.state_shapes(),
-            self.policy.initial_state, self.device, recurrent_mode=self.recurrent_mode, bptt_len=self.bptt_len,
-            burn_in=self.burn_in, gamma=self.gamma, gae_lambda=self.gae_lambda)
+            self.n_steps,
+            self.n_envs,
+            self.observation_space,
+            self.action_space,
+            self.policy.state_shapes(),
+            self.policy.initial_state,
+            self.device,
+            recurrent_mode=self.recurrent_mode,
+            bptt_len=self.bptt_len,
+            burn_in=self.burn_in,
+            gamma=self.gamma,
+            gae_lambda=self.gae_lambda,
+        )
         self._last_memory_state = None
         self.clip_range = FloatSchedule(self.clip_range)
         if self.clip_range_vf is not None:
@@ -210,8 +252,9 @@ class MemoryPPO(OnPolicyAlgorithm):
     def _excluded_save_params(self) -> list[str]:
         return [*super()._excluded_save_params(), "_last_memory_state", "_sequences_per_batch", "horizon"]
 
-    def _setup_learn(self, total_timesteps, callback=None, reset_num_timesteps=True, tb_log_name="run",
-                     progress_bar=False):
+    def _setup_learn(
+        self, total_timesteps, callback=None, reset_num_timesteps=True, tb_log_name="run", progress_bar=False
+    ):
         envs_reset = reset_num_timesteps or self._last_obs is None
         out = super()._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar)
         if envs_reset or self._last_memory_state is None:
@@ -231,8 +274,9 @@ class MemoryPPO(OnPolicyAlgorithm):
                 self.ep_success_buffer.append(info["is_success"])
 
     # ------------------------------------------------------------------ rollout
-    def collect_rollouts(self, env: VecEnv, callback: BaseCallback, rollout_buffer: RolloutBuffer,
-                         n_rollout_steps: int) -> bool:
+    def collect_rollouts(
+        self, env: VecEnv, callback: BaseCallback, rollout_buffer: RolloutBuffer, n_rollout_steps: int
+    ) -> bool:
         assert self._last_obs is not None, "No previous observation was provided"
         buf = self.rollout_buffer
         policy = self.policy
@@ -252,7 +296,9 @@ class MemoryPPO(OnPolicyAlgorithm):
                 starts_t = torch.as_tensor(starts_np, device=dev)
                 actions, values, log_probs, new_state = policy(obs_t, state, starts_t)
             actions_np = actions.cpu().numpy()
-            env_actions = np.clip(actions_np, self.action_space.low, self.action_space.high) if box else actions_np
+            env_actions = (
+                np.clip(actions_np, self.action_space.low, self.action_space.high) if box else actions_np
+            )
 
             new_obs, rewards, dones, infos = env.step(env_actions)
             self.num_timesteps += env.num_envs
@@ -260,7 +306,9 @@ class MemoryPPO(OnPolicyAlgorithm):
             if not callback.on_step():
                 return False
             self._update_info_buffer(infos, dones)
-            rewards = self._bootstrap_truncated(np.asarray(rewards, dtype=np.float32), dones, infos, new_state)
+            rewards = self._bootstrap_truncated(
+                np.asarray(rewards, dtype=np.float32), dones, infos, new_state
+            )
             buf.add(obs_t, actions, rewards, starts_np, values, log_probs)
             self._last_obs = new_obs
             self._last_episode_starts = dones
@@ -269,7 +317,9 @@ class MemoryPPO(OnPolicyAlgorithm):
 
         with torch.inference_mode():
             obs_t = torch.as_tensor(new_obs, device=dev).float()
-            last_values = policy.predict_values(obs_t, state, torch.as_tensor(dones, dtype=torch.float32, device=dev))
+            last_values = policy.predict_values(
+                obs_t, state, torch.as_tensor(dones, dtype=torch.float32, device=dev)
+            )
         buf.compute_returns_and_advantage(last_values, np.asarray(dones))
         callback.update_locals(locals())
         callback.on_rollout_end()
@@ -278,16 +328,26 @@ class MemoryPPO(OnPolicyAlgorithm):
     def _bootstrap_truncated(self, rewards: np.ndarray, dones: np.ndarray, infos, state) -> np.ndarray:
         """Add gamma * V(terminal obs) to the reward of episodes cut by a time limit (SB3 issue #633),
         one batched forward from the state after the last step (before the episode's reset)."""
-        idx = [i for i in np.flatnonzero(dones)
-               if infos[i].get("TimeLimit.truncated", False) and infos[i].get("terminal_observation") is not None]
+        idx = [
+            i
+            for i in np.flatnonzero(dones)
+            if infos[i].get("TimeLimit.truncated", False) and infos[i].get("terminal_observation") is not None
+        ]
         if not idx:
             return rewards
         term_obs = np.stack([np.asarray(infos[i]["terminal_observation"]) for i in idx])
         rows = torch.as_tensor(idx, device=self.device)
         with torch.no_grad():
-            values = self.policy.predict_values(
-                torch.as_tensor(term_obs, device=self.device).float(), tuple(s[rows] for s in state),
-                torch.zeros(len(idx), device=self.device)).flatten().cpu().numpy()
+            values = (
+                self.policy.predict_values(
+                    torch.as_tensor(term_obs, device=self.device).float(),
+                    tuple(s[rows] for s in state),
+                    torch.zeros(len(idx), device=self.device),
+                )
+                .flatten()
+                .cpu()
+                .numpy()
+            )
         rewards = rewards.copy()
         rewards[idx] += self.gamma * values
         return rewards
@@ -298,9 +358,13 @@ class MemoryPPO(OnPolicyAlgorithm):
         policy.set_training_mode(True)
         self._update_learning_rate(policy.optimizer)
         clip_range = self.clip_range(self._current_progress_remaining)
-        clip_range_vf = None if self.clip_range_vf is None else self.clip_range_vf(self._current_progress_remaining)
+        clip_range_vf = (
+            None if self.clip_range_vf is None else self.clip_range_vf(self._current_progress_remaining)
+        )
 
-        stats: dict[str, list[torch.Tensor]] = {k: [] for k in ("pg", "vf", "ent", "clip", "kl", "gate", "loss")}
+        stats: dict[str, list[torch.Tensor]] = {
+            k: [] for k in ("pg", "vf", "ent", "clip", "kl", "gate", "loss")
+        }
         continue_training = True
         for epoch in range(self.n_epochs):
             for batch in self.rollout_buffer.get(self._sequences_per_batch):
@@ -311,7 +375,9 @@ class MemoryPPO(OnPolicyAlgorithm):
                 if self.target_kl is not None and approx_kl.item() > 1.5 * self.target_kl:
                     continue_training = False
                     if self.verbose >= 1:
-                        print(f"Early stopping at step {epoch} due to reaching max kl: {approx_kl.item():.2f}")
+                        print(
+                            f"Early stopping at step {epoch} due to reaching max kl: {approx_kl.item():.2f}"
+                        )
                     break
                 policy.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -329,8 +395,10 @@ class MemoryPPO(OnPolicyAlgorithm):
         self.logger.record("train/approx_kl", mean(stats["kl"]))
         self.logger.record("train/clip_fraction", mean(stats["clip"]))
         self.logger.record("train/loss", mean(stats["loss"]))
-        self.logger.record("train/explained_variance",
-                           explained_variance(buf.values.cpu().numpy().flatten(), buf.returns.flatten()))
+        self.logger.record(
+            "train/explained_variance",
+            explained_variance(buf.values.cpu().numpy().flatten(), buf.returns.flatten()),
+        )
         if stats["gate"]:
             self.logger.record("train/gate_mean", mean(stats["gate"]))
         if hasattr(policy, "log_std"):
@@ -340,19 +408,25 @@ class MemoryPPO(OnPolicyAlgorithm):
         if clip_range_vf is not None:
             self.logger.record("train/clip_range_vf", clip_range_vf)
 
-    def _loss(self, batch: SequenceSamples, clip_range: float, clip_range_vf: float | None
-              ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def _loss(
+        self, batch: SequenceSamples, clip_range: float, clip_range_vf: float | None
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """PPO-clip loss of one minibatch of sequences (re-run from their stored states) and its stats."""
         policy = self.policy
         state = batch.states
         if batch.burn_in_observations is not None:
             with torch.no_grad():
-                advanced = policy.advance_state(batch.burn_in_observations, state, batch.burn_in_episode_starts)
+                advanced = policy.advance_state(
+                    batch.burn_in_observations, state, batch.burn_in_episode_starts
+                )
             skip = batch.burn_in_skip
-            state = tuple(torch.where(skip.view(-1, *([1] * (s.dim() - 1))), s, a) for s, a in zip(state, advanced))
+            state = tuple(
+                torch.where(skip.view(-1, *([1] * (s.dim() - 1))), s, a) for s, a in zip(state, advanced)
+            )
         batch, state = pack_episodes(batch, state)
-        values, log_prob, entropy = policy.evaluate_actions(batch.observations, batch.actions, state,
-                                                            batch.episode_starts)
+        values, log_prob, entropy = policy.evaluate_actions(
+            batch.observations, batch.actions, state, batch.episode_starts
+        )
         gate = policy.gate(batch.mask)
         mask = None if batch.mask is None else batch.mask.flatten()
         if mask is None:
@@ -371,7 +445,9 @@ class MemoryPPO(OnPolicyAlgorithm):
             advantages = (advantages - adv_mean) / (adv_std + 1e-8)
         log_ratio = log_prob - batch.old_log_prob.flatten()
         ratio = torch.exp(log_ratio)
-        pg_loss = -mean(torch.min(advantages * ratio, advantages * torch.clamp(ratio, 1 - clip_range, 1 + clip_range)))
+        pg_loss = -mean(
+            torch.min(advantages * ratio, advantages * torch.clamp(ratio, 1 - clip_range, 1 + clip_range))
+        )
         if clip_range_vf is not None:
             old_values = batch.old_values.flatten()
             values = old_values + torch.clamp(values - old_values, -clip_range_vf, clip_range_vf)
@@ -384,14 +460,30 @@ class MemoryPPO(OnPolicyAlgorithm):
             loss = loss + self.gate_coef * gate
             stats["gate"] = gate.detach()
         with torch.no_grad():
-            stats.update(pg=pg_loss.detach(), vf=value_loss.detach(), ent=entropy_loss.detach(),
-                         clip=mean(((ratio - 1).abs() > clip_range).float()),
-                         kl=mean((ratio - 1) - log_ratio), loss=loss.detach())
+            stats.update(
+                pg=pg_loss.detach(),
+                vf=value_loss.detach(),
+                ent=entropy_loss.detach(),
+                clip=mean(((ratio - 1).abs() > clip_range).float()),
+                kl=mean((ratio - 1) - log_ratio),
+                loss=loss.detach(),
+            )
         return loss, stats
 
-    def learn(self: SelfMemoryPPO, total_timesteps: int, callback: MaybeCallback = None, log_interval: int = 1,
-              tb_log_name: str = "MemoryPPO", reset_num_timesteps: bool = True,
-              progress_bar: bool = False) -> SelfMemoryPPO:
-        return super().learn(total_timesteps=total_timesteps, callback=callback, log_interval=log_interval,
-                             tb_log_name=tb_log_name, reset_num_timesteps=reset_num_timesteps,
-                             progress_bar=progress_bar)
+    def learn(
+        self: SelfMemoryPPO,
+        total_timesteps: int,
+        callback: MaybeCallback = None,
+        log_interval: int = 1,
+        tb_log_name: str = "MemoryPPO",
+        reset_num_timesteps: bool = True,
+        progress_bar: bool = False,
+    ) -> SelfMemoryPPO:
+        return super().learn(
+            total_timesteps=total_timesteps,
+            callback=callback,
+            log_interval=log_interval,
+            tb_log_name=tb_log_name,
+            reset_num_timesteps=reset_num_timesteps,
+            progress_bar=progress_bar,
+        )

@@ -8,9 +8,11 @@ Every mode is one layout, "M sequences of T steps, each starting from a stored s
 - ``cached``: M = n_steps * n_envs single steps, each from the state stored at that step.
 Only those states are stored.
 """
+
 from __future__ import annotations
 
-from typing import Iterator, NamedTuple
+from collections.abc import Iterator
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -37,11 +39,20 @@ class SequenceSamples(NamedTuple):
     burn_in_skip: torch.Tensor | None = None  # (M,) bool: rows whose stored state needs no burn-in
 
 
-_PACKED_FIELDS = ("observations", "actions", "episode_starts", "old_values", "old_log_prob", "advantages", "returns")
+_PACKED_FIELDS = (
+    "observations",
+    "actions",
+    "episode_starts",
+    "old_values",
+    "old_log_prob",
+    "advantages",
+    "returns",
+)
 
 
-def pack_episodes(batch: SequenceSamples, states: tuple[torch.Tensor, ...]
-                  ) -> tuple[SequenceSamples, tuple[torch.Tensor, ...]]:
+def pack_episodes(
+    batch: SequenceSamples, states: tuple[torch.Tensor, ...]
+) -> tuple[SequenceSamples, tuple[torch.Tensor, ...]]:
     """Re-batch M sequences of T steps as N episode segments of T' <= T steps (padded, masked).
 
     Gradients never cross an episode start (the state is reset there), so running each segment
@@ -75,8 +86,14 @@ def pack_episodes(batch: SequenceSamples, states: tuple[torch.Tensor, ...]
         fields[name] = x.reshape(T * M, *x.shape[2:])[index]
     fields["episode_starts"] = fields["episode_starts"] * mask  # padding continues, never resets
     seq_of_segment = torch.as_tensor(seg_start // T, device=dev)
-    packed = batch._replace(**fields, mask=mask, states=(), burn_in_observations=None, burn_in_episode_starts=None,
-                            burn_in_skip=None)
+    packed = batch._replace(
+        **fields,
+        mask=mask,
+        states=(),
+        burn_in_observations=None,
+        burn_in_episode_starts=None,
+        burn_in_skip=None,
+    )
     return packed, tuple(s[seq_of_segment] for s in states)
 
 
@@ -91,21 +108,36 @@ def _seq(x: torch.Tensor, n_chunks: int) -> torch.Tensor:
 class MemoryRolloutBuffer:
     """Rollout tensors on the training device; see the module docstring for the stored states."""
 
-    def __init__(self, n_steps: int, n_envs: int, observation_space: spaces.Space, action_space: spaces.Space,
-                 state_shapes: tuple[tuple[int, ...], ...], initial_state_fn, device: torch.device,
-                 recurrent_mode: str = "full", bptt_len: int | None = None, burn_in: int = 0,
-                 gamma: float = 0.99, gae_lambda: float = 0.95):
+    def __init__(
+        self,
+        n_steps: int,
+        n_envs: int,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        state_shapes: tuple[tuple[int, ...], ...],
+        initial_state_fn,
+        device: torch.device,
+        recurrent_mode: str = "full",
+        bptt_len: int | None = None,
+        burn_in: int = 0,
+        gamma: float = 0.99,
+        gae_lambda: float = 0.95,
+    ):
         if recurrent_mode not in RECURRENT_MODES:
             raise ValueError(f"recurrent_mode must be one of {RECURRENT_MODES}, got {recurrent_mode!r}")
         self.n_steps, self.n_envs = n_steps, n_envs
         self.mode = recurrent_mode
-        self.bptt_len = bptt_len if recurrent_mode == "truncated" else (n_steps if recurrent_mode == "full" else 1)
+        self.bptt_len = (
+            bptt_len if recurrent_mode == "truncated" else (n_steps if recurrent_mode == "full" else 1)
+        )
         self.burn_in = burn_in if recurrent_mode == "truncated" else 0
         self.n_chunks = n_steps // self.bptt_len
         self.gamma, self.gae_lambda = gamma, gae_lambda
         self.device = device
         self.obs_shape = get_obs_shape(observation_space)
-        self.action_shape = () if isinstance(action_space, spaces.Discrete) else (get_action_dim(action_space),)
+        self.action_shape = (
+            () if isinstance(action_space, spaces.Discrete) else (get_action_dim(action_space),)
+        )
         self.action_dtype = torch.long if isinstance(action_space, spaces.Discrete) else torch.float32
         self.obs_dtype = torch.float32
         self.state_shapes = state_shapes
@@ -178,8 +210,15 @@ class MemoryRolloutBuffer:
             for dst, s in zip(self.states, state):
                 dst[k].copy_(s)
 
-    def add(self, obs: torch.Tensor, actions: torch.Tensor, rewards: np.ndarray, episode_starts: np.ndarray,
-            values: torch.Tensor, log_probs: torch.Tensor) -> None:
+    def add(
+        self,
+        obs: torch.Tensor,
+        actions: torch.Tensor,
+        rewards: np.ndarray,
+        episode_starts: np.ndarray,
+        values: torch.Tensor,
+        log_probs: torch.Tensor,
+    ) -> None:
         t = self.pos
         self.observations[t].copy_(obs.reshape(self.n_envs, *self.obs_shape))
         self.actions[t].copy_(actions.reshape(self.n_envs, *self.action_shape))
@@ -212,7 +251,9 @@ class MemoryRolloutBuffer:
     def n_sequences(self) -> int:
         return self.n_chunks * self.n_envs
 
-    def get(self, sequences_per_batch: int, generator: torch.Generator | None = None) -> Iterator[SequenceSamples]:
+    def get(
+        self, sequences_per_batch: int, generator: torch.Generator | None = None
+    ) -> Iterator[SequenceSamples]:
         """Yield shuffled minibatches of ``sequences_per_batch`` sequences covering the rollout once."""
         assert self.full, "the rollout buffer is not full"
         dev = self.device
@@ -229,16 +270,18 @@ class MemoryRolloutBuffer:
         }
         if self.mode == "truncated" and self.burn_in > 0:
             first = self.tail_state if self.tail_valid else self.start_state
-            states = tuple(torch.cat([tail.unsqueeze(0), s[:-1]], 0).reshape(-1, *s.shape[2:])
-                           for tail, s in zip(first, self.states))
+            states = tuple(
+                torch.cat([tail.unsqueeze(0), s[:-1]], 0).reshape(-1, *s.shape[2:])
+                for tail, s in zip(first, self.states)
+            )
             skip = torch.zeros(n_chunks * self.n_envs, dtype=torch.bool, device=dev)
-            skip[:self.n_envs] = not self.tail_valid  # sequence j = chunk * B + env: chunk 0 first
+            skip[: self.n_envs] = not self.tail_valid  # sequence j = chunk * B + env: chunk 0 first
             K, L = self.burn_in, self.bptt_len
             ext_obs = torch.cat([self.tail_observations, self.observations], 0)
             ext_starts = torch.cat([self.tail_episode_starts, as_t(self.episode_starts)], 0)
             # chunk c's burn-in is ext[c*L : c*L + K]
-            burn_obs = torch.stack([ext_obs[c * L:c * L + K] for c in range(n_chunks)], 1)
-            burn_starts = torch.stack([ext_starts[c * L:c * L + K] for c in range(n_chunks)], 1)
+            burn_obs = torch.stack([ext_obs[c * L : c * L + K] for c in range(n_chunks)], 1)
+            burn_starts = torch.stack([ext_starts[c * L : c * L + K] for c in range(n_chunks)], 1)
             burn_obs = burn_obs.reshape(K, n_chunks * self.n_envs, *self.obs_shape)
             burn_starts = burn_starts.reshape(K, n_chunks * self.n_envs)
         else:
@@ -247,7 +290,7 @@ class MemoryRolloutBuffer:
 
         perm = torch.randperm(self.n_sequences, generator=generator).to(dev)
         for i in range(0, self.n_sequences, sequences_per_batch):
-            idx = perm[i:i + sequences_per_batch]
+            idx = perm[i : i + sequences_per_batch]
             yield SequenceSamples(
                 **{k: v[:, idx] for k, v in data.items()},
                 states=tuple(s[idx] for s in states),

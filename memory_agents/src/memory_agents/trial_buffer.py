@@ -21,11 +21,12 @@ Each stored trial of ``L`` steps keeps
 
 Capacity is counted in trials; the oldest whole trial is evicted first.
 """
+
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -37,16 +38,16 @@ from .cores.base import MAX_SIZE, check_positive_int
 class Trial:
     """One complete trial (see module docstring for the fields)."""
 
-    obs: np.ndarray            # (L + 1, D) float32
-    actions: np.ndarray        # (L,) int64
-    rewards: np.ndarray        # (L,) float32
+    obs: np.ndarray  # (L + 1, D) float32
+    actions: np.ndarray  # (L,) int64
+    rewards: np.ndarray  # (L,) float32
     terminal: bool
     start_state: tuple[np.ndarray, ...]
-    prefix_obs: np.ndarray     # (P, D) float32, P <= burn_in
+    prefix_obs: np.ndarray  # (P, D) float32, P <= burn_in
     prefix_state: tuple[np.ndarray, ...]
-    episode_start: bool        # the trial is the first of its episode
+    episode_start: bool  # the trial is the first of its episode
     env_index: int
-    serial: int                # order of completion over the buffer's life
+    serial: int  # order of completion over the buffer's life
 
     @property
     def length(self) -> int:
@@ -124,9 +125,17 @@ class TrialReplayBuffer:
         """Drop partly written trials (call when the env is reset outside the step stream)."""
         self._streams = [_Stream(self.burn_in) for _ in range(self.n_envs)]
 
-    def add(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray, next_obs: np.ndarray,
-            dones: np.ndarray, terminated: np.ndarray, trial_ends: np.ndarray,
-            states: Sequence[np.ndarray | torch.Tensor]) -> list[Trial]:
+    def add(
+        self,
+        obs: np.ndarray,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        next_obs: np.ndarray,
+        dones: np.ndarray,
+        terminated: np.ndarray,
+        trial_ends: np.ndarray,
+        states: Sequence[np.ndarray | torch.Tensor],
+    ) -> list[Trial]:
         """Record one vectorised step of every env; return the trials it completed.
 
         Args:
@@ -147,10 +156,14 @@ class TrialReplayBuffer:
         dones = np.asarray(dones, dtype=bool).reshape(n)
         terminated = np.asarray(terminated, dtype=bool).reshape(n)
         trial_ends = np.asarray(trial_ends, dtype=bool).reshape(n) | dones
-        states = tuple(s.detach().cpu().numpy() if isinstance(s, torch.Tensor) else np.asarray(s) for s in states)
+        states = tuple(
+            s.detach().cpu().numpy() if isinstance(s, torch.Tensor) else np.asarray(s) for s in states
+        )
         for s in states:
             if s.shape[0] != n:
-                raise ValueError(f"states must have n_envs={n} rows first, got a state tensor of shape {s.shape}")
+                raise ValueError(
+                    f"states must have n_envs={n} rows first, got a state tensor of shape {s.shape}"
+                )
         done_trials = []
         for i in range(n):
             stream = self._streams[i]
@@ -221,7 +234,7 @@ class TrialReplayBuffer:
             if t.terminal:
                 bootstrap[n - 1, b] = 0.0
             if len(t.prefix_obs):
-                prefix[P - len(t.prefix_obs):, b] = t.prefix_obs
+                prefix[P - len(t.prefix_obs) :, b] = t.prefix_obs
 
         def as_t(a, dtype=None):
             return torch.as_tensor(a, device=device, dtype=dtype)
@@ -230,10 +243,15 @@ class TrialReplayBuffer:
             return tuple(as_t(np.stack(parts)) for parts in zip(*states))
 
         return TrialBatch(
-            obs=as_t(obs), actions=as_t(actions), rewards=as_t(rewards), mask=as_t(mask),
-            bootstrap=as_t(bootstrap), lengths=as_t(lengths, torch.long),
+            obs=as_t(obs),
+            actions=as_t(actions),
+            rewards=as_t(rewards),
+            mask=as_t(mask),
+            bootstrap=as_t(bootstrap),
+            lengths=as_t(lengths, torch.long),
             start_state=stack_state([t.start_state for t in trials]),
-            prefix_obs=as_t(prefix), prefix_lengths=as_t(plens, torch.long),
+            prefix_obs=as_t(prefix),
+            prefix_lengths=as_t(plens, torch.long),
             prefix_state=stack_state([t.prefix_state for t in trials]),
             trials=list(trials),
         )

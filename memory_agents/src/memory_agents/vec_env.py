@@ -6,10 +6,12 @@ entries there (terminal observation, time-limit flag, Monitor-style episode stat
 final info such as ``is_success``). ``make_vec_env`` builds it for MemoryGym ids and falls back
 to SB3's ``make_vec_env`` (DummyVecEnv + Monitor) for any other id.
 """
+
 from __future__ import annotations
 
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -33,7 +35,9 @@ class GymnasiumVecEnv(VecEnv):
     def __init__(self, venv: gym.vector.VectorEnv):
         mode = venv.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
         if AutoresetMode(mode) is not AutoresetMode.SAME_STEP:
-            raise ValueError(f"GymnasiumVecEnv needs a vector env with autoreset_mode=SAME_STEP, got {mode!r}")
+            raise ValueError(
+                f"GymnasiumVecEnv needs a vector env with autoreset_mode=SAME_STEP, got {mode!r}"
+            )
         self.venv = venv
         super().__init__(venv.num_envs, venv.single_observation_space, venv.single_action_space)
         self._actions: np.ndarray | None = None
@@ -155,8 +159,13 @@ def episode_horizon(env) -> int | None:
     return int(horizon) if horizon else None
 
 
-def make_vec_env(env_id: str, num_envs: int = 8, seed: int | None = 0, difficulty: str | None = None,
-                 env_kwargs: dict[str, Any] | None = None) -> VecEnv:
+def make_vec_env(
+    env_id: str,
+    num_envs: int = 8,
+    seed: int | None = 0,
+    difficulty: str | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+) -> VecEnv:
     """An SB3 VecEnv of ``num_envs`` copies of ``env_id``, row i seeded ``seed + i``.
 
     MemoryGym ids use the task's native batched vector env behind ``GymnasiumVecEnv``; other ids

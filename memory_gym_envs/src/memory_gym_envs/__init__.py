@@ -3,6 +3,7 @@
 ``import memory_gym_envs`` registers ``MemoryGym/<Task>-v0`` for every task; then use
 ``gym.make(id, difficulty="hard", **overrides)`` or ``gym.make_vec(id, num_envs=N, ...)``.
 """
+
 from .difficulty import DIFFICULTIES, HORIZON_BANDS, Preset, get_preset
 from .env import MemoryEnv
 from .registration import env_id, list_tasks, register_envs

@@ -4,12 +4,14 @@ A preset fixes a task's parameters and a target success rate (what a good memory
 reach); its horizon (maximum episode length) is computed from the parameters. Horizons per
 difficulty fall in ``HORIZON_BANDS``.
 """
+
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 __all__ = [
     "DIFFICULTIES",

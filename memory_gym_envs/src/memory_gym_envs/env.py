@@ -1,4 +1,5 @@
 """MemoryEnv: a task's batched core with N=1 behind the ``gymnasium.Env`` API."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -2,10 +2,12 @@
 
 Used by ``python -m memory_gym_envs`` and by the tests; one episode per vector row.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from gymnasium.vector import AutoresetMode
@@ -57,8 +59,9 @@ def evaluate(
         policy = POLICIES[policy]
     if not isinstance(episodes, int) or episodes < 1:
         raise ValueError(f"episodes must be an int >= 1, got {episodes!r}")
-    env = MemoryVectorEnv(task, num_envs=episodes, difficulty=difficulty,
-                          autoreset_mode=AutoresetMode.SAME_STEP, **params)
+    env = MemoryVectorEnv(
+        task, num_envs=episodes, difficulty=difficulty, autoreset_mode=AutoresetMode.SAME_STEP, **params
+    )
     rng = np.random.default_rng(seed)
     obs, _ = env.reset(seed=seed)
     returns = np.zeros(episodes)

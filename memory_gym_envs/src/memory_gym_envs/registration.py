@@ -1,5 +1,6 @@
 """Gymnasium registration of every task: ``MemoryGym/<Task>-v0`` with entry_point (MemoryEnv)
 and vector_entry_point (MemoryVectorEnv), so ``gym.make`` / ``gym.make_vec`` build them."""
+
 from __future__ import annotations
 
 import gymnasium as gym

@@ -20,6 +20,7 @@ disappears). With a delay range, the ansi line also says how many extra blank st
 clock is still held for (``extra_delay=k``). Drawing is plain numpy (no font or plotting
 library: the env package depends on gymnasium and numpy only).
 """
+
 from __future__ import annotations
 
 import math
@@ -29,9 +30,27 @@ import gymnasium as gym
 import numpy as np
 
 __all__ = [
-    "RENDER_MODES", "RENDER_FPS", "CELL", "LINE_CELLS", "MARGIN",
-    "WALL", "FLOOR", "DECOY", "GOAL", "CUE_UP", "CUE_DOWN", "MARKER", "AGENT", "MATERIAL_COLOURS",
-    "check_render_mode", "warn_no_render_mode", "at_row", "token_colours", "draw_frame", "ansi_frame", "Renderer",
+    "RENDER_MODES",
+    "RENDER_FPS",
+    "CELL",
+    "LINE_CELLS",
+    "MARGIN",
+    "WALL",
+    "FLOOR",
+    "DECOY",
+    "GOAL",
+    "CUE_UP",
+    "CUE_DOWN",
+    "MARKER",
+    "AGENT",
+    "MATERIAL_COLOURS",
+    "check_render_mode",
+    "warn_no_render_mode",
+    "at_row",
+    "token_colours",
+    "draw_frame",
+    "ansi_frame",
+    "Renderer",
 ]
 
 RENDER_MODES = ("rgb_array", "ansi")
@@ -67,7 +86,9 @@ REWARD_ONE = np.array((60, 230, 90), dtype=np.float64)
 
 def warn_no_render_mode(task_name: str) -> None:
     """What gymnasium's envs do when ``render()`` is called without a render mode: warn, return None."""
-    gym.logger.warn(f"{task_name}: render() without a render_mode; pass render_mode='rgb_array' or 'ansi' when making the env")
+    gym.logger.warn(
+        f"{task_name}: render() without a render_mode; pass render_mode='rgb_array' or 'ansi' when making the env"
+    )
 
 
 def check_render_mode(render_mode: Any) -> str | None:
@@ -95,7 +116,10 @@ def token_colours(tokens: np.ndarray) -> np.ndarray:
     pp = np.full_like(h, p)
     rgb = np.select(
         [i[:, None] == k for k in range(6)],
-        [np.stack(c, axis=1) for c in ((vv, r, pp), (q, vv, pp), (pp, vv, r), (pp, q, vv), (r, pp, vv), (vv, pp, q))],
+        [
+            np.stack(c, axis=1)
+            for c in ((vv, r, pp), (q, vv, pp), (pp, vv, r), (pp, q, vv), (r, pp, vv), (vv, pp, q))
+        ],
     )
     out = rgb.astype(np.uint8)
     out[tokens < 0] = EMPTY
@@ -144,8 +168,9 @@ def _lerp(low: np.ndarray, high: np.ndarray, x) -> np.ndarray:
     return (low + (high - low) * x).astype(np.uint8)
 
 
-def draw_frame(t: int, horizon: int, obs: np.ndarray, state: dict, num_actions: int,
-               action: int, reward: float) -> np.ndarray:
+def draw_frame(
+    t: int, horizon: int, obs: np.ndarray, state: dict, num_actions: int, action: int, reward: float
+) -> np.ndarray:
     """The (H, W, 3) uint8 image of one row (layout in the module docstring); H and W are even
     (video encoders need that) and depend only on the task's parameters, never on the step."""
     bands = [_strip(_lerp(EMPTY.astype(np.float64), OBS_ON, obs))]
@@ -188,7 +213,10 @@ def ansi_frame(t: int, horizon: int, obs: np.ndarray, state: dict, action: int, 
     obs_text = "".join(str(int(v)) if v in (0.0, 1.0) else f"({v:g})" for v in np.asarray(obs).tolist())
     parts = [f"t={t}/{horizon}", f"obs={obs_text}"]
     parts += [f"{k}={_text(v)}" for k, v in state.items() if isinstance(v, str) or np.ndim(v) < 2]
-    parts += [f"action={'-' if action < 0 else action}", f"reward={'-' if math.isnan(reward) else f'{reward:g}'}"]
+    parts += [
+        f"action={'-' if action < 0 else action}",
+        f"reward={'-' if math.isnan(reward) else f'{reward:g}'}",
+    ]
     return " ".join(parts)
 
 

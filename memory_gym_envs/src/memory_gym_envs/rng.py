@@ -5,6 +5,7 @@ stepped together, so row i of a vector env reset with seed s draws exactly what 
 with seed s + i draws. Each value is splitmix64 of ``key + (counter + 1) * golden``, i.e. the
 splitmix64 sequence started at the row key.
 """
+
 from __future__ import annotations
 
 import secrets

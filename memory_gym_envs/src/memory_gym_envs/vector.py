@@ -11,6 +11,7 @@ All N rows step with array operations of the task's batched core. Autoreset foll
   episode's info in ``info["final_info"]`` (``{"is_success", "_is_success"}``), both masked by
   ``info["_final_obs"]`` / ``info["_final_info"]``.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -101,7 +102,9 @@ class MemoryVectorEnv(TaskControls, gym.vector.VectorEnv):
             if isinstance(seed, (list, tuple, np.ndarray)):
                 seeds = [check_seed(s) for s in seed]
                 if len(seeds) != self.num_envs:
-                    raise ValueError(f"seed list must have num_envs={self.num_envs} entries, got {len(seeds)}")
+                    raise ValueError(
+                        f"seed list must have num_envs={self.num_envs} entries, got {len(seeds)}"
+                    )
                 seeds = np.array(seeds, dtype=np.uint64)
                 super().reset(seed=None)
             else:

@@ -4,6 +4,7 @@
 registers its class with ``@register_core(name)``; to add a built-in core, add its module name
 to ``_CORE_MODULES`` below (that list is the only place to touch).
 """
+
 from importlib import import_module
 
 from .base import MemoryCore, State, make_core, register_core, registered_cores, reset_segments
@@ -25,4 +26,12 @@ del _module
 #: Names of the built-in cores (``registered_cores()`` also lists user-registered ones).
 CORE_NAMES: tuple[str, ...] = registered_cores()
 
-__all__ = ["MemoryCore", "State", "make_core", "register_core", "registered_cores", "reset_segments", "CORE_NAMES"]
+__all__ = [
+    "MemoryCore",
+    "State",
+    "make_core",
+    "register_core",
+    "registered_cores",
+    "reset_segments",
+    "CORE_NAMES",
+]

@@ -7,10 +7,11 @@ A core is an ``nn.Module`` holding a recurrent state as a tuple of batch-first t
 as T single steps. Subclasses implement ``state_shapes`` and ``_forward`` (or ``_step`` and use
 ``_forward_steps``); validation of shapes and dtypes lives here, once.
 """
+
 from __future__ import annotations
 
 import inspect
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -102,7 +103,9 @@ class MemoryCore(nn.Module):
         ref = self._param_like()
         device = device if device is not None else (ref.device if ref is not None else None)
         dtype = dtype if dtype is not None else (ref.dtype if ref is not None else torch.get_default_dtype())
-        return tuple(torch.zeros((batch_size, *shape), device=device, dtype=dtype) for shape in self.state_shapes())
+        return tuple(
+            torch.zeros((batch_size, *shape), device=device, dtype=dtype) for shape in self.state_shapes()
+        )
 
     def reset_state(self, state: State, mask: torch.Tensor) -> State:
         """Replace the rows of ``state`` where ``mask`` (B,) is true by the initial state.
@@ -120,7 +123,9 @@ class MemoryCore(nn.Module):
             out.append(torch.where(m, s0.to(s.dtype), s))
         return tuple(out)
 
-    def _forward_steps(self, x: torch.Tensor, state: State, starts: torch.Tensor) -> tuple[torch.Tensor, State]:
+    def _forward_steps(
+        self, x: torch.Tensor, state: State, starts: torch.Tensor
+    ) -> tuple[torch.Tensor, State]:
         """Generic sequence path: reset flagged rows, then ``_step``, one time step at a time."""
         ys = []
         for t in range(x.shape[0]):
@@ -129,23 +134,31 @@ class MemoryCore(nn.Module):
             ys.append(y_t)
         return torch.stack(ys, dim=0), state
 
-    def forward(self, x: torch.Tensor, state: Sequence[torch.Tensor] | None = None,
-                episode_starts: torch.Tensor | None = None) -> tuple[torch.Tensor, State]:
+    def forward(
+        self,
+        x: torch.Tensor,
+        state: Sequence[torch.Tensor] | None = None,
+        episode_starts: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, State]:
         """Run T steps. ``state=None`` means the initial state; ``episode_starts=None`` means no resets."""
         if not isinstance(x, torch.Tensor) or x.dim() != 3:
             shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
             raise ValueError(f"x must be a (T, B, input_dim={self.input_dim}) tensor, got {shape}")
         T, B, D = x.shape
         if D != self.input_dim:
-            raise ValueError(f"x last dimension must equal input_dim={self.input_dim}, got x of shape {tuple(x.shape)}")
+            raise ValueError(
+                f"x last dimension must equal input_dim={self.input_dim}, got x of shape {tuple(x.shape)}"
+            )
         if T < 1 or B < 1:
             raise ValueError(f"x must have T >= 1 and B >= 1, got x of shape {tuple(x.shape)}")
         if not x.is_floating_point():
             raise ValueError(f"x must be a floating-point tensor, got dtype {x.dtype}")
         ref = self._param_like()
         if ref is not None and ref.is_floating_point() and x.dtype != ref.dtype:
-            raise ValueError(f"x dtype {x.dtype} differs from the core's parameter dtype {ref.dtype}; "
-                             f"convert one of them (e.g. core.to({x.dtype}))")
+            raise ValueError(
+                f"x dtype {x.dtype} differs from the core's parameter dtype {ref.dtype}; "
+                f"convert one of them (e.g. core.to({x.dtype}))"
+            )
         if state is None:
             state = self.initial_state(B, device=x.device, dtype=x.dtype)
         state = self._check_state(state, B)
@@ -155,7 +168,9 @@ class MemoryCore(nn.Module):
             if not isinstance(episode_starts, torch.Tensor):
                 episode_starts = torch.as_tensor(episode_starts)
             if tuple(episode_starts.shape) != (T, B):
-                raise ValueError(f"episode_starts must have shape (T, B) = {(T, B)}, got {tuple(episode_starts.shape)}")
+                raise ValueError(
+                    f"episode_starts must have shape (T, B) = {(T, B)}, got {tuple(episode_starts.shape)}"
+                )
             starts = (episode_starts != 0).to(device=x.device)
         self.aux = {}
         return self._forward(x, state, starts)
@@ -166,7 +181,9 @@ class MemoryCore(nn.Module):
         state = tuple(state)
         shapes = self.state_shapes()
         if len(state) != len(shapes):
-            raise ValueError(f"state must be a tuple of {len(shapes)} tensors for {type(self).__name__}, got {len(state)}")
+            raise ValueError(
+                f"state must be a tuple of {len(shapes)} tensors for {type(self).__name__}, got {len(state)}"
+            )
         for i, (s, shape) in enumerate(zip(state, shapes)):
             expected = (batch_size, *shape)
             if not isinstance(s, torch.Tensor) or tuple(s.shape) != expected:
@@ -230,5 +247,7 @@ def make_core(name: str, input_dim: int, hidden_dim: int, **kwargs) -> MemoryCor
         valid = [n for n in params if n not in ("self", "input_dim", "hidden_dim")]
         unknown = sorted(set(kwargs) - set(valid))
         if unknown:
-            raise ValueError(f"unknown keyword argument(s) {unknown} for core {name!r}; valid: {', '.join(valid)}")
+            raise ValueError(
+                f"unknown keyword argument(s) {unknown} for core {name!r}; valid: {', '.join(valid)}"
+            )
     return cls(input_dim, hidden_dim, **kwargs)

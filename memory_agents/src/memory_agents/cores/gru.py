@@ -1,4 +1,5 @@
 """GRU core: torch's fused nn.GRU; state ``(h,)`` with h of shape (B, num_layers, H)."""
+
 from torch import nn
 
 from .base import register_core

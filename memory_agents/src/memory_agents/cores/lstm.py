@@ -1,4 +1,5 @@
 """LSTM core: torch's fused nn.LSTM; state ``(h, c)``, each of shape (B, num_layers, H)."""
+
 from torch import nn
 
 from .base import register_core

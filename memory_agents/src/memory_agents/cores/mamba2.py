@@ -13,6 +13,7 @@ Scan backends (same numbers): ``"torch"`` is the chunked pure-PyTorch scan in ``
 (CUDA, float32/16/bf16; install the ``mamba`` extra). ``"auto"`` picks Triton where it can run
 and falls back silently to PyTorch otherwise.
 """
+
 from __future__ import annotations
 
 import functools
@@ -43,6 +44,7 @@ def load_mamba_chunk_scan():
     """
     try:
         from mamba_ssm.ops.triton.ssd_combined import mamba_chunk_scan_combined
+
         return mamba_chunk_scan_combined
     except Exception:  # noqa: BLE001 - any failure means "not usable here"
         pass
@@ -62,8 +64,9 @@ def load_mamba_chunk_scan():
         return None
 
 
-def causal_conv_with_state(u: torch.Tensor, conv_state: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
-                           resets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def causal_conv_with_state(
+    u: torch.Tensor, conv_state: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, resets: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Depthwise causal conv over (B, C, T) inputs preceded by the stored (B, C, K-1) history.
 
     A tap never reaches across a reset of its row (that history counts as zero); the new
@@ -79,9 +82,9 @@ def causal_conv_with_state(u: torch.Tensor, conv_state: torch.Tensor, weight: to
         segp = torch.cat([seg.new_zeros(Bsz, K - 1), seg], dim=1)
     out = bias[None, :, None].expand(Bsz, Cd, T)
     for k in range(K):  # tap k reads time t - (K-1-k)
-        term = w[None, :, k, None] * xp[:, :, k:k + T]
+        term = w[None, :, k, None] * xp[:, :, k : k + T]
         if has_resets:
-            term = term * (segp[:, None, k:k + T] == seg[:, None, :]).to(u.dtype)
+            term = term * (segp[:, None, k : k + T] == seg[:, None, :]).to(u.dtype)
         out = out + term
     new_state = xp[:, :, T:]
     if has_resets:
@@ -109,10 +112,24 @@ class Mamba2Core(MemoryCore):
         backend: "auto" | "torch" | "triton" (see module docstring).
     """
 
-    def __init__(self, input_dim: int, hidden_dim: int, d_state: int = 16, d_conv: int = 4, expand: int = 2,
-                 headdim: int = 16, ngroups: int = 1, chunk_size: int | None = None, dt_min: float = 1e-3,
-                 dt_max: float = 0.1, dt_init_floor: float = 1e-4, A_init_range: tuple[float, float] = (1.0, 16.0),
-                 D_init: float = 0.0, norm_eps: float = 1e-5, backend: str = "auto"):
+    def __init__(
+        self,
+        input_dim: int,
+        hidden_dim: int,
+        d_state: int = 16,
+        d_conv: int = 4,
+        expand: int = 2,
+        headdim: int = 16,
+        ngroups: int = 1,
+        chunk_size: int | None = None,
+        dt_min: float = 1e-3,
+        dt_max: float = 0.1,
+        dt_init_floor: float = 1e-4,
+        A_init_range: tuple[float, float] = (1.0, 16.0),
+        D_init: float = 0.0,
+        norm_eps: float = 1e-5,
+        backend: str = "auto",
+    ):
         super().__init__(input_dim, hidden_dim)
         self.d_state = check_positive_int("d_state", d_state)
         self.d_conv = check_positive_int("d_conv", d_conv, minimum=2)
@@ -122,7 +139,9 @@ class Mamba2Core(MemoryCore):
         self.chunk_size = None if chunk_size is None else check_positive_int("chunk_size", chunk_size)
         self.d_inner = self.expand * hidden_dim
         if self.d_inner % self.headdim:
-            raise ValueError(f"headdim must divide expand * hidden_dim = {self.d_inner}, got headdim={headdim}")
+            raise ValueError(
+                f"headdim must divide expand * hidden_dim = {self.d_inner}, got headdim={headdim}"
+            )
         self.nheads = self.d_inner // self.headdim
         if self.nheads % self.ngroups:
             raise ValueError(f"ngroups must divide nheads = {self.nheads}, got ngroups={ngroups}")
@@ -133,8 +152,10 @@ class Mamba2Core(MemoryCore):
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         if backend == "triton" and load_mamba_chunk_scan() is None:
-            raise ImportError("backend='triton' needs mamba-ssm and triton on a CUDA machine "
-                              "(install the extra: see the README 'cores' section)")
+            raise ImportError(
+                "backend='triton' needs mamba-ssm and triton on a CUDA machine "
+                "(install the extra: see the README 'cores' section)"
+            )
         self.backend = backend
         self.last_backend: str | None = None
 
@@ -161,8 +182,10 @@ class Mamba2Core(MemoryCore):
         ok = x.is_cuda and x.dtype in _TRITON_DTYPES
         if self.backend == "triton":
             if not ok:
-                raise ValueError(f"backend='triton' needs a CUDA float32/float16/bfloat16 input, "
-                                 f"got device {x.device} dtype {x.dtype}")
+                raise ValueError(
+                    f"backend='triton' needs a CUDA float32/float16/bfloat16 input, "
+                    f"got device {x.device} dtype {x.dtype}"
+                )
             return True
         return ok and load_mamba_chunk_scan() is not None
 
@@ -174,10 +197,23 @@ class Mamba2Core(MemoryCore):
             h0 = h0 * (~resets[:, 0]).to(h0.dtype)[:, None, None, None]
             later = resets.clone()
             later[:, 0] = False
-            seq_idx = torch.cumsum(later.to(torch.int32), dim=1).to(torch.int32).contiguous() if later.any() else None
-            y, hT = scan(xs.contiguous(), dt.contiguous(), A.contiguous(), Bm.contiguous(), Cm.contiguous(),
-                         self.chunk_size or 64, D=None, initial_states=h0.contiguous(), seq_idx=seq_idx,
-                         return_final_states=True)
+            seq_idx = (
+                torch.cumsum(later.to(torch.int32), dim=1).to(torch.int32).contiguous()
+                if later.any()
+                else None
+            )
+            y, hT = scan(
+                xs.contiguous(),
+                dt.contiguous(),
+                A.contiguous(),
+                Bm.contiguous(),
+                Cm.contiguous(),
+                self.chunk_size or 64,
+                D=None,
+                initial_states=h0.contiguous(),
+                seq_idx=seq_idx,
+                return_final_states=True,
+            )
             return y, hT.to(xs.dtype)
         self.last_backend = "torch"
         return ssd_chunk_scan(xs, dt, A, Bm, Cm, self.chunk_size or 32, initial_state=h0, resets=resets)
@@ -188,8 +224,9 @@ class Mamba2Core(MemoryCore):
         resets = starts.transpose(0, 1)  # (B, T)
         zxbcdt = self.in_proj(x.transpose(0, 1))  # (B, T, ...)
         z, xBC, dt = torch.split(zxbcdt, [self.d_inner, self.conv_dim, self.nheads], dim=-1)
-        xBC, conv_state = causal_conv_with_state(xBC.transpose(1, 2), conv_state, self.conv_weight,
-                                                 self.conv_bias, resets)
+        xBC, conv_state = causal_conv_with_state(
+            xBC.transpose(1, 2), conv_state, self.conv_weight, self.conv_bias, resets
+        )
         xBC = F.silu(xBC.transpose(1, 2))
         gn = self.ngroups * self.d_state
         xs, Bm, Cm = torch.split(xBC, [self.d_inner, gn, gn], dim=-1)
@@ -209,6 +246,8 @@ class Mamba2Core(MemoryCore):
         return out, (conv_state, ssm_state)
 
     def extra_repr(self) -> str:
-        return (f"{super().extra_repr()}, d_state={self.d_state}, d_conv={self.d_conv}, nheads={self.nheads}, "
-                f"headdim={self.headdim}, ngroups={self.ngroups}, chunk_size={self.chunk_size}, "
-                f"backend={self.backend!r}")
+        return (
+            f"{super().extra_repr()}, d_state={self.d_state}, d_conv={self.d_conv}, nheads={self.nheads}, "
+            f"headdim={self.headdim}, ngroups={self.ngroups}, chunk_size={self.chunk_size}, "
+            f"backend={self.backend!r}"
+        )

@@ -25,6 +25,7 @@ eta. At eta=0.1 the query-step output barely depends on the cue at init (relativ
 vs ~0.2 at eta=1.0, 4 cues, delay 10, hidden 64) and MemoryPPO stayed at chance on DelayedCue
 (4 cues, delay 10) after 150k steps; at eta=1.0 it reaches 1.0 (benchmarks/mpn_memory_probe.py).
 """
+
 from __future__ import annotations
 
 import math
@@ -67,9 +68,19 @@ class MPNCore(MemoryCore):
             None (default): no clamp.
     """
 
-    def __init__(self, input_dim: int, hidden_dim: int, eta: float = 1.0, lambda_: float = 0.95,
-                 learn_eta: bool = False, learn_lambda: bool = False, lambda_max: float = 1.0,
-                 activation: str = "tanh", plastic_bias: bool = True, m_bound: float | None = None):
+    def __init__(
+        self,
+        input_dim: int,
+        hidden_dim: int,
+        eta: float = 1.0,
+        lambda_: float = 0.95,
+        learn_eta: bool = False,
+        learn_lambda: bool = False,
+        lambda_max: float = 1.0,
+        activation: str = "tanh",
+        plastic_bias: bool = True,
+        m_bound: float | None = None,
+    ):
         super().__init__(input_dim, hidden_dim)
         eta = _check_real("eta", eta)
         lam = _check_real("lambda_", lambda_)
@@ -79,8 +90,10 @@ class MPNCore(MemoryCore):
         lam_low_ok = lam > 0.0 if learn_lambda else lam >= 0.0
         if not (lam_low_ok and lam < lambda_max):
             interval = "(0, lambda_max)" if learn_lambda else "[0, lambda_max)"
-            raise ValueError(f"lambda_ must be in {interval} = {interval.replace('lambda_max', str(lambda_max))}"
-                             f"{' when learn_lambda=True' if learn_lambda else ''}, got {lambda_!r}")
+            raise ValueError(
+                f"lambda_ must be in {interval} = {interval.replace('lambda_max', str(lambda_max))}"
+                f"{' when learn_lambda=True' if learn_lambda else ''}, got {lambda_!r}"
+            )
         if activation not in _ACTIVATIONS:
             raise ValueError(f"activation must be one of {', '.join(_ACTIVATIONS)}, got {activation!r}")
         self.activation = activation
@@ -94,7 +107,7 @@ class MPNCore(MemoryCore):
             if m_bound <= 0.0:
                 raise ValueError(f"m_bound must be > 0 or None, got {m_bound!r}")
         self.m_bound = m_bound
-        self.n_syn = input_dim + int(self.plastic_bias)   # presynaptic inputs of the plastic layer
+        self.n_syn = input_dim + int(self.plastic_bias)  # presynaptic inputs of the plastic layer
 
         bound = 1.0 / math.sqrt(self.n_syn)
         self.W = nn.Parameter(torch.empty(hidden_dim, self.n_syn).uniform_(-bound, bound))
@@ -130,7 +143,7 @@ class MPNCore(MemoryCore):
         (M,) = state
         if self.plastic_bias:
             x_t = torch.cat([x_t, x_t.new_ones(x_t.shape[0], 1)], dim=1)
-        W_eff = self.W * (1.0 + M)                                   # (B, H, D)
+        W_eff = self.W * (1.0 + M)  # (B, H, D)
         h = self._act(self.b + torch.einsum("bhd,bd->bh", W_eff, x_t))
         M = self.lambda_ * M + self.eta * h.unsqueeze(2) * x_t.unsqueeze(1)
         if self.m_bound is not None:
@@ -151,6 +164,8 @@ class MPNCore(MemoryCore):
         return torch.stack(ys), state
 
     def extra_repr(self) -> str:
-        return (f"{super().extra_repr()}, activation={self.activation!r}, learn_eta={self.learn_eta}, "
-                f"learn_lambda={self.learn_lambda}, lambda_max={self.lambda_max}, plastic_bias={self.plastic_bias}, "
-                f"m_bound={self.m_bound}")
+        return (
+            f"{super().extra_repr()}, activation={self.activation!r}, learn_eta={self.learn_eta}, "
+            f"learn_lambda={self.learn_lambda}, lambda_max={self.lambda_max}, plastic_bias={self.plastic_bias}, "
+            f"m_bound={self.m_bound}"
+        )

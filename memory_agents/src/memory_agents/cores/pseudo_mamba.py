@@ -10,6 +10,7 @@ The decay biases are spread so channels start with time constants from ~2 to ~10
 Sequence path: a chunked parallel (Hillis-Steele) scan in PyTorch (any device and dtype) or,
 on CUDA, a Triton scan kernel with its own backward (``triton_scan.py``), same numbers.
 """
+
 from __future__ import annotations
 
 import functools
@@ -42,7 +43,9 @@ def chunked_linear_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor, chun
     A = a.reshape(nc, L, Bsz, H)
     S = b.reshape(nc, L, Bsz, H)
     d = 1
-    while d < L:  # after this loop: S[c, i] = state at i from a zero start of chunk c, A[c, i] = decay since it
+    while (
+        d < L
+    ):  # after this loop: S[c, i] = state at i from a zero start of chunk c, A[c, i] = decay since it
         S = torch.cat([S[:, :d], torch.addcmul(S[:, d:], A[:, d:], S[:, :-d])], dim=1)
         A = torch.cat([A[:, :d], A[:, d:] * A[:, :-d]], dim=1)
         d *= 2
@@ -75,23 +78,33 @@ class PseudoMambaCore(MemoryCore):
         min_timescale, max_timescale: range of the initial decay time constants 1 / (1 - a).
     """
 
-    def __init__(self, input_dim: int, hidden_dim: int, chunk_size: int = 16, backend: str = "auto",
-                 min_timescale: float = 2.0, max_timescale: float = 1000.0):
+    def __init__(
+        self,
+        input_dim: int,
+        hidden_dim: int,
+        chunk_size: int = 16,
+        backend: str = "auto",
+        min_timescale: float = 2.0,
+        max_timescale: float = 1000.0,
+    ):
         super().__init__(input_dim, hidden_dim)
         self.chunk_size = check_positive_int("chunk_size", chunk_size)
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         if not 1.0 < min_timescale <= max_timescale:
-            raise ValueError(f"timescales must satisfy 1 < min_timescale <= max_timescale, "
-                             f"got {min_timescale}, {max_timescale}")
+            raise ValueError(
+                f"timescales must satisfy 1 < min_timescale <= max_timescale, "
+                f"got {min_timescale}, {max_timescale}"
+            )
         self.backend = backend
         self.last_backend: str | None = None
         self.in_proj = nn.Linear(input_dim, 3 * hidden_dim)
         # Decay bias: a = 1 - 1/tau with tau log-spaced, i.e. bias = logit(1 - 1/tau) = log(tau - 1).
-        tau = torch.logspace(torch.log10(torch.tensor(min_timescale)), torch.log10(torch.tensor(max_timescale)),
-                             hidden_dim)
+        tau = torch.logspace(
+            torch.log10(torch.tensor(min_timescale)), torch.log10(torch.tensor(max_timescale)), hidden_dim
+        )
         with torch.no_grad():
-            self.in_proj.bias[hidden_dim:2 * hidden_dim] = torch.log(tau - 1)
+            self.in_proj.bias[hidden_dim : 2 * hidden_dim] = torch.log(tau - 1)
 
     def state_shapes(self):
         return ((self.hidden_dim,),)

@@ -19,6 +19,7 @@ penalised: ``aux["gate"]`` (T, B, 1) keeps its graph for a sparsity term, ``aux[
 slot that is neither read nor written becomes the next one to be overwritten.
 State: ``(h, slots, usage)`` of shapes (B, controller_dim), (B, K, slot_dim), (B, K).
 """
+
 from __future__ import annotations
 
 import math
@@ -41,15 +42,26 @@ class PseudoMemoryCore(MemoryCore):
         usage_decay: per-step decay of slot usage, in [0, 1). Default 0.9.
     """
 
-    def __init__(self, input_dim: int, hidden_dim: int, num_slots: int = 8, slot_dim: int | None = None,
-                 controller_dim: int | None = None, usage_decay: float = 0.9):
+    def __init__(
+        self,
+        input_dim: int,
+        hidden_dim: int,
+        num_slots: int = 8,
+        slot_dim: int | None = None,
+        controller_dim: int | None = None,
+        usage_decay: float = 0.9,
+    ):
         super().__init__(input_dim, hidden_dim)
         self.num_slots = check_positive_int("num_slots", num_slots)
         self.slot_dim = check_positive_int("slot_dim", hidden_dim if slot_dim is None else slot_dim)
-        self.controller_dim = check_positive_int("controller_dim",
-                                                 hidden_dim if controller_dim is None else controller_dim)
-        if (isinstance(usage_decay, bool) or not isinstance(usage_decay, (int, float))
-                or not 0.0 <= usage_decay < 1.0):
+        self.controller_dim = check_positive_int(
+            "controller_dim", hidden_dim if controller_dim is None else controller_dim
+        )
+        if (
+            isinstance(usage_decay, bool)
+            or not isinstance(usage_decay, (int, float))
+            or not 0.0 <= usage_decay < 1.0
+        ):
             raise ValueError(f"usage_decay must be a number in [0, 1), got {usage_decay!r}")
         self.usage_decay = float(usage_decay)
         Hc, Dm = self.controller_dim, self.slot_dim
@@ -70,8 +82,8 @@ class PseudoMemoryCore(MemoryCore):
         attn = torch.softmax(torch.einsum("bkd,bd->bk", slots, q) / math.sqrt(self.slot_dim), dim=-1)
         read = torch.einsum("bk,bkd->bd", attn, slots)
         hx = torch.cat([h, x_t], dim=-1)
-        g = torch.sigmoid(self.gate(hx))                                   # (B, 1)
-        v = torch.tanh(self.write(hx))                                     # (B, Dm)
+        g = torch.sigmoid(self.gate(hx))  # (B, 1)
+        v = torch.tanh(self.write(hx))  # (B, Dm)
         w = F.one_hot(usage.argmin(dim=-1), self.num_slots).to(x_t.dtype)  # (B, K)
         gw = g * w
         slots = slots + gw.unsqueeze(-1) * (v.unsqueeze(1) - slots)
@@ -96,9 +108,15 @@ class PseudoMemoryCore(MemoryCore):
             gates.append(g)
             attns.append(attn.detach())
             norms.append(state[1].detach().flatten(1).norm(dim=1))
-        self.aux = {"gate": torch.stack(gates), "attention": torch.stack(attns), "state_norm": torch.stack(norms)}
+        self.aux = {
+            "gate": torch.stack(gates),
+            "attention": torch.stack(attns),
+            "state_norm": torch.stack(norms),
+        }
         return torch.stack(ys), state
 
     def extra_repr(self) -> str:
-        return (f"{super().extra_repr()}, num_slots={self.num_slots}, slot_dim={self.slot_dim}, "
-                f"controller_dim={self.controller_dim}, usage_decay={self.usage_decay}")
+        return (
+            f"{super().extra_repr()}, num_slots={self.num_slots}, slot_dim={self.slot_dim}, "
+            f"controller_dim={self.controller_dim}, usage_decay={self.usage_decay}"
+        )

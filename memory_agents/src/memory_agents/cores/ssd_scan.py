@@ -13,15 +13,23 @@ sees inputs or carried state from before the latest reset in its row. Decays are
 This is the CPU / fallback backend; mamba_ssm's Triton ``mamba_chunk_scan_combined`` computes
 the same numbers on CUDA (see ``mamba2.py``).
 """
+
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
 
-def ssd_chunk_scan(x: torch.Tensor, dt: torch.Tensor, A: torch.Tensor, B: torch.Tensor, C: torch.Tensor,
-                   chunk_size: int, initial_state: torch.Tensor | None = None,
-                   resets: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def ssd_chunk_scan(
+    x: torch.Tensor,
+    dt: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    chunk_size: int,
+    initial_state: torch.Tensor | None = None,
+    resets: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Run the SSD recurrence over a whole sequence.
 
     Args:
@@ -39,8 +47,11 @@ def ssd_chunk_scan(x: torch.Tensor, dt: torch.Tensor, A: torch.Tensor, B: torch.
     """
     b, T, nh, p = x.shape
     if T == 1:  # the rollout step: the plain recurrence is the same numbers with far fewer ops
-        h0 = torch.zeros(b, nh, p, B.shape[3], dtype=x.dtype, device=x.device) if initial_state is None \
+        h0 = (
+            torch.zeros(b, nh, p, B.shape[3], dtype=x.dtype, device=x.device)
+            if initial_state is None
             else initial_state
+        )
         y, h = ssd_step(x[:, 0], dt[:, 0], A, B[:, 0], C[:, 0], h0, None if resets is None else resets[:, 0])
         return y[:, None], h
     g, n = B.shape[2], B.shape[3]
@@ -84,8 +95,11 @@ def ssd_chunk_scan(x: torch.Tensor, dt: torch.Tensor, A: torch.Tensor, B: torch.
     # Carried state survives a chunk only if the chunk has no reset.
     chunk_decay = torch.exp(cs[:, :, -1]) * (rc[:, :, -1] == 0)[..., None, None]  # (b, nc, g, r)
 
-    h = (torch.zeros(b, g, r, p, n, dtype=x.dtype, device=x.device) if initial_state is None
-         else initial_state.reshape(b, g, r, p, n))
+    h = (
+        torch.zeros(b, g, r, p, n, dtype=x.dtype, device=x.device)
+        if initial_state is None
+        else initial_state.reshape(b, g, r, p, n)
+    )
     carried = []
     for c in range(nc):
         carried.append(h)

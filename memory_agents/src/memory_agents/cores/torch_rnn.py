@@ -1,4 +1,5 @@
 """Shared sequence logic for the cores built on torch's fused nn.GRU / nn.LSTM."""
+
 from __future__ import annotations
 
 import torch
@@ -24,10 +25,14 @@ class FusedRNNCore(MemoryCore):
     #: LSTM only: the input gate, initialised to minus the forget bias (chrono init).
     input_gate: int | None = None
 
-    def __init__(self, input_dim: int, hidden_dim: int, num_layers: int = 1, max_timescale: int | None = None):
+    def __init__(
+        self, input_dim: int, hidden_dim: int, num_layers: int = 1, max_timescale: int | None = None
+    ):
         super().__init__(input_dim, hidden_dim)
         self.num_layers = check_positive_int("num_layers", num_layers)
-        self.max_timescale = None if max_timescale is None else check_positive_int("max_timescale", max_timescale, 2)
+        self.max_timescale = (
+            None if max_timescale is None else check_positive_int("max_timescale", max_timescale, 2)
+        )
         self.rnn = self.rnn_cls(input_dim, hidden_dim, num_layers=self.num_layers)
         if self.max_timescale is not None:
             self._chrono_init(self.max_timescale)

@@ -15,6 +15,7 @@ cache keeps the last ``window`` entries. Memory is linear in T, and the result e
 steps (up to float rounding). With L layers an output can depend on inputs up to ``L * window``
 steps back (each layer looks ``window`` further), hence ``gradient_reach = L * window + 1``.
 """
+
 from __future__ import annotations
 
 import torch
@@ -38,8 +39,9 @@ class _Block(nn.Module):
         self.qkv = nn.Linear(d_model, 3 * d_model)
         self.proj = nn.Linear(d_model, d_model)
         self.ln2 = nn.LayerNorm(d_model)
-        self.mlp = nn.Sequential(nn.Linear(d_model, mlp_ratio * d_model), nn.GELU(),
-                                 nn.Linear(mlp_ratio * d_model, d_model))
+        self.mlp = nn.Sequential(
+            nn.Linear(d_model, mlp_ratio * d_model), nn.GELU(), nn.Linear(mlp_ratio * d_model, d_model)
+        )
 
 
 @register_core("transformer")
@@ -55,9 +57,17 @@ class TransformerCore(MemoryCore):
         block_len: steps per batched attention block on the sequence path. Default 64.
     """
 
-    def __init__(self, input_dim: int, hidden_dim: int, window: int = 64, n_layers: int = 2,
-                 n_heads: int | None = None, d_model: int | None = None, mlp_ratio: int = 4,
-                 block_len: int = 64):
+    def __init__(
+        self,
+        input_dim: int,
+        hidden_dim: int,
+        window: int = 64,
+        n_layers: int = 2,
+        n_heads: int | None = None,
+        d_model: int | None = None,
+        mlp_ratio: int = 4,
+        block_len: int = 64,
+    ):
         super().__init__(input_dim, hidden_dim)
         self.window = check_positive_int("window", window)
         self.n_layers = check_positive_int("n_layers", n_layers)
@@ -81,7 +91,9 @@ class TransformerCore(MemoryCore):
         return (cache, cache, (1,))
 
     # ------------------------------------------------------------------ attention mask
-    def _attn_bias(self, valid: torch.Tensor, starts: torch.Tensor, dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    def _attn_bias(
+        self, valid: torch.Tensor, starts: torch.Tensor, dtype
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Additive bias (B, n_heads, T, W+T) over keys [cache ; block] and each row's new cache length.
 
         Query i (at concat position W+i) may see cache entry c if it is within the window
@@ -91,17 +103,19 @@ class TransformerCore(MemoryCore):
         T, B = starts.shape
         W, dev = self.window, starts.device
         steps = torch.arange(T, device=dev)
-        seg_start = torch.where(starts, steps[:, None], -1).cummax(dim=0).values.T        # (B, T)
+        seg_start = torch.where(starts, steps[:, None], -1).cummax(dim=0).values.T  # (B, T)
         i = steps[:, None]
         c = torch.arange(W, device=dev)
-        cache_ok = ((c[None, :] >= i)[None]                                               # window
-                    & (c[None, None, :] >= (W - valid)[:, None, None])                     # episode
-                    & (seg_start < 0)[:, :, None])                                        # no reset yet
+        cache_ok = (
+            (c[None, :] >= i)[None]  # window
+            & (c[None, None, :] >= (W - valid)[:, None, None])  # episode
+            & (seg_start < 0)[:, :, None]
+        )  # no reset yet
         j = steps[None, :]
         new_ok = ((j <= i) & (i - j <= W))[None] & (j[None] >= seg_start[:, :, None])
-        mask = torch.cat([cache_ok, new_ok], dim=-1)                                      # (B, T, W+T)
-        dist = (W + i) - torch.arange(W + T, device=dev)[None, :]                           # (T, W+T)
-        bias = -self.slopes.to(dtype)[:, None, None] * dist.to(dtype)                     # (H, T, W+T)
+        mask = torch.cat([cache_ok, new_ok], dim=-1)  # (B, T, W+T)
+        dist = (W + i) - torch.arange(W + T, device=dev)[None, :]  # (T, W+T)
+        bias = -self.slopes.to(dtype)[:, None, None] * dist.to(dtype)  # (H, T, W+T)
         bias = bias[None].masked_fill(~mask[:, None], float("-inf"))
         last = seg_start[:, -1]
         new_valid = torch.where(last >= 0, T - last, valid + T).clamp(max=W)
@@ -118,14 +132,16 @@ class TransformerCore(MemoryCore):
         # entries are already zero (initial state), so the common no-reset step skips this pass.
         keep = None
         if bool(starts.any()):
-            keep = (torch.arange(W, device=x.device)[None, :] >= (W - new_valid)[:, None])[:, :, None]  # (B, W, 1)
-        h = self.inp(x).transpose(0, 1)                                                   # (B, T, d)
+            keep = (torch.arange(W, device=x.device)[None, :] >= (W - new_valid)[:, None])[
+                :, :, None
+            ]  # (B, W, 1)
+        h = self.inp(x).transpose(0, 1)  # (B, T, d)
         new_k, new_v, kv_sq = [], [], 0.0
         for layer, block in enumerate(self.blocks):
             q, k, v = block.qkv(block.ln1(h)).chunk(3, dim=-1)
-            K = torch.cat([keys[:, layer], k], dim=1)                                     # (B, W+T, d)
+            K = torch.cat([keys[:, layer], k], dim=1)  # (B, W+T, d)
             V = torch.cat([values[:, layer], v], dim=1)
-            heads = lambda z: z.view(B, z.shape[1], nh, dh).transpose(1, 2)               # noqa: E731
+            heads = lambda z: z.view(B, z.shape[1], nh, dh).transpose(1, 2)  # noqa: E731
             o = F.scaled_dot_product_attention(heads(q), heads(K), heads(V), attn_mask=bias)
             h = h + block.proj(o.transpose(1, 2).reshape(B, T, self.d_model))
             h = h + block.mlp(block.ln2(h))
@@ -135,7 +151,7 @@ class TransformerCore(MemoryCore):
             new_k.append(K)
             new_v.append(V)
             kv_sq = kv_sq + k.detach().pow(2).sum(-1) + v.detach().pow(2).sum(-1)
-        y = self.out(self.ln_out(h)).transpose(0, 1)                                      # (T, B, H)
+        y = self.out(self.ln_out(h)).transpose(0, 1)  # (T, B, H)
         return y, torch.stack(new_k, dim=1), torch.stack(new_v, dim=1), new_valid, kv_sq.sqrt().T
 
     def _forward(self, x, state, starts):
@@ -147,10 +163,12 @@ class TransformerCore(MemoryCore):
             y, keys, values, valid, norm = self._block_forward(x[t0:t1], keys, values, valid, starts[t0:t1])
             ys.append(y)
             norms.append(norm)
-        self.aux = {"state_norm": torch.cat(norms)}   # norm of the keys/values each step adds to the cache
+        self.aux = {"state_norm": torch.cat(norms)}  # norm of the keys/values each step adds to the cache
         length = valid.to(x.dtype)[:, None]
         return (ys[0] if len(ys) == 1 else torch.cat(ys)), (keys, values, length)
 
     def extra_repr(self) -> str:
-        return (f"{super().extra_repr()}, window={self.window}, n_layers={self.n_layers}, "
-                f"n_heads={self.n_heads}, d_model={self.d_model}, mlp_ratio={self.mlp_ratio}")
+        return (
+            f"{super().extra_repr()}, window={self.window}, n_layers={self.n_layers}, "
+            f"n_heads={self.n_heads}, d_model={self.d_model}, mlp_ratio={self.mlp_ratio}"
+        )

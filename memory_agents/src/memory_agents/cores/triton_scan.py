@@ -6,6 +6,7 @@ input once and beats any parallel-prefix formulation. The backward pass walks ti
 ``g_t = dh_t + a_{t+1} g_{t+1}``, ``da_t = g_t h_{t-1}``, ``db_t = g_t``, ``dh0 = a_0 g_0``.
 This module imports triton at import time; ``pseudo_mamba.py`` imports it lazily on CUDA.
 """
+
 from __future__ import annotations
 
 import torch
@@ -46,8 +47,9 @@ def _scan_bwd_step(g, t, prev, a_ptr, dhs_ptr, da_ptr, db_ptr, offs, mask, N, UP
 
 
 @triton.jit
-def _scan_bwd_kernel(a_ptr, h0_ptr, hs_ptr, dhs_ptr, da_ptr, db_ptr, dh0_ptr, T, N,
-                     BLOCK: tl.constexpr, UPCAST: tl.constexpr):
+def _scan_bwd_kernel(
+    a_ptr, h0_ptr, hs_ptr, dhs_ptr, da_ptr, db_ptr, dh0_ptr, T, N, BLOCK: tl.constexpr, UPCAST: tl.constexpr
+):
     offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < N
     h0 = tl.load(h0_ptr + offs, mask=mask, other=0.0)

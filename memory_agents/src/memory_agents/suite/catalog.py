@@ -3,6 +3,7 @@
 Every lookup that fails raises ``ValueError`` naming the bad name and listing the valid ones, so
 a typo in a YAML file or a flag is a one-line fix.
 """
+
 from __future__ import annotations
 
 from importlib import resources
@@ -25,6 +26,7 @@ def _short_name(env_id: str) -> str:
 def task_catalog() -> dict[str, str]:
     """Short task name -> Gymnasium id, for every task registered by ``memory_gym_envs``."""
     import gymnasium as gym
+
     import memory_gym_envs
 
     ids = []
@@ -74,8 +76,10 @@ def task_difficulty(task: str, difficulty: str | None) -> str:
     if has_presets(task):
         return check_difficulty(difficulty or "easy")
     if difficulty not in (None, NO_PRESET):
-        raise ValueError(f"task {task!r} has no difficulty presets; leave difficulty out (or {NO_PRESET!r}) "
-                         f"and set its parameters with env_kwargs, got difficulty={difficulty!r}")
+        raise ValueError(
+            f"task {task!r} has no difficulty presets; leave difficulty out (or {NO_PRESET!r}) "
+            f"and set its parameters with env_kwargs, got difficulty={difficulty!r}"
+        )
     return NO_PRESET
 
 
@@ -203,5 +207,7 @@ def suite_source(name_or_path: str) -> tuple[str, str]:
         return candidate.read_text(), str(candidate)
     names = suite_names()
     if name_or_path not in names:
-        raise ValueError(f"unknown suite {name_or_path!r}; shipped suites: {', '.join(names)} (or give a path to a .yaml file)")
+        raise ValueError(
+            f"unknown suite {name_or_path!r}; shipped suites: {', '.join(names)} (or give a path to a .yaml file)"
+        )
     return (_suite_dir() / f"{name_or_path}.yaml").read_text(), f"{name_or_path} (shipped)"

@@ -19,13 +19,14 @@ run from scratch.
 Checkpoints are taken where the algorithm's state is whole: MemoryPPO between rollouts (after
 the update; the interval rounds up to whole rollouts), TrialReplayDQN after any step.
 """
+
 from __future__ import annotations
 
 import io
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
@@ -66,8 +67,15 @@ def save_checkpoint(model, run_dir, run_id: str, extra: dict | None = None) -> d
         model.save_replay_buffer(buffer)
         write_atomic(run_dir / replay, buffer.getvalue())
     old = _read(record_path(run_dir))
-    record = {"run_id": run_id, "step": step, "model": f"{name}.zip", "replay_buffer": replay,
-              "extra": extra or {}, "finished": False, "saved_at": now_iso()}
+    record = {
+        "run_id": run_id,
+        "step": step,
+        "model": f"{name}.zip",
+        "replay_buffer": replay,
+        "extra": extra or {},
+        "finished": False,
+        "saved_at": now_iso(),
+    }
     _write_record(run_dir, record)
     if old and old.get("replay_buffer") and old["replay_buffer"] != replay:  # only the newest is needed
         (run_dir / old["replay_buffer"]).unlink(missing_ok=True)
@@ -76,8 +84,18 @@ def save_checkpoint(model, run_dir, run_id: str, extra: dict | None = None) -> d
 
 def register_final(run_dir, run_id: str, model_file: str, step: int, extra: dict | None = None) -> None:
     """Point the record at the run's final model (a run killed during evaluation only re-evaluates)."""
-    _write_record(Path(run_dir), {"run_id": run_id, "step": int(step), "model": model_file, "replay_buffer": None,
-                                  "extra": extra or {}, "finished": False, "saved_at": now_iso()})
+    _write_record(
+        Path(run_dir),
+        {
+            "run_id": run_id,
+            "step": int(step),
+            "model": model_file,
+            "replay_buffer": None,
+            "extra": extra or {},
+            "finished": False,
+            "saved_at": now_iso(),
+        },
+    )
 
 
 def mark_finished(run_dir, run_id: str) -> None:
@@ -93,11 +111,15 @@ def _read(path: Path) -> dict | None:
     try:
         record = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
-        raise ValueError(f"checkpoint record {str(path)!r} is not valid JSON ({exc.msg}); delete it to train "
-                         f"the run from scratch") from None
+        raise ValueError(
+            f"checkpoint record {str(path)!r} is not valid JSON ({exc.msg}); delete it to train "
+            f"the run from scratch"
+        ) from None
     if not isinstance(record, dict) or not {"run_id", "step", "model"} <= set(record):
-        raise ValueError(f"checkpoint record {str(path)!r} lacks run_id / step / model; delete it to train the "
-                         f"run from scratch")
+        raise ValueError(
+            f"checkpoint record {str(path)!r} lacks run_id / step / model; delete it to train the "
+            f"run from scratch"
+        )
     return record
 
 
@@ -112,14 +134,18 @@ def load_record(run_dir, run_id: str) -> dict | None:
     if record is None or record.get("finished"):
         return None
     if record["run_id"] != run_id:
-        raise ValueError(f"checkpoint record {str(path)!r} belongs to run {record['run_id']!r}, not {run_id!r}; "
-                         f"use another log dir or delete {str(path.parent)!r}")
+        raise ValueError(
+            f"checkpoint record {str(path)!r} belongs to run {record['run_id']!r}, not {run_id!r}; "
+            f"use another log dir or delete {str(path.parent)!r}"
+        )
     for key in ("model", "replay_buffer"):
         if record.get(key):
             record[key] = str(run_dir / record[key])
             if not Path(record[key]).is_file():
-                raise ValueError(f"checkpoint record {str(path)!r} names {record[key]!r}, which does not exist; "
-                                 f"delete {str(path)!r} to train the run from scratch")
+                raise ValueError(
+                    f"checkpoint record {str(path)!r} names {record[key]!r}, which does not exist; "
+                    f"delete {str(path)!r} to train the run from scratch"
+                )
     return record
 
 

@@ -5,6 +5,7 @@ compare, plot, render), so what the CLI does is also callable from Python. Bad i
 with status 2 and one line on stderr naming the bad value; a suite with failed runs or a
 comparison with regressions (``--fail-on-regression``) exits with status 1.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,8 +19,14 @@ DEFAULT_OUT = "suite_results"
 #: The task `train` (and the main command) uses when none is given.
 DEFAULT_TASK = "DelayedCue"
 #: `train` defaults where no budget applies (algo dqn); PPO runs take their preset's budget.
-TRAIN_CLI_DEFAULTS = {"steps": 20_000, "num_envs": 8, "recurrent_mode": "full", "device": "auto", "eval_episodes": 100,
-                      "checkpoint_every": 0}
+TRAIN_CLI_DEFAULTS = {
+    "steps": 20_000,
+    "num_envs": 8,
+    "recurrent_mode": "full",
+    "device": "auto",
+    "eval_episodes": 100,
+    "checkpoint_every": 0,
+}
 
 
 def json_object(text: str) -> dict:
@@ -55,7 +62,9 @@ def device_arg(text: str) -> str:
         try:
             torch.device(text)
         except (RuntimeError, ValueError, TypeError):
-            raise argparse.ArgumentTypeError(f"not a torch device (cpu, cuda, cuda:1, auto): {text!r}") from None
+            raise argparse.ArgumentTypeError(
+                f"not a torch device (cpu, cuda, cuda:1, auto): {text!r}"
+            ) from None
     return text
 
 
@@ -64,7 +73,9 @@ def seed_list(text: str) -> list[int]:
     try:
         seeds = [int(x) for x in text.split(",")]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be comma-separated integers like 0,1,2, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"must be comma-separated integers like 0,1,2, got {text!r}"
+        ) from None
     if any(s < 0 for s in seeds):
         raise argparse.ArgumentTypeError(f"seeds must be >= 0, got {text!r}")
     return seeds
@@ -86,34 +97,74 @@ def env_kwarg(text: str) -> tuple[str, object]:
 def _add_train_flags(p: argparse.ArgumentParser) -> None:
     """Flags shared by `train` and `run`; None means "not given": the budget / suite / default decides."""
     p.add_argument("--steps", type=int, help="environment steps to train (default: the preset's budget)")
-    p.add_argument("--envs", "--num-envs", dest="num_envs", type=int,
-                   help="parallel environments (default: the preset's budget)")
-    p.add_argument("--device", type=device_arg,
-                   help="torch device: cpu, cuda, cuda:1, auto (default auto; suites: their own)")
-    p.add_argument("--recurrent-mode", "--mode", dest="recurrent_mode", choices=catalog.RECURRENT_MODES,
-                   help="MemoryPPO recurrent mode (default full)")
+    p.add_argument(
+        "--envs",
+        "--num-envs",
+        dest="num_envs",
+        type=int,
+        help="parallel environments (default: the preset's budget)",
+    )
+    p.add_argument(
+        "--device",
+        type=device_arg,
+        help="torch device: cpu, cuda, cuda:1, auto (default auto; suites: their own)",
+    )
+    p.add_argument(
+        "--recurrent-mode",
+        "--mode",
+        dest="recurrent_mode",
+        choices=catalog.RECURRENT_MODES,
+        help="MemoryPPO recurrent mode (default full)",
+    )
     p.add_argument("--eval-episodes", type=int, help="episodes for the final evaluation (default 100)")
-    p.add_argument("--checkpoint-every", type=int, metavar="N",
-                   help="checkpoint every N steps; the same command run again after a crash continues each "
-                        "unfinished run from its last checkpoint (0: none; default: train none, suites theirs)")
+    p.add_argument(
+        "--checkpoint-every",
+        type=int,
+        metavar="N",
+        help="checkpoint every N steps; the same command run again after a crash continues each "
+        "unfinished run from its last checkpoint (0: none; default: train none, suites theirs)",
+    )
 
 
 def _add_env_flags(p: argparse.ArgumentParser, trained: bool) -> None:
     """--task / --difficulty / --env-kwargs(-kwarg): which environment (train, or eval / render a saved agent)."""
     if trained:
-        p.add_argument("--task", help="another task than the agent's (default: the one in run.json beside it)")
-        p.add_argument("--difficulty", help="that preset as it is (drops the training env kwargs; default: the "
-                                            "training env)")
-        p.add_argument("--env-kwargs", type=json_object, default={},
-                       help="JSON task parameters on top of the training env (or --difficulty), e.g. '{\"delay\": 120}'")
+        p.add_argument(
+            "--task", help="another task than the agent's (default: the one in run.json beside it)"
+        )
+        p.add_argument(
+            "--difficulty",
+            help="that preset as it is (drops the training env kwargs; default: the training env)",
+        )
+        p.add_argument(
+            "--env-kwargs",
+            type=json_object,
+            default={},
+            help="JSON task parameters on top of the training env (or --difficulty), e.g. '{\"delay\": 120}'",
+        )
     else:
         p.add_argument("--task", default=DEFAULT_TASK, help="task name or id (default: %(default)s)")
-        p.add_argument("--difficulty", help="preset (default easy; tasks without presets, e.g. NeuroGym, take none)")
-        p.add_argument("--env-kwargs", type=json_object, default={}, help="JSON task parameters overriding the preset")
-    p.add_argument("--env-kwarg", dest="env_kwarg", action="append", type=env_kwarg, default=[], metavar="KEY=VALUE",
-                   help="one task parameter, repeatable (e.g. --env-kwarg delay=40); on top of --env-kwargs")
-    p.add_argument("--threads", type=int, default=1,
-                   help="torch CPU threads (default 1: fastest for small recurrent nets; 0: torch's choice)")
+        p.add_argument(
+            "--difficulty", help="preset (default easy; tasks without presets, e.g. NeuroGym, take none)"
+        )
+        p.add_argument(
+            "--env-kwargs", type=json_object, default={}, help="JSON task parameters overriding the preset"
+        )
+    p.add_argument(
+        "--env-kwarg",
+        dest="env_kwarg",
+        action="append",
+        type=env_kwarg,
+        default=[],
+        metavar="KEY=VALUE",
+        help="one task parameter, repeatable (e.g. --env-kwarg delay=40); on top of --env-kwargs",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads (default 1: fastest for small recurrent nets; 0: torch's choice)",
+    )
 
 
 #: Shorthand flags of `train` for MemoryPPO keyword arguments (the main command's old flags).
@@ -125,20 +176,41 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     _add_env_flags(p, trained=False)
     p.add_argument("--core", default="gru", help="memory core (default %(default)s), or mlp (no memory)")
     p.add_argument("--algo", choices=catalog.ALGOS, default="ppo")
-    p.add_argument("--seed", type=int, default=0, help="run seed; env seeds follow from it (config.env_seeds)")
+    p.add_argument(
+        "--seed", type=int, default=0, help="run seed; env seeds follow from it (config.env_seeds)"
+    )
     _add_train_flags(p)
-    p.add_argument("--hidden-dim", "--hidden", dest="hidden_dim", type=int, default=64, help="core hidden size")
-    p.add_argument("--log-dir", "--logdir", dest="log_dir", default="runs",
-                   help="runs go to LOG_DIR/<run_id>/ (TensorBoard, model.zip, run.json)")
-    p.add_argument("--resume", metavar="CHECKPOINT", help="continue from a saved agent (.zip) up to --steps in total")
-    p.add_argument("--algo-kwargs", type=json_object, default={},
-                   help='JSON algorithm kwargs, each overriding the budget\'s, e.g. \'{"n_epochs": 4}\'')
+    p.add_argument(
+        "--hidden-dim", "--hidden", dest="hidden_dim", type=int, default=64, help="core hidden size"
+    )
+    p.add_argument(
+        "--log-dir",
+        "--logdir",
+        dest="log_dir",
+        default="runs",
+        help="runs go to LOG_DIR/<run_id>/ (TensorBoard, model.zip, run.json)",
+    )
+    p.add_argument(
+        "--resume", metavar="CHECKPOINT", help="continue from a saved agent (.zip) up to --steps in total"
+    )
+    p.add_argument(
+        "--algo-kwargs",
+        type=json_object,
+        default={},
+        help="JSON algorithm kwargs, each overriding the budget's, e.g. '{\"n_epochs\": 4}'",
+    )
     p.add_argument("--lr", type=float, help="learning rate (= --algo-kwargs learning_rate)")
     p.add_argument("--n-steps", type=int, help="rollout length per env (= --algo-kwargs n_steps)")
-    p.add_argument("--bptt-len", type=int, help="chunk length for --mode truncated (= --algo-kwargs bptt_len)")
-    p.add_argument("--curriculum", type=curriculum_arg, default=argparse.SUPPRESS,
-                   help='grow a live task parameter while training succeeds, JSON such as \'{"param": "delay", '
-                        '"start": 10, "threshold": 0.9}\' (memory_agents.curriculum); "none" turns off the budget\'s')
+    p.add_argument(
+        "--bptt-len", type=int, help="chunk length for --mode truncated (= --algo-kwargs bptt_len)"
+    )
+    p.add_argument(
+        "--curriculum",
+        type=curriculum_arg,
+        default=argparse.SUPPRESS,
+        help='grow a live task parameter while training succeeds, JSON such as \'{"param": "delay", '
+        '"start": 10, "threshold": 0.9}\' (memory_agents.curriculum); "none" turns off the budget\'s',
+    )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -147,31 +219,51 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("list", help="tasks, difficulties, cores and shipped suites")
-    p.add_argument("what", nargs="?", choices=("tasks", "difficulties", "cores", "suites", "all"), default="all")
+    p.add_argument(
+        "what", nargs="?", choices=("tasks", "difficulties", "cores", "suites", "all"), default="all"
+    )
 
-    p = sub.add_parser("train", help="train one task x core x seed (default: its preset's budget) and save the agent")
+    p = sub.add_parser(
+        "train", help="train one task x core x seed (default: its preset's budget) and save the agent"
+    )
     add_train_arguments(p)
 
     p = sub.add_parser("eval", help="evaluate a saved agent: success rate and return with 95%% CIs")
     p.add_argument("checkpoint", help="model.zip written by train / run / python -m memory_agents")
     p.add_argument("--episodes", type=int, default=100)
     _add_env_flags(p, trained=True)
-    p.add_argument("--seed", type=int, default=12345, help="evaluation stream (disjoint from every training stream)")
+    p.add_argument(
+        "--seed", type=int, default=12345, help="evaluation stream (disjoint from every training stream)"
+    )
     p.add_argument("--device", type=device_arg, default="auto")
     p.add_argument("--stochastic", action="store_true", help="sample actions instead of argmax")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
-    p = sub.add_parser("run", help="run a YAML suite (tasks x difficulties x cores x seeds) into one JSON file")
-    p.add_argument("--suite", required=True, help=f"shipped suite name or a .yaml path (shipped: {', '.join(catalog.suite_names())})")
+    p = sub.add_parser(
+        "run", help="run a YAML suite (tasks x difficulties x cores x seeds) into one JSON file"
+    )
+    p.add_argument(
+        "--suite",
+        required=True,
+        help=f"shipped suite name or a .yaml path (shipped: {', '.join(catalog.suite_names())})",
+    )
     p.add_argument("--out", help=f"results JSON (default {DEFAULT_OUT}/<suite>.json)")
     p.add_argument("--log-dir", help=f"run directories (default {DEFAULT_OUT}/<suite>_runs)")
-    p.add_argument("--dry-run", action="store_true", help="list the runs (and which are already finished); train nothing")
+    p.add_argument(
+        "--dry-run", action="store_true", help="list the runs (and which are already finished); train nothing"
+    )
     p.add_argument("--workers", type=int, default=1, help="parallel worker processes (local backend)")
-    p.add_argument("--threads", type=int, default=1,
-                   help="torch threads per run (default 1: fastest for small recurrent nets, and a busy CPU "
-                        "with more threads than free cores slows to a crawl; 0: CPUs / workers)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads per run (default 1: fastest for small recurrent nets, and a busy CPU "
+        "with more threads than free cores slows to a crawl; 0: CPUs / workers)",
+    )
     p.add_argument("--backend", choices=("local", "ray"), default="local")
-    p.add_argument("--address", help="Ray cluster address (e.g. auto or ray://host:10001); default: start a local Ray")
+    p.add_argument(
+        "--address", help="Ray cluster address (e.g. auto or ray://host:10001); default: start a local Ray"
+    )
     p.add_argument("--retries", type=int, default=1, help="extra attempts for a run that raised")
     p.add_argument("--seeds", type=seed_list, help="override the suite's seeds, e.g. 0,1")
     p.add_argument("--no-progress", action="store_true")
@@ -182,8 +274,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("reference")
     p.add_argument("--metric", choices=("success", "return"), default="success")
     p.add_argument("--z", type=float, default=1.96, help="noise multiplier (standard errors)")
-    p.add_argument("--tolerance", type=float, default=0.0, help="extra absolute margin before calling a change")
-    p.add_argument("--fail-on-regression", action="store_true", help="exit 1 if any row is worse, failed or missing")
+    p.add_argument(
+        "--tolerance", type=float, default=0.0, help="extra absolute margin before calling a change"
+    )
+    p.add_argument(
+        "--fail-on-regression", action="store_true", help="exit 1 if any row is worse, failed or missing"
+    )
 
     p = sub.add_parser("table", help="markdown table of a results file (means over seeds)")
     p.add_argument("results")
@@ -194,7 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("render", help="one episode of a saved agent as PNG and GIF, memory activity included")
     p.add_argument("checkpoint")
-    p.add_argument("--out", default="episode", help="output path without extension (.png and .gif are written)")
+    p.add_argument(
+        "--out", default="episode", help="output path without extension (.png and .gif are written)"
+    )
     _add_env_flags(p, trained=True)
     p.add_argument("--seed", type=int, default=0, help="evaluation stream whose first episode is drawn")
     p.add_argument("--device", type=device_arg, default="cpu")
@@ -253,8 +351,14 @@ def cmd_list(args) -> int:
 
 def train_spec(args):
     """The RunSpec of `train` flags: the preset's budget (PPO), each flag given overriding its key."""
-    from .config import (TRAIN_DEFAULTS, RunSpec, check_algo_kwargs, check_core_for_algo, check_policy_kwargs,
-                         resolve_settings)
+    from .config import (
+        TRAIN_DEFAULTS,
+        RunSpec,
+        check_algo_kwargs,
+        check_core_for_algo,
+        check_policy_kwargs,
+        resolve_settings,
+    )
 
     task, env_id = catalog.resolve_task(args.task)
     difficulty = catalog.task_difficulty(task, args.difficulty)
@@ -266,21 +370,43 @@ def train_spec(args):
         value = getattr(args, flag)
         if value is not None:
             if key in algo_kwargs and algo_kwargs[key] != value:
-                raise ValueError(f"--{flag.replace('_', '-')} {value} contradicts --algo-kwargs {key}={algo_kwargs[key]!r}")
+                raise ValueError(
+                    f"--{flag.replace('_', '-')} {value} contradicts --algo-kwargs {key}={algo_kwargs[key]!r}"
+                )
             algo_kwargs[key] = value
     policy_kwargs = {"hidden_dim": args.hidden_dim}
     check_core_for_algo(core, args.algo)
     check_algo_kwargs(args.algo, algo_kwargs)
     check_policy_kwargs(args.algo, policy_kwargs)
-    given = {k: getattr(args, k) for k in ("steps", "num_envs", "recurrent_mode", "device", "eval_episodes",
-                                           "checkpoint_every") if getattr(args, k) is not None}
+    given = {
+        k: getattr(args, k)
+        for k in ("steps", "num_envs", "recurrent_mode", "device", "eval_episodes", "checkpoint_every")
+        if getattr(args, k) is not None
+    }
     if hasattr(args, "curriculum"):  # given (possibly "none"); absent: the budget's
         given["curriculum"] = args.curriculum
-    settings, algo_kwargs, budget = resolve_settings(task, difficulty, env_kwargs, given, algo_kwargs,
-                                                     {**TRAIN_DEFAULTS, **TRAIN_CLI_DEFAULTS}, args.algo == "ppo")
-    return RunSpec(task=task, env_id=env_id, difficulty=difficulty, core=core, seed=args.seed, algo=args.algo,
-                   algo_kwargs=algo_kwargs, policy_kwargs=policy_kwargs, env_kwargs=env_kwargs, budget=budget,
-                   **settings)
+    settings, algo_kwargs, budget = resolve_settings(
+        task,
+        difficulty,
+        env_kwargs,
+        given,
+        algo_kwargs,
+        {**TRAIN_DEFAULTS, **TRAIN_CLI_DEFAULTS},
+        args.algo == "ppo",
+    )
+    return RunSpec(
+        task=task,
+        env_id=env_id,
+        difficulty=difficulty,
+        core=core,
+        seed=args.seed,
+        algo=args.algo,
+        algo_kwargs=algo_kwargs,
+        policy_kwargs=policy_kwargs,
+        env_kwargs=env_kwargs,
+        budget=budget,
+        **settings,
+    )
 
 
 def cmd_train(args) -> int:
@@ -292,17 +418,32 @@ def cmd_train(args) -> int:
     if spec.budget is not None:
         print(describe_budget(spec.budget), flush=True)
     run_dir = Path(args.log_dir) / spec.run_id
-    row = train_run(spec, run_dir, resume=args.resume, progress=not args.no_progress,
-                    log=lambda line: print(line, flush=True))
-    marks = [f"{name} {value:.2f}" for name, value in (
-        ("memoryless ceiling", catalog.memoryless_ceiling(spec.task, spec.difficulty, spec.env_kwargs)),
-        ("target", row["target_success"])) if value is not None]
+    row = train_run(
+        spec,
+        run_dir,
+        resume=args.resume,
+        progress=not args.no_progress,
+        log=lambda line: print(line, flush=True),
+    )
+    marks = [
+        f"{name} {value:.2f}"
+        for name, value in (
+            ("memoryless ceiling", catalog.memoryless_ceiling(spec.task, spec.difficulty, spec.env_kwargs)),
+            ("target", row["target_success"]),
+        )
+        if value is not None
+    ]
     lo, hi = row["success_ci"]
     print(f"trained {row['steps']:,} steps in {row['train_time']:.0f} s ({row['sps']:,.0f} steps/s)")
-    print(f"success {row['success']:.3f} [{lo:.3f}, {hi:.3f}] over {row['eval_episodes']} fresh episodes"
-          + (f" ({', '.join(marks)})" if marks else "") + f"; return {row['return']:.3f}")
-    print(f"saved agent: {row['checkpoint']}  (TensorBoard: {run_dir / 'tb'}; "
-          f"evaluate again: memory-suite eval {row['checkpoint']})")
+    print(
+        f"success {row['success']:.3f} [{lo:.3f}, {hi:.3f}] over {row['eval_episodes']} fresh episodes"
+        + (f" ({', '.join(marks)})" if marks else "")
+        + f"; return {row['return']:.3f}"
+    )
+    print(
+        f"saved agent: {row['checkpoint']}  (TensorBoard: {run_dir / 'tb'}; "
+        f"evaluate again: memory-suite eval {row['checkpoint']})"
+    )
     return 0
 
 
@@ -310,15 +451,26 @@ def cmd_eval(args) -> int:
     from .evaluation import evaluate_checkpoint
 
     _set_threads(args.threads)
-    res = evaluate_checkpoint(args.checkpoint, episodes=args.episodes, task=args.task, difficulty=args.difficulty,
-                              seed=args.seed, device=args.device, deterministic=not args.stochastic,
-                              env_kwargs=_env_kwargs(args))
+    res = evaluate_checkpoint(
+        args.checkpoint,
+        episodes=args.episodes,
+        task=args.task,
+        difficulty=args.difficulty,
+        seed=args.seed,
+        device=args.device,
+        deterministic=not args.stochastic,
+        env_kwargs=_env_kwargs(args),
+    )
     if args.json:
         print(json.dumps(res, indent=1))
     else:
         print(f"{res['label']}, {res['episodes']} episodes:")
-        print(f"  success {res['success']:.3f}  95% CI [{res['success_ci'][0]:.3f}, {res['success_ci'][1]:.3f}] (Wilson)")
-        print(f"  return  {res['return']:.3f}  95% CI [{res['return_ci'][0]:.3f}, {res['return_ci'][1]:.3f}] (Student t)")
+        print(
+            f"  success {res['success']:.3f}  95% CI [{res['success_ci'][0]:.3f}, {res['success_ci'][1]:.3f}] (Wilson)"
+        )
+        print(
+            f"  return  {res['return']:.3f}  95% CI [{res['return_ci'][0]:.3f}, {res['return_ci'][1]:.3f}] (Student t)"
+        )
     return 0
 
 
@@ -326,16 +478,27 @@ def cmd_run(args) -> int:
     from .config import load_suite
     from .runner import run_suite
 
-    overrides = {k: getattr(args, k) for k in ("steps", "num_envs", "device", "recurrent_mode", "eval_episodes",
-                                               "checkpoint_every")}
+    overrides = {
+        k: getattr(args, k)
+        for k in ("steps", "num_envs", "device", "recurrent_mode", "eval_episodes", "checkpoint_every")
+    }
     if args.seeds is not None:
         overrides["seeds"] = args.seeds
     suite = load_suite(args.suite, overrides)
     out = Path(args.out or f"{DEFAULT_OUT}/{suite.name}.json")
     log_dir = Path(args.log_dir or out.with_name(out.stem + "_runs"))
-    summary = run_suite(suite, out, log_dir, workers=args.workers, threads=args.threads, backend=args.backend,
-                        address=args.address, retries=args.retries, dry_run=args.dry_run,
-                        progress=not args.no_progress)
+    summary = run_suite(
+        suite,
+        out,
+        log_dir,
+        workers=args.workers,
+        threads=args.threads,
+        backend=args.backend,
+        address=args.address,
+        retries=args.retries,
+        dry_run=args.dry_run,
+        progress=not args.no_progress,
+    )
     return 1 if summary["failed"] else 0
 
 
@@ -368,14 +531,30 @@ def cmd_render(args) -> int:
     from .render import render_episode
 
     _set_threads(args.threads)
-    for path in render_episode(args.checkpoint, args.out, task=args.task, difficulty=args.difficulty,
-                               seed=args.seed, device=args.device, gif=not args.no_gif, env_kwargs=_env_kwargs(args)):
+    for path in render_episode(
+        args.checkpoint,
+        args.out,
+        task=args.task,
+        difficulty=args.difficulty,
+        seed=args.seed,
+        device=args.device,
+        gif=not args.no_gif,
+        env_kwargs=_env_kwargs(args),
+    ):
         print(path)
     return 0
 
 
-COMMANDS = {"list": cmd_list, "train": cmd_train, "eval": cmd_eval, "run": cmd_run,
-            "compare": cmd_compare, "table": cmd_table, "plot": cmd_plot, "render": cmd_render}
+COMMANDS = {
+    "list": cmd_list,
+    "train": cmd_train,
+    "eval": cmd_eval,
+    "run": cmd_run,
+    "compare": cmd_compare,
+    "table": cmd_table,
+    "plot": cmd_plot,
+    "render": cmd_render,
+}
 
 
 def _run(command, args, name: str) -> int:
@@ -393,8 +572,9 @@ def main(argv=None) -> int:
 
 def train_main(argv=None, prog: str = "python -m memory_agents") -> int:
     """`memory-suite train` under another name: the main command (``python -m memory_agents``)."""
-    parser = argparse.ArgumentParser(prog=prog, description=TRAIN_DESCRIPTION,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog=prog, description=TRAIN_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     add_train_arguments(parser)
     return _run(cmd_train, parser.parse_args(argv), prog)
 

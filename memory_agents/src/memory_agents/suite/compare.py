@@ -8,6 +8,7 @@ A change counts only beyond ``z * sqrt(se_new^2 + se_ref^2) + tolerance``.
 Verdicts: better, same, worse; failed (every run of the group failed in the new file);
 missing (in the reference, not in the new file); new (only in the new file).
 """
+
 from __future__ import annotations
 
 import math
@@ -41,7 +42,9 @@ def group_stats(rows: list[dict], metric: str) -> dict | None:
     return {"mean": float(values.mean()), "se": max(seed_se, eval_se / math.sqrt(n)), "seeds": n}
 
 
-def compare_docs(new: dict, ref: dict, metric: str = "success", z: float = 1.96, tolerance: float = 0.0) -> list[dict]:
+def compare_docs(
+    new: dict, ref: dict, metric: str = "success", z: float = 1.96, tolerance: float = 0.0
+) -> list[dict]:
     """One dict per group: key fields, new / ref stats, delta, margin, verdict."""
     if metric not in ("success", "return"):
         raise ValueError(f"metric must be 'success' or 'return', got {metric!r}")
@@ -62,8 +65,11 @@ def compare_docs(new: dict, ref: dict, metric: str = "success", z: float = 1.96,
         else:
             delta = a["mean"] - b["mean"]
             margin = z * math.hypot(a["se"], b["se"]) + tolerance
-            row.update(delta=delta, margin=margin,
-                       verdict="better" if delta > margin else "worse" if delta < -margin else "same")
+            row.update(
+                delta=delta,
+                margin=margin,
+                verdict="better" if delta > margin else "worse" if delta < -margin else "same",
+            )
         rows.append(row)
     return rows
 
@@ -81,12 +87,19 @@ def format_table(rows: list[dict], metric: str = "success") -> str:
     for r in rows:
         delta = f"{r['delta']:+.3f}" if r["delta"] is not None else "-"
         margin = f"{r['margin']:.3f}" if r["margin"] is not None else "-"
-        lines.append(f"{r['task']:22s} {r['difficulty']:10s} {r['core']:14s} {cell(r['ref']):24s} {cell(r['new']):24s} "
-                     f"{delta:>7s} {margin:>6s}  {r['verdict'].upper() if r['verdict'] in REGRESSIONS else r['verdict']}")
+        lines.append(
+            f"{r['task']:22s} {r['difficulty']:10s} {r['core']:14s} {cell(r['ref']):24s} {cell(r['new']):24s} "
+            f"{delta:>7s} {margin:>6s}  {r['verdict'].upper() if r['verdict'] in REGRESSIONS else r['verdict']}"
+        )
     counts = defaultdict(int)
     for r in rows:
         counts[r["verdict"]] += 1
-    lines.append("summary: " + ", ".join(f"{v} {counts[v]}" for v in ("better", "same", "worse", "failed", "missing", "new") if counts[v]))
+    lines.append(
+        "summary: "
+        + ", ".join(
+            f"{v} {counts[v]}" for v in ("better", "same", "worse", "failed", "missing", "new") if counts[v]
+        )
+    )
     return "\n".join(lines)
 
 
@@ -94,24 +107,34 @@ def summary_markdown(doc: dict) -> str:
     """Markdown table of a results file: one line per task x difficulty x core, means over seeds."""
     from .catalog import memoryless_ceiling
 
-    lines = ["| task | difficulty | core | seeds | success (95% CI / seed range) | target | memoryless | return | steps "
-             "| steps/s | wall s |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| task | difficulty | core | seeds | success (95% CI / seed range) | target | memoryless | return | steps "
+        "| steps/s | wall s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for key, rows in sorted(_groups(doc).items()):
         ok = [r for r in rows if r["status"] == "finished"]
         failed = len(rows) - len(ok)
         name, difficulty, core, _ = key
         if not ok:
-            lines.append(f"| {name} | {difficulty} | {core} | 0 ({failed} failed) | - | - | - | - | - | - | - |")
+            lines.append(
+                f"| {name} | {difficulty} | {core} | 0 ({failed} failed) | - | - | - | - | - | - | - |"
+            )
             continue
         succ = np.array([r["success"] for r in ok])
-        spread = (f"[{ok[0]['success_ci'][0]:.2f}, {ok[0]['success_ci'][1]:.2f}]" if len(ok) == 1
-                  else f"[{succ.min():.2f}, {succ.max():.2f}]")
+        spread = (
+            f"[{ok[0]['success_ci'][0]:.2f}, {ok[0]['success_ci'][1]:.2f}]"
+            if len(ok) == 1
+            else f"[{succ.min():.2f}, {succ.max():.2f}]"
+        )
         target = ok[0]["target_success"]
         ceiling = memoryless_ceiling(ok[0]["task"], difficulty, (ok[0].get("config") or {}).get("env_kwargs"))
         seeds = f"{len(ok)}" + (f" (+{failed} failed)" if failed else "")
-        lines.append(f"| {name} | {difficulty} | {core} | {seeds} | {succ.mean():.2f} {spread} | "
-                     f"{'-' if target is None else f'{target:.2f}'} | {'-' if ceiling is None else f'{ceiling:.2f}'} | "
-                     f"{np.mean([r['return'] for r in ok]):.2f} | "
-                     f"{int(np.mean([r['steps'] for r in ok]))} | {np.mean([r['sps'] for r in ok]):.0f} | "
-                     f"{np.mean([r['wall_time'] for r in ok]):.0f} |")
+        lines.append(
+            f"| {name} | {difficulty} | {core} | {seeds} | {succ.mean():.2f} {spread} | "
+            f"{'-' if target is None else f'{target:.2f}'} | {'-' if ceiling is None else f'{ceiling:.2f}'} | "
+            f"{np.mean([r['return'] for r in ok]):.2f} | "
+            f"{int(np.mean([r['steps'] for r in ok]))} | {np.mean([r['sps'] for r in ok]):.0f} | "
+            f"{np.mean([r['wall_time'] for r in ok]):.0f} |"
+        )
     return "\n".join(lines)

@@ -35,6 +35,7 @@ Seeds: run seed ``s`` trains on env rows ``s * 2**32 + i`` and is evaluated on r
 ``s * 2**32 + 2**31 + i`` (``env_seeds``), so no two seeds share an episode stream and no
 evaluation episode is one a run trained on.
 """
+
 from __future__ import annotations
 
 import copy
@@ -60,8 +61,20 @@ TRAIN_DEFAULTS = {
     #: Steps between crash-safe checkpoints (``checkpoints``): None = a tenth of the run's steps, 0 = none.
     "checkpoint_every": None,
 }
-TOP_KEYS = ("name", "description", "tasks", "difficulties", "cores", "seeds", "algo", "train", "ppo", "dqn", "policy",
-            "budget")
+TOP_KEYS = (
+    "name",
+    "description",
+    "tasks",
+    "difficulties",
+    "cores",
+    "seeds",
+    "algo",
+    "train",
+    "ppo",
+    "dqn",
+    "policy",
+    "budget",
+)
 BUDGET_MODES = ("preset",)
 
 #: Env seeds of run seed s: training rows s * SEED_STRIDE + i, evaluation rows s * SEED_STRIDE + EVAL_OFFSET + i.
@@ -86,8 +99,10 @@ def check_seed(seed, name: str = "seed") -> int:
 
 def check_checkpoint_every(value, name: str = "checkpoint_every") -> int | None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise ValueError(f"{name} must be an integer >= 0 (0: no checkpoints) or null (a tenth of the steps), "
-                         f"got {value!r}")
+        raise ValueError(
+            f"{name} must be an integer >= 0 (0: no checkpoints) or null (a tenth of the steps), "
+            f"got {value!r}"
+        )
     return value
 
 
@@ -181,7 +196,7 @@ class RunSpec:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "RunSpec":
+    def from_dict(cls, data: dict) -> RunSpec:
         names = {f.name for f in fields(cls)}
         return cls(**{k: copy.deepcopy(v) for k, v in data.items() if k in names})
 
@@ -235,7 +250,9 @@ def parse_yaml(text: str, source: str) -> tuple[dict, _Where]:
     except yaml.YAMLError as exc:  # e.g. a control character the reader refuses
         raise SuiteError(f"{source}: invalid YAML: {exc}") from None
     if not isinstance(data, dict):
-        raise SuiteError(f"{source}: a suite must be a YAML mapping with at least 'tasks' and 'cores', got {type(data).__name__}")
+        raise SuiteError(
+            f"{source}: a suite must be a YAML mapping with at least 'tasks' and 'cores', got {type(data).__name__}"
+        )
     return data, _Where(source, _line_map(node) if node is not None else {})
 
 
@@ -262,13 +279,20 @@ def _named_entries(data, key, name_key, kwargs_key, where, check):
         if isinstance(entry, dict):
             extra = set(entry) - {name_key, kwargs_key, "label"}
             if name_key not in entry or extra:
-                raise where.error(path, f"a {key} entry must be a name or {{{name_key}: NAME, {kwargs_key}: {{...}}, "
-                                        f"label: NAME}}, got {entry!r}")
+                raise where.error(
+                    path,
+                    f"a {key} entry must be a name or {{{name_key}: NAME, {kwargs_key}: {{...}}, "
+                    f"label: NAME}}, got {entry!r}",
+                )
             name, kwargs, label = entry[name_key], entry.get(kwargs_key) or {}, entry.get("label")
             if not isinstance(kwargs, dict):
                 raise where.error(path + (kwargs_key,), f"{kwargs_key} must be a mapping, got {kwargs!r}")
-            if label is not None and not (isinstance(label, str) and label.replace("-", "").replace("_", "").isalnum()):
-                raise where.error(path + ("label",), f"label must be a name of letters, digits, '-' or '_', got {label!r}")
+            if label is not None and not (
+                isinstance(label, str) and label.replace("-", "").replace("_", "").isalnum()
+            ):
+                raise where.error(
+                    path + ("label",), f"label must be a name of letters, digits, '-' or '_', got {label!r}"
+                )
         else:
             name, kwargs = entry, {}
         try:
@@ -279,8 +303,11 @@ def _named_entries(data, key, name_key, kwargs_key, where, check):
     names = [label or (r[0] if isinstance(r, tuple) else r) for r, _, label in out]
     for i, n in enumerate(names):
         if n in names[:i]:
-            raise where.error((key, i), f"{n!r} appears twice in {key}; give each entry a distinct label "
-                                        f"(e.g. {{{name_key}: ..., label: {n}-long, {kwargs_key}: {{...}}}})")
+            raise where.error(
+                (key, i),
+                f"{n!r} appears twice in {key}; give each entry a distinct label "
+                f"(e.g. {{{name_key}: ..., label: {n}-long, {kwargs_key}: {{...}}}})",
+            )
     return out
 
 
@@ -292,13 +319,36 @@ def _positive_int(value, key, where, path, minimum=1):
 
 # ----------------------------------------------------------------------------- keyword arguments
 #: Types a YAML / JSON value can take, by the name used in an annotation.
-_VALUE_TYPES = {"float": (int, float), "int": (int,), "bool": (bool,), "str": (str,), "None": (type(None),),
-                "dict": (dict,), "list": (list,), "tuple": (list,), "Any": (object,)}
+_VALUE_TYPES = {
+    "float": (int, float),
+    "int": (int,),
+    "bool": (bool,),
+    "str": (str,),
+    "None": (type(None),),
+    "dict": (dict,),
+    "list": (list,),
+    "tuple": (list,),
+    "Any": (object,),
+}
 #: Annotation names no YAML value can be (callables): ignored when deciding what a value may be.
 _NOT_FROM_YAML = {"Schedule", "Callable"}
 #: Set by the suite / CLI itself, never through a kwargs section.
-_RESERVED = {"self", "policy", "env", "tensorboard_log", "policy_kwargs", "seed", "device", "verbose",
-             "_init_setup_model", "observation_space", "action_space", "lr_schedule", "memory", "memory_kwargs"}
+_RESERVED = {
+    "self",
+    "policy",
+    "env",
+    "tensorboard_log",
+    "policy_kwargs",
+    "seed",
+    "device",
+    "verbose",
+    "_init_setup_model",
+    "observation_space",
+    "action_space",
+    "lr_schedule",
+    "memory",
+    "memory_kwargs",
+}
 _POSITIVE = ("learning_rate",)
 
 
@@ -315,9 +365,18 @@ def _accepted(annotation) -> tuple[type, ...] | None:
 
 
 def _type_names(types: tuple[type, ...]) -> str:
-    names = {int: "an integer", float: "a number", bool: "true/false", str: "a string", type(None): "null",
-             dict: "a mapping", list: "a list"}
-    return " or ".join(dict.fromkeys(names.get(t, t.__name__) for t in types if not (t is int and float in types)))
+    names = {
+        int: "an integer",
+        float: "a number",
+        bool: "true/false",
+        str: "a string",
+        type(None): "null",
+        dict: "a mapping",
+        list: "a list",
+    }
+    return " or ".join(
+        dict.fromkeys(names.get(t, t.__name__) for t in types if not (t is int and float in types))
+    )
 
 
 def check_kwargs(target, kwargs: dict, what: str) -> None:
@@ -326,7 +385,9 @@ def check_kwargs(target, kwargs: dict, what: str) -> None:
     allows. Raises ValueError naming the key and the value."""
     params = inspect.signature(target).parameters
     open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    valid = [n for n, p in params.items() if n not in _RESERVED and p.kind is not inspect.Parameter.VAR_KEYWORD]
+    valid = [
+        n for n, p in params.items() if n not in _RESERVED and p.kind is not inspect.Parameter.VAR_KEYWORD
+    ]
     for key, value in kwargs.items():
         if key in _RESERVED and key in params:
             raise ValueError(f"{what}: {key!r} is set by memory-suite itself; remove it")
@@ -372,8 +433,10 @@ def check_core_for_algo(core: str, algo: str) -> None:
         from memory_agents.cores import registered_cores
 
         if core not in registered_cores():
-            raise ValueError(f"core {core!r} does not work with algo dqn (TrialReplayDQN needs a memory core: "
-                             f"{', '.join(registered_cores())})")
+            raise ValueError(
+                f"core {core!r} does not work with algo dqn (TrialReplayDQN needs a memory core: "
+                f"{', '.join(registered_cores())})"
+            )
 
 
 def check_memory_kwargs(core: str, kwargs: dict, hidden_dim: int = 64) -> None:
@@ -404,9 +467,14 @@ def budget_for(task: str, difficulty: str, env_kwargs: dict | None = None) -> di
     horizon = catalog.task_horizon(task, difficulty, env_kwargs)
     # No n_steps: MemoryPPO's "auto" takes the training env's longest episode (which a
     # curriculum, e.g. T-maze slack, can make longer than the task's).
-    return {"source": f"{task} {preset}" if published else "default",
-            "steps": budget.steps, "num_envs": budget.num_envs,
-            "algo_kwargs": budget.algo_kwargs(), "horizon": horizon, "curriculum": curriculum}
+    return {
+        "source": f"{task} {preset}" if published else "default",
+        "steps": budget.steps,
+        "num_envs": budget.num_envs,
+        "algo_kwargs": budget.algo_kwargs(),
+        "horizon": horizon,
+        "curriculum": curriculum,
+    }
 
 
 def curriculum_spec(task: str, difficulty: str, env_kwargs: dict | None, curriculum: dict | None):
@@ -419,8 +487,15 @@ def curriculum_spec(task: str, difficulty: str, env_kwargs: dict | None, curricu
     return spec.with_target(catalog.task_value(task, difficulty, env_kwargs, spec.param))
 
 
-def resolve_settings(task: str, difficulty: str, env_kwargs: dict, given: dict, algo_kwargs: dict,
-                     defaults: dict, use_budget: bool) -> tuple[dict, dict, dict | None]:
+def resolve_settings(
+    task: str,
+    difficulty: str,
+    env_kwargs: dict,
+    given: dict,
+    algo_kwargs: dict,
+    defaults: dict,
+    use_budget: bool,
+) -> tuple[dict, dict, dict | None]:
     """(train settings, algorithm kwargs, budget record) of one run.
 
     Precedence: ``given`` (explicit settings) > the budget (with ``use_budget``) > ``defaults``;
@@ -430,7 +505,11 @@ def resolve_settings(task: str, difficulty: str, env_kwargs: dict, given: dict, 
     settings, kwargs, record = {**defaults}, dict(algo_kwargs), None
     if use_budget:
         budget = budget_for(task, difficulty, env_kwargs)
-        from_budget = {"steps": budget["steps"], "num_envs": budget["num_envs"], "curriculum": budget["curriculum"]}
+        from_budget = {
+            "steps": budget["steps"],
+            "num_envs": budget["num_envs"],
+            "curriculum": budget["curriculum"],
+        }
         budget_kwargs = dict(budget["algo_kwargs"])
         if "recurrent_mode" in budget_kwargs:  # a train setting here, not an algorithm kwarg
             from_budget["recurrent_mode"] = budget_kwargs.pop("recurrent_mode")
@@ -445,10 +524,15 @@ def resolve_settings(task: str, difficulty: str, env_kwargs: dict, given: dict, 
 def describe_budget(budget: dict) -> str:
     """One line: where a run's budget came from and what it sets."""
     kwargs = ", ".join(f"{k}={v}" for k, v in sorted(budget["algo_kwargs"].items()))
-    source = (f"published budget for {budget['source']}" if budget["source"] != "default"
-              else "default budget (none published for this task / env_kwargs)")
-    text = (f"{source}: {budget['steps']:,} steps, {budget['num_envs']} envs, MemoryPPO {kwargs or 'defaults'}"
-            f"{', ' if kwargs else ' with '}n_steps auto (the training env's longest episode)")
+    source = (
+        f"published budget for {budget['source']}"
+        if budget["source"] != "default"
+        else "default budget (none published for this task / env_kwargs)"
+    )
+    text = (
+        f"{source}: {budget['steps']:,} steps, {budget['num_envs']} envs, MemoryPPO {kwargs or 'defaults'}"
+        f"{', ' if kwargs else ' with '}n_steps auto (the training env's longest episode)"
+    )
     if budget.get("curriculum"):
         text += f", curriculum {budget['curriculum']}"
     if budget["overridden"]:
@@ -476,8 +560,17 @@ def build_suite(text: str, source: str, overrides: dict | None = None) -> Suite:
 
     tasks = _named_entries(data, "tasks", "task", "env_kwargs", where, catalog.resolve_task)
     cores = _named_entries(data, "cores", "core", "memory_kwargs", where, catalog.check_core)
-    diffs = [d for d, _, _ in _named_entries({"difficulties": data.get("difficulties", ["easy"])}, "difficulties",
-                                           "difficulty", "_", where, catalog.check_difficulty)]
+    diffs = [
+        d
+        for d, _, _ in _named_entries(
+            {"difficulties": data.get("difficulties", ["easy"])},
+            "difficulties",
+            "difficulty",
+            "_",
+            where,
+            catalog.check_difficulty,
+        )
+    ]
 
     seeds = overrides.pop("seeds", None)
     if seeds is None:
@@ -500,7 +593,9 @@ def build_suite(text: str, source: str, overrides: dict | None = None) -> Suite:
         raise where.error(("train",), f"train must be a mapping, got {train!r}")
     bad = [k for k in train if k not in TRAIN_DEFAULTS]
     if bad:
-        raise where.error(("train", bad[0]), f"unknown train setting {bad[0]!r}; valid: {', '.join(TRAIN_DEFAULTS)}")
+        raise where.error(
+            ("train", bad[0]), f"unknown train setting {bad[0]!r}; valid: {', '.join(TRAIN_DEFAULTS)}"
+        )
     settings = {**TRAIN_DEFAULTS, **train, **{k: v for k, v in overrides.items() if v is not None}}
     for key in ("steps", "num_envs", "eval_episodes", "curve_points"):
         _positive_int(settings[key], key, where, ("train", key))
@@ -516,10 +611,16 @@ def build_suite(text: str, source: str, overrides: dict | None = None) -> Suite:
         except (TypeError, ValueError) as exc:
             raise where.error(("train", "curriculum"), str(exc)) from None
     if settings["recurrent_mode"] not in catalog.RECURRENT_MODES:
-        raise where.error(("train", "recurrent_mode"), f"recurrent_mode must be one of {', '.join(catalog.RECURRENT_MODES)}, "
-                                                       f"got {settings['recurrent_mode']!r}")
+        raise where.error(
+            ("train", "recurrent_mode"),
+            f"recurrent_mode must be one of {', '.join(catalog.RECURRENT_MODES)}, "
+            f"got {settings['recurrent_mode']!r}",
+        )
     if not isinstance(settings["device"], str):
-        raise where.error(("train", "device"), f"device must be a string such as 'cpu', 'cuda' or 'auto', got {settings['device']!r}")
+        raise where.error(
+            ("train", "device"),
+            f"device must be a string such as 'cpu', 'cuda' or 'auto', got {settings['device']!r}",
+        )
 
     sections = {}
     for key in ("ppo", "dqn", "policy"):
@@ -527,7 +628,10 @@ def build_suite(text: str, source: str, overrides: dict | None = None) -> Suite:
         if not isinstance(value, dict):
             raise where.error((key,), f"{key} must be a mapping of keyword arguments, got {value!r}")
         sections[key] = value
-    checks = ((algo, lambda kw: check_algo_kwargs(algo, kw)), ("policy", lambda kw: check_policy_kwargs(algo, kw)))
+    checks = (
+        (algo, lambda kw: check_algo_kwargs(algo, kw)),
+        ("policy", lambda kw: check_policy_kwargs(algo, kw)),
+    )
     for section, check in checks:
         for key, value in sections[section].items():
             try:
@@ -544,33 +648,54 @@ def build_suite(text: str, source: str, overrides: dict | None = None) -> Suite:
 
     budget_mode = data.get("budget")
     if budget_mode is not None and budget_mode not in BUDGET_MODES:
-        raise where.error(("budget",), f"budget must be one of {', '.join(BUDGET_MODES)} (or left out), got {budget_mode!r}")
+        raise where.error(
+            ("budget",), f"budget must be one of {', '.join(BUDGET_MODES)} (or left out), got {budget_mode!r}"
+        )
     if budget_mode and algo != "ppo":
-        raise where.error(("budget",), f"budget: {budget_mode} sets MemoryPPO settings; it needs algo: ppo, got algo: {algo}")
+        raise where.error(
+            ("budget",),
+            f"budget: {budget_mode} sets MemoryPPO settings; it needs algo: ppo, got algo: {algo}",
+        )
 
     given = {**train, **{k: v for k, v in overrides.items() if v is not None}}
     runs = []
     for i, ((task, env_id), env_kwargs, variant) in enumerate(tasks):
-        for diff in (diffs if catalog.has_presets(task) else [catalog.NO_PRESET]):
+        for diff in diffs if catalog.has_presets(task) else [catalog.NO_PRESET]:
             try:
                 catalog.check_env_kwargs(task, diff, env_kwargs)
             except (TypeError, ValueError) as exc:
                 path = ("tasks", i, "env_kwargs")
                 path += tuple(k for k in env_kwargs if repr(k) in str(exc))[:1]
                 raise where.error(path, f"{task} ({diff}) rejects env_kwargs {env_kwargs}: {exc}") from None
-            run_settings, algo_kwargs, budget = resolve_settings(task, diff, env_kwargs, given, sections[algo],
-                                                                 TRAIN_DEFAULTS, bool(budget_mode))
+            run_settings, algo_kwargs, budget = resolve_settings(
+                task, diff, env_kwargs, given, sections[algo], TRAIN_DEFAULTS, bool(budget_mode)
+            )
             runs.extend(
-                RunSpec(task=task, env_id=env_id, difficulty=diff, core=core, seed=int(seed), algo=algo, variant=variant,
-                        algo_kwargs=copy.deepcopy(algo_kwargs), policy_kwargs=copy.deepcopy(sections["policy"]),
-                        memory_kwargs=copy.deepcopy(core_kwargs), env_kwargs=copy.deepcopy(env_kwargs),
-                        budget=copy.deepcopy(budget), **run_settings)
+                RunSpec(
+                    task=task,
+                    env_id=env_id,
+                    difficulty=diff,
+                    core=core,
+                    seed=int(seed),
+                    algo=algo,
+                    variant=variant,
+                    algo_kwargs=copy.deepcopy(algo_kwargs),
+                    policy_kwargs=copy.deepcopy(sections["policy"]),
+                    memory_kwargs=copy.deepcopy(core_kwargs),
+                    env_kwargs=copy.deepcopy(env_kwargs),
+                    budget=copy.deepcopy(budget),
+                    **run_settings,
+                )
                 for core, core_kwargs, _ in cores
                 for seed in seeds
             )
     ids = [r.run_id for r in runs]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
-        raise SuiteError(f"{source}: the suite lists the same run twice ({dupes[0]}); remove the duplicate entry")
+        raise SuiteError(
+            f"{source}: the suite lists the same run twice ({dupes[0]}); remove the duplicate entry"
+        )
     name = data.get("name") or Path(source.split(" ")[0]).stem
-    return Suite(name=str(name), description=str(data.get("description", "")), source=source, runs=runs, raw=data)
+    return Suite(
+        name=str(name), description=str(data.get("description", "")), source=source, runs=runs, raw=data
+    )

@@ -3,6 +3,7 @@
 Episodes are spread over the vector env as SB3's ``evaluate_policy`` does (env i runs
 ``(N + i) // n_envs`` episodes), so short episodes cannot crowd out long ones and bias the score.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,8 +31,10 @@ def run_episodes(model, env, n_episodes: int, deterministic: bool = True) -> tup
             if counts[i] < targets[i]:
                 info = infos[i]
                 if "is_success" not in info:
-                    raise ValueError(f"{env.__class__.__name__}: episode ended without info['is_success']; "
-                                     "memory-suite evaluates MemoryGym tasks, which report it")
+                    raise ValueError(
+                        f"{env.__class__.__name__}: episode ended without info['is_success']; "
+                        "memory-suite evaluates MemoryGym tasks, which report it"
+                    )
                 successes.append(float(bool(info["is_success"])))
                 returns.append(float(running[i]))
                 counts[i] += 1
@@ -53,9 +56,17 @@ def evaluate_agent(model, env, n_episodes: int, deterministic: bool = True) -> d
     return summarize(*run_episodes(model, env, n_episodes, deterministic))
 
 
-def evaluate_checkpoint(checkpoint, episodes: int = 100, task: str | None = None, difficulty: str | None = None,
-                        seed: int = 12345, device: str = "auto", deterministic: bool = True,
-                        num_envs: int = 16, env_kwargs: dict | None = None) -> dict:
+def evaluate_checkpoint(
+    checkpoint,
+    episodes: int = 100,
+    task: str | None = None,
+    difficulty: str | None = None,
+    seed: int = 12345,
+    device: str = "auto",
+    deterministic: bool = True,
+    num_envs: int = 16,
+    env_kwargs: dict | None = None,
+) -> dict:
     """Load a saved agent and evaluate it on its training env, or on ``task`` / ``difficulty`` /
     ``env_kwargs`` (see ``training.eval_target``). The episodes are the evaluation stream of
     ``seed`` (``config.env_seeds``), disjoint from every run's training episodes."""

@@ -8,6 +8,7 @@
   as a black line over each group and the memoryless ceiling (best success without memory)
   dotted, where known; the title names only the marks drawn.
 """
+
 from __future__ import annotations
 
 import textwrap
@@ -42,7 +43,9 @@ def _finished(paths) -> list[dict]:
 
 def row_label(row: dict) -> str:
     """The environment a row ran on, as plots name it: "DelayedCue (easy)", "DelayedCue (easy; delay=120)"."""
-    return run_label(row["task"], row["difficulty"], (row.get("config") or {}).get("env_kwargs"), row.get("variant"))
+    return run_label(
+        row["task"], row["difficulty"], (row.get("config") or {}).get("env_kwargs"), row.get("variant")
+    )
 
 
 def _order(rows: list[dict]) -> list[str]:
@@ -76,13 +79,20 @@ def plot_curves(rows: list[dict], out_dir: Path) -> list[Path]:
             for r in panel_rows:
                 if r["curve"]:
                     cores[r["core"]].append(r["curve"])
-            use_success = all(p["success"] is not None for curves in cores.values() for c in curves for p in c)
+            use_success = all(
+                p["success"] is not None for curves in cores.values() for c in curves for p in c
+            )
             key = "success" if use_success else "return"
             for core, curves in sorted(cores.items()):
                 stop = min(c[-1]["step"] for c in curves)
                 grid = np.linspace(min(c[0]["step"] for c in curves), stop, 50)
                 ys = np.array([np.interp(grid, [p["step"] for p in c], [p[key] for p in c]) for c in curves])
-                ax.plot(grid, ys.mean(0), color=colors[core], label=f"{core} ({len(curves)} seed{'s' * (len(curves) > 1)})")
+                ax.plot(
+                    grid,
+                    ys.mean(0),
+                    color=colors[core],
+                    label=f"{core} ({len(curves)} seed{'s' * (len(curves) > 1)})",
+                )
                 if len(curves) > 1:
                     ax.fill_between(grid, ys.min(0), ys.max(0), color=colors[core], alpha=0.2, linewidth=0)
             target = next((r["target_success"] for r in panel_rows), None)
@@ -143,12 +153,22 @@ def success_bars_figure(rows: list[dict]):
     drawn = []
     for i, g in enumerate(groups):
         first = next(r for r in rows if row_label(r) == g)
-        marks = (("target (black)", first["target_success"], "k", "-"),
-                 ("memoryless ceiling (dotted)", _ceiling(first), "0.45", ":"))
+        marks = (
+            ("target (black)", first["target_success"], "k", "-"),
+            ("memoryless ceiling (dotted)", _ceiling(first), "0.45", ":"),
+        )
         for name, value, color, style in marks:
             if value is not None:
-                ax.hlines(value, i - 0.45, i + 0.45, colors=color, linestyles=style, linewidth=2, zorder=3,
-                          label=None if name in drawn else name.split(" (")[0])
+                ax.hlines(
+                    value,
+                    i - 0.45,
+                    i + 0.45,
+                    colors=color,
+                    linestyles=style,
+                    linewidth=2,
+                    zorder=3,
+                    label=None if name in drawn else name.split(" (")[0],
+                )
                 if name not in drawn:
                     drawn.append(name)
     ax.set_xticks(range(len(groups)))
@@ -157,8 +177,13 @@ def success_bars_figure(rows: list[dict]):
     ax.set_ylabel("evaluation success")
     ax.set_ylim(0, 1.05)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8, ncol=min(len(cores) + len(drawn), 4), loc="upper center", bbox_to_anchor=(0.5, -0.2),
-              frameon=False)
+    ax.legend(
+        fontsize=8,
+        ncol=min(len(cores) + len(drawn), 4),
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.2),
+        frameon=False,
+    )
     ordered = [n for n in ("target (black)", "memoryless ceiling (dotted)") if n in drawn]
     title = "evaluation success" + (" vs " + " and ".join(ordered) if ordered else "")
     title += "; whiskers: seed range, or 95% CI for one seed"

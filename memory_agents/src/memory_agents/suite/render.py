@@ -5,6 +5,7 @@ core's ``aux`` after every step: the write gate, the read attention over slots a
 norm. A core that writes no aux gets the norm of each state tensor instead, so every core shows
 something. The PNG is the whole episode; the GIF replays it with a cursor and the future greyed.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,7 +29,15 @@ def record_episode(model, env, deterministic: bool = True) -> dict:
     core = _memory_core(model)
     obs = env.reset()
     state, start = None, np.ones(1, dtype=bool)
-    trace = {"obs": [], "action": [], "reward": [], "gate": [], "attention": [], "state_norm": [], "fallback": []}
+    trace = {
+        "obs": [],
+        "action": [],
+        "reward": [],
+        "gate": [],
+        "attention": [],
+        "state_norm": [],
+        "fallback": [],
+    }
     info = {}
     while True:
         trace["obs"].append(np.asarray(obs[0], dtype=np.float32).reshape(-1))
@@ -49,8 +58,11 @@ def record_episode(model, env, deterministic: bool = True) -> dict:
     out["n_actions"] = int(getattr(env.action_space, "n", 0)) or None
     out["success"] = bool(info.get("is_success", False))
     out["return"] = float(np.sum(trace["reward"]))
-    out["memory_source"] = ("aux: " + ", ".join(k for k in ("gate", "attention", "state_norm") if k in out)
-                            if any(k in out for k in ("gate", "attention", "state_norm")) else "state tensor norms")
+    out["memory_source"] = (
+        "aux: " + ", ".join(k for k in ("gate", "attention", "state_norm") if k in out)
+        if any(k in out for k in ("gate", "attention", "state_norm"))
+        else "state tensor norms"
+    )
     return out
 
 
@@ -59,14 +71,28 @@ def _memory_panels(trace: dict) -> list[tuple[str, np.ndarray, str]]:
     panels = []
     if "gate" in trace:
         g = trace["gate"]
-        panels.append(("write gate", g[:, 0], "line") if g.shape[1] == 1 else ("write gate (per unit)", g, "heat"))
+        panels.append(
+            ("write gate", g[:, 0], "line") if g.shape[1] == 1 else ("write gate (per unit)", g, "heat")
+        )
     if "attention" in trace:
         panels.append(("read attention over slots", trace["attention"], "heat"))
     if "state_norm" in trace:
-        panels.append(("state norm", trace["state_norm"][:, 0] if trace["state_norm"].ndim == 2 else trace["state_norm"], "line"))
+        panels.append(
+            (
+                "state norm",
+                trace["state_norm"][:, 0] if trace["state_norm"].ndim == 2 else trace["state_norm"],
+                "line",
+            )
+        )
     if not panels and "fallback" in trace and trace["fallback"].size:
         fb = trace["fallback"]
-        panels.append(("norm of state tensors", fb[:, 0] if fb.shape[1] == 1 else fb, "line" if fb.shape[1] == 1 else "heat"))
+        panels.append(
+            (
+                "norm of state tensors",
+                fb[:, 0] if fb.shape[1] == 1 else fb,
+                "line" if fb.shape[1] == 1 else "heat",
+            )
+        )
     return panels
 
 
@@ -80,12 +106,22 @@ def draw_episode(trace: dict, title: str):
     T = len(trace["action"])
     mem = _memory_panels(trace)
     heights = [2.0, 1.0, 1.0] + [1.4 if kind == "heat" else 1.0 for _, _, kind in mem]
-    fig, axes = plt.subplots(len(heights), 1, figsize=(9, 1.1 * sum(heights) + 0.8), sharex=True,
-                             gridspec_kw={"height_ratios": heights})
+    fig, axes = plt.subplots(
+        len(heights),
+        1,
+        figsize=(9, 1.1 * sum(heights) + 0.8),
+        sharex=True,
+        gridspec_kw={"height_ratios": heights},
+    )
     t = np.arange(T)
     ax = axes[0]
-    ax.imshow(trace["obs"].T, aspect="auto", interpolation="nearest", cmap="viridis",
-              extent=(-0.5, T - 0.5, trace["obs"].shape[1] - 0.5, -0.5))
+    ax.imshow(
+        trace["obs"].T,
+        aspect="auto",
+        interpolation="nearest",
+        cmap="viridis",
+        extent=(-0.5, T - 0.5, trace["obs"].shape[1] - 0.5, -0.5),
+    )
     ax.set_ylabel("observation")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax = axes[1]
@@ -99,13 +135,20 @@ def draw_episode(trace: dict, title: str):
     ax.set_yticks([int(v) for v in ticks if lo <= v <= hi])
     ax.set_ylim(lo - 0.5, hi + 0.5)
     ax = axes[2]
-    ax.bar(t, trace["reward"], color=np.where(np.asarray(trace["reward"]) > 0, "tab:green", "tab:red"), width=0.8)
+    ax.bar(
+        t, trace["reward"], color=np.where(np.asarray(trace["reward"]) > 0, "tab:green", "tab:red"), width=0.8
+    )
     ax.axhline(0, color="k", linewidth=0.5)
     ax.set_ylabel("reward")
     for ax, (name, data, kind) in zip(axes[3:], mem):
         if kind == "heat":
-            ax.imshow(np.asarray(data).T, aspect="auto", interpolation="nearest", cmap="magma",
-                      extent=(-0.5, T - 0.5, data.shape[1] - 0.5, -0.5))
+            ax.imshow(
+                np.asarray(data).T,
+                aspect="auto",
+                interpolation="nearest",
+                cmap="magma",
+                extent=(-0.5, T - 0.5, data.shape[1] - 0.5, -0.5),
+            )
         else:
             ax.plot(t, data, color="tab:purple")
         ax.set_ylabel(name, fontsize=8)
@@ -139,9 +182,17 @@ def _gif_frames(fig, axes, T: int):
     return frames
 
 
-def render_episode(checkpoint, out, task: str | None = None, difficulty: str | None = None, seed: int = 0,
-                   device: str = "cpu", gif: bool = True, deterministic: bool = True,
-                   env_kwargs: dict | None = None) -> list[Path]:
+def render_episode(
+    checkpoint,
+    out,
+    task: str | None = None,
+    difficulty: str | None = None,
+    seed: int = 0,
+    device: str = "cpu",
+    gif: bool = True,
+    deterministic: bool = True,
+    env_kwargs: dict | None = None,
+) -> list[Path]:
     """Write ``<out>.png`` (and ``<out>.gif``) for one episode of the agent in ``checkpoint``: the
     first episode of the evaluation stream of ``seed``, on the training env unless ``task`` /
     ``difficulty`` / ``env_kwargs`` say otherwise (as ``memory-suite eval``)."""
@@ -158,8 +209,10 @@ def render_episode(checkpoint, out, task: str | None = None, difficulty: str | N
     finally:
         env.close()
     core = info.get("core") or getattr(model.policy, "memory", "?")
-    title = (f"{target['label']}, core {core}, seed {seed}: "
-             f"{'success' if trace['success'] else 'failure'}, return {trace['return']:.2f}  [memory: {trace['memory_source']}]")
+    title = (
+        f"{target['label']}, core {core}, seed {seed}: "
+        f"{'success' if trace['success'] else 'failure'}, return {trace['return']:.2f}  [memory: {trace['memory_source']}]"
+    )
     fig, axes = draw_episode(trace, title)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ Each run checkpoints into its run directory (``train.checkpoint_every``), so aft
 kill -9 the same command continues every unfinished run from its last checkpoint
 (``checkpoints``), and the file, written atomically, keeps every row it held.
 """
+
 from __future__ import annotations
 
 import os
@@ -35,7 +36,9 @@ def execute_run(spec_dict: dict, run_dir: str, threads: int) -> dict:
             torch.set_num_threads(threads)
         from .training import train_run
 
-        return train_run(spec, Path(run_dir), progress=False, finish=False)  # finished once the results hold it
+        return train_run(
+            spec, Path(run_dir), progress=False, finish=False
+        )  # finished once the results hold it
     except Exception as exc:  # noqa: BLE001 - the row records it; the runner decides on retries
         tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)[-6:])
         return failed_row(spec, f"{type(exc).__name__}: {exc}\n{tb}", run_dir)
@@ -46,12 +49,33 @@ def failed_row(spec: RunSpec, error: str, run_dir: str | None) -> dict:
 
     env_info = environment_info(spec.device, resolve=False)
     return {
-        "run_id": spec.run_id, "status": "failed", "task": spec.task, "env_id": spec.env_id, "variant": spec.variant,
-        "difficulty": spec.difficulty, "core": spec.core, "algo": spec.algo, "seed": spec.seed, "steps": spec.steps,
-        "success": None, "success_ci": None, "return": None, "return_ci": None,
-        "eval_episodes": spec.eval_episodes, "target_success": None, "wall_time": None, "train_time": None,
-        "sps": None, **env_info, "curve": [], "config": spec.to_dict(), "attempts": 1, "error": error,
-        "log_dir": str(run_dir) if run_dir else None, "checkpoint": None, "finished_at": schema.now_iso(),
+        "run_id": spec.run_id,
+        "status": "failed",
+        "task": spec.task,
+        "env_id": spec.env_id,
+        "variant": spec.variant,
+        "difficulty": spec.difficulty,
+        "core": spec.core,
+        "algo": spec.algo,
+        "seed": spec.seed,
+        "steps": spec.steps,
+        "success": None,
+        "success_ci": None,
+        "return": None,
+        "return_ci": None,
+        "eval_episodes": spec.eval_episodes,
+        "target_success": None,
+        "wall_time": None,
+        "train_time": None,
+        "sps": None,
+        **env_info,
+        "curve": [],
+        "config": spec.to_dict(),
+        "attempts": 1,
+        "error": error,
+        "log_dir": str(run_dir) if run_dir else None,
+        "checkpoint": None,
+        "finished_at": schema.now_iso(),
         "resumed_from_step": None,
     }
 
@@ -119,8 +143,10 @@ class _RayBackend:
         try:
             import ray
         except ImportError:
-            raise ValueError("--backend ray needs Ray: install the extra with "
-                             "`uv sync --package memory-agents --extra ray --inexact` or `pip install 'memory-agents[ray]'`") from None
+            raise ValueError(
+                "--backend ray needs Ray: install the extra with "
+                "`uv sync --package memory-agents --extra ray --inexact` or `pip install 'memory-agents[ray]'`"
+            ) from None
         try:  # the flag is read when ray is imported, and ray may have been imported already
             from ray._private import ray_constants
 
@@ -130,7 +156,9 @@ class _RayBackend:
         self.ray = ray
         self._started = False
         if not ray.is_initialized():
-            kwargs = {"address": address} if address else {"num_cpus": max(workers, 1), "include_dashboard": False}
+            kwargs = (
+                {"address": address} if address else {"num_cpus": max(workers, 1), "include_dashboard": False}
+            )
             ray.init(log_to_driver=False, **kwargs)
             self._started = True
         self.threads = threads
@@ -139,7 +167,9 @@ class _RayBackend:
 
     def submit(self, key, spec, run_dir):
         gpus = 1 if spec.device.startswith("cuda") else 0
-        ref = self.remote.options(num_cpus=1, num_gpus=gpus).remote(spec.to_dict(), str(run_dir), self.threads or 1)
+        ref = self.remote.options(num_cpus=1, num_gpus=gpus).remote(
+            spec.to_dict(), str(run_dir), self.threads or 1
+        )
         self.refs[ref] = (key, spec, run_dir)
 
     def next_done(self):
@@ -162,7 +192,9 @@ def plan(suite: Suite, out: Path) -> tuple[dict, list[RunSpec], list[RunSpec]]:
     if out.exists():
         doc = schema.load_results(out)
         if doc["suite"].get("name") != suite.name:
-            _say(f"note: {out} holds results of suite {doc['suite'].get('name')!r}; adding runs of {suite.name!r} to it")
+            _say(
+                f"note: {out} holds results of suite {doc['suite'].get('name')!r}; adding runs of {suite.name!r} to it"
+            )
     else:
         doc = schema.new_results(suite.name, suite.source, suite.description, suite.raw)
     finished = {r["run_id"] for r in doc["runs"] if r["status"] == "finished"}
@@ -175,8 +207,19 @@ def _say(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def run_suite(suite: Suite, out, log_dir, *, workers: int = 1, threads: int = 1, backend: str = "local",
-              address: str | None = None, retries: int = 1, dry_run: bool = False, progress: bool = True) -> dict:
+def run_suite(
+    suite: Suite,
+    out,
+    log_dir,
+    *,
+    workers: int = 1,
+    threads: int = 1,
+    backend: str = "local",
+    address: str | None = None,
+    retries: int = 1,
+    dry_run: bool = False,
+    progress: bool = True,
+) -> dict:
     """Run what is not finished yet; return {'finished', 'failed', 'skipped'} counts."""
     for name, value, minimum in (("workers", workers, 1), ("retries", retries, 0), ("threads", threads, 0)):
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
@@ -184,21 +227,27 @@ def run_suite(suite: Suite, out, log_dir, *, workers: int = 1, threads: int = 1,
     out, log_dir = Path(out), Path(log_dir)
     doc, todo, done = plan(suite, out)
     if dry_run:
-        print(f"suite {suite.name} ({suite.source}): {schema.plural(len(suite.runs), 'run')}, {len(done)} finished in {out}, "
-              f"{len(todo)} to run")
+        print(
+            f"suite {suite.name} ({suite.source}): {schema.plural(len(suite.runs), 'run')}, {len(done)} finished in {out}, "
+            f"{len(todo)} to run"
+        )
         status = {r["run_id"]: r["status"] for r in doc["runs"]}
         for s in suite.runs:
             mark = {"finished": "done", "failed": "retry"}.get(status.get(s.run_id), "todo")
             budget = f" budget={s.budget['source'].replace(' ', '/')}" if s.budget else ""
             record = checkpoints.load_record(log_dir / s.run_id, s.run_id) if mark != "done" else None
             resumes = f" (resumes from step {record['step']:,})" if record else ""
-            print(f"  [{mark}] {s.run_id:48s} {s.name} {s.difficulty} {s.core} seed={s.seed} steps={s.steps} "
-                  f"envs={s.num_envs} device={s.device}{budget}{resumes}")
+            print(
+                f"  [{mark}] {s.run_id:48s} {s.name} {s.difficulty} {s.core} seed={s.seed} steps={s.steps} "
+                f"envs={s.num_envs} device={s.device}{budget}{resumes}"
+            )
         return {"finished": 0, "failed": 0, "skipped": len(done), "todo": len(todo)}
 
     if not todo:
-        _say(f"suite {suite.name}: {'its run is' if len(done) == 1 else 'all ' + schema.plural(len(done), 'run') + ' are'} "
-             f"already finished in {out}")
+        _say(
+            f"suite {suite.name}: {'its run is' if len(done) == 1 else 'all ' + schema.plural(len(done), 'run') + ' are'} "
+            f"already finished in {out}"
+        )
         return {"finished": 0, "failed": 0, "skipped": len(done)}
     if threads == 0:
         threads = max(1, (os.cpu_count() or 1) // workers)
@@ -208,8 +257,10 @@ def run_suite(suite: Suite, out, log_dir, *, workers: int = 1, threads: int = 1,
         runner = _InlineBackend(threads)
     else:
         runner = _PoolBackend(workers, threads)
-    _say(f"suite {suite.name}: {schema.plural(len(todo), 'run')} to do ({len(done)} already finished) -> {out} "
-         f"[{backend}, workers={workers}, threads/run={threads}]")
+    _say(
+        f"suite {suite.name}: {schema.plural(len(todo), 'run')} to do ({len(done)} already finished) -> {out} "
+        f"[{backend}, workers={workers}, threads/run={threads}]"
+    )
 
     attempts = {s.run_id: 0 for s in todo}
     counts = {"finished": 0, "failed": 0, "skipped": len(done)}
@@ -224,7 +275,9 @@ def run_suite(suite: Suite, out, log_dir, *, workers: int = 1, threads: int = 1,
             run_id, row = runner.next_done()
             row["attempts"] = attempts[run_id]
             if row["status"] == "failed" and attempts[run_id] <= retries:
-                _say(f"  run {run_id} failed (attempt {attempts[run_id]}), retrying: {row['error'].splitlines()[0]}")
+                _say(
+                    f"  run {run_id} failed (attempt {attempts[run_id]}), retrying: {row['error'].splitlines()[0]}"
+                )
                 attempts[run_id] += 1
                 runner.submit(run_id, specs[run_id], log_dir / run_id)
                 continue
@@ -237,14 +290,18 @@ def run_suite(suite: Suite, out, log_dir, *, workers: int = 1, threads: int = 1,
             if row["status"] == "failed":
                 _say(f"  FAILED {run_id} after {row['attempts']} attempt(s): {row['error'].splitlines()[0]}")
             else:
-                _say(f"  done {run_id}: success {row['success']:.3f} return {row['return']:.3f} "
-                     f"({row['wall_time']:.0f}s, {row['sps']:.0f} steps/s)")
+                _say(
+                    f"  done {run_id}: success {row['success']:.3f} return {row['return']:.3f} "
+                    f"({row['wall_time']:.0f}s, {row['sps']:.0f} steps/s)"
+                )
             bar.advance()
     finally:
         bar.close()
         runner.close()
-    _say(f"suite {suite.name}: {counts['finished']} finished, {counts['failed']} failed, "
-         f"{counts['skipped']} skipped (already finished) -> {out}")
+    _say(
+        f"suite {suite.name}: {counts['finished']} finished, {counts['failed']} failed, "
+        f"{counts['skipped']} skipped (already finished) -> {out}"
+    )
     return counts
 
 
@@ -257,8 +314,14 @@ class _progress:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-            self._p = Progress(TextColumn("runs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                               console=Console(stderr=True), transient=False)
+            self._p = Progress(
+                TextColumn("runs"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=False,
+            )
             self._p.start()
             self._task = self._p.add_task("runs", total=total)
 

@@ -19,6 +19,7 @@ every finished run, so it is valid JSON at every moment, an interrupted suite ke
 finished, and a re-run skips those rows by ``run_id`` (and continues the others from their
 checkpoints, ``checkpoints``).
 """
+
 from __future__ import annotations
 
 import json
@@ -40,29 +41,44 @@ ROW_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
     "status": ((str,), "'finished' or 'failed'"),
     "task": ((str,), "short task name, e.g. DelayedCue"),
     "env_id": ((str,), "Gymnasium id, e.g. MemoryGym/DelayedCue-v0"),
-    "variant": (_OPT_STR, "the suite's label for a task entry with its own env_kwargs (null: the preset as is)"),
+    "variant": (
+        _OPT_STR,
+        "the suite's label for a task entry with its own env_kwargs (null: the preset as is)",
+    ),
     "difficulty": ((str,), "difficulty preset"),
     "core": ((str,), "memory core name"),
     "algo": ((str,), "'ppo' (MemoryPPO) or 'dqn' (TrialReplayDQN)"),
-    "seed": ((int,), "run seed; its env seeds are config.env_seeds(seed): training rows seed * 2**32 + i, "
-                     "evaluation rows seed * 2**32 + 2**31 + i"),
+    "seed": (
+        (int,),
+        "run seed; its env seeds are config.env_seeds(seed): training rows seed * 2**32 + i, "
+        "evaluation rows seed * 2**32 + 2**31 + i",
+    ),
     "steps": ((int,), "environment steps trained (requested steps for a failed run)"),
     "success": (_OPT_NUM, "evaluation success rate in [0, 1] (share of episodes with info['is_success'])"),
     "success_ci": ((list, type(None)), "[low, high] 95% Wilson interval of success"),
     "return": (_OPT_NUM, "mean evaluation episode return"),
     "return_ci": ((list, type(None)), "[low, high] 95% Student-t interval of the mean return"),
     "eval_episodes": ((int,), "episodes evaluated (deterministic actions)"),
-    "target_success": (_OPT_NUM, "the difficulty preset's target success rate (null if the task has no preset "
-                                 "or env_kwargs change it)"),
+    "target_success": (
+        _OPT_NUM,
+        "the difficulty preset's target success rate (null if the task has no preset "
+        "or env_kwargs change it)",
+    ),
     "wall_time": (_OPT_NUM, "seconds: training + evaluation of the last attempt"),
     "train_time": (_OPT_NUM, "seconds spent in learn()"),
     "sps": (_OPT_NUM, "training environment steps per second"),
     "device": ((str,), "torch device the run used, with the GPU name where there is one"),
-    "versions": ((dict,), "python, torch, numpy, gymnasium, stable_baselines3, memory_agents, memory_gym_envs, git_commit"),
+    "versions": (
+        (dict,),
+        "python, torch, numpy, gymnasium, stable_baselines3, memory_agents, memory_gym_envs, git_commit",
+    ),
     "host": ((str,), "machine name and CPU count"),
     "curve": ((list,), "learning curve: [{step, success, return, episodes}] from training episodes"),
-    "config": ((dict,), "the full run specification (algo/policy/memory/env kwargs included; 'budget': the "
-                        "published budget the settings came from, or null)"),
+    "config": (
+        (dict,),
+        "the full run specification (algo/policy/memory/env kwargs included; 'budget': the "
+        "published budget the settings came from, or null)",
+    ),
     "attempts": ((int,), "how many times the run was tried"),
     "error": (_OPT_STR, "null, or the last attempt's exception and traceback tail"),
     "log_dir": (_OPT_STR, "run directory (TensorBoard logs, model.zip)"),
@@ -71,8 +87,11 @@ ROW_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
 }
 #: Fields added after schema_version 1 was published: checked when present (older files lack them).
 OPTIONAL_ROW_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
-    "resumed_from_step": ((int, type(None)), "null, or the step of the checkpoint the run was last continued "
-                                             "from (a crash-safe rerun, or train --resume)"),
+    "resumed_from_step": (
+        (int, type(None)),
+        "null, or the step of the checkpoint the run was last continued "
+        "from (a crash-safe rerun, or train --resume)",
+    ),
 }
 CURVE_FIELDS = ("step", "success", "return", "episodes")
 
@@ -106,7 +125,9 @@ def validate_row(row: dict, where: str = "row") -> None:
             continue
         value = row[key]
         if isinstance(value, bool) or not isinstance(value, types):
-            raise ResultsError(f"{where}: field {key!r} must be {'/'.join(t.__name__ for t in types)}, got {value!r}")
+            raise ResultsError(
+                f"{where}: field {key!r} must be {'/'.join(t.__name__ for t in types)}, got {value!r}"
+            )
     if row["status"] not in STATUSES:
         raise ResultsError(f"{where}: status must be one of {STATUSES}, got {row['status']!r}")
     if row["status"] == "failed":
@@ -124,7 +145,9 @@ def validate_row(row: dict, where: str = "row") -> None:
             raise ResultsError(f"{where}: {key} must be [low, high] with low <= high, got {ci!r}")
     for i, point in enumerate(row["curve"]):
         if not isinstance(point, dict) or any(k not in point for k in CURVE_FIELDS):
-            raise ResultsError(f"{where}: curve[{i}] must have fields {', '.join(CURVE_FIELDS)}, got {point!r}")
+            raise ResultsError(
+                f"{where}: curve[{i}] must have fields {', '.join(CURVE_FIELDS)}, got {point!r}"
+            )
 
 
 def validate_results(doc: dict, source: str = "results") -> dict:
@@ -132,7 +155,9 @@ def validate_results(doc: dict, source: str = "results") -> dict:
     if not isinstance(doc, dict):
         raise ResultsError(f"{source}: must be a JSON object, got {type(doc).__name__}")
     if doc.get("schema_version") != SCHEMA_VERSION:
-        raise ResultsError(f"{source}: schema_version must be {SCHEMA_VERSION}, got {doc.get('schema_version')!r}")
+        raise ResultsError(
+            f"{source}: schema_version must be {SCHEMA_VERSION}, got {doc.get('schema_version')!r}"
+        )
     for key in ("suite", "created", "updated", "runs"):
         if key not in doc:
             raise ResultsError(f"{source}: missing top-level field {key!r}")
@@ -150,8 +175,7 @@ def validate_results(doc: dict, source: str = "results") -> dict:
 def new_results(suite_name: str, source: str, description: str = "", config: dict | None = None) -> dict:
     stamp = now_iso()
     suite = {"name": suite_name, "source": source, "description": description, "config": config or {}}
-    return {"schema_version": SCHEMA_VERSION, "suite": suite,
-            "created": stamp, "updated": stamp, "runs": []}
+    return {"schema_version": SCHEMA_VERSION, "suite": suite, "created": stamp, "updated": stamp, "runs": []}
 
 
 def load_results(path: str | Path) -> dict:

@@ -4,11 +4,12 @@ Success is a binomial proportion: the Wilson score interval stays inside [0, 1] 
 0/n and n/n, where the normal approximation collapses to a zero-width interval. Returns are
 means of bounded per-episode values: a Student-t interval on the mean.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from statistics import NormalDist
-from typing import Sequence
 
 import numpy as np
 

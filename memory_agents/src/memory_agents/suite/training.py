@@ -5,6 +5,7 @@ in a suite's JSON means exactly what a single ``train`` prints. The run director
 TensorBoard logs (``tb/``), the saved agent (``model.zip``), optional checkpoints and ``run.json``
 (the row, also used by ``eval`` / ``render`` to rebuild the environment).
 """
+
 from __future__ import annotations
 
 import json
@@ -42,10 +43,21 @@ def _git_commit() -> str | None:
 
     here = Path(__file__).resolve().parent
     try:
-        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=here, capture_output=True, text=True,
-                              timeout=5, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
-                               capture_output=True, text=True, timeout=5).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
     return head + ("+dirty" if dirty else "") if head else None
@@ -113,9 +125,12 @@ class CurveCallback:
             def _flush(self):
                 if not self._ret:
                     return
-                point = {"step": int(self.num_timesteps),
-                         "success": float(np.mean(self._succ)) if self._succ else None,
-                         "return": float(np.mean(self._ret)), "episodes": len(self._ret)}
+                point = {
+                    "step": int(self.num_timesteps),
+                    "success": float(np.mean(self._succ)) if self._succ else None,
+                    "return": float(np.mean(self._ret)),
+                    "episodes": len(self._ret),
+                }
                 self.curve.append(point)
                 if point["success"] is not None:
                     self.logger.record("suite/train_success", point["success"])
@@ -140,8 +155,16 @@ def _build_model(spec: RunSpec, env, run_dir: Path, resume: str | None):
     kwargs = dict(spec.algo_kwargs)
     if spec.algo == "ppo":
         kwargs.setdefault("recurrent_mode", spec.recurrent_mode)
-    return cls(policy, env, policy_kwargs=policy_kwargs, tensorboard_log=str(run_dir / "tb"), seed=spec.seed,
-               device=spec.device, verbose=0, **kwargs)
+    return cls(
+        policy,
+        env,
+        policy_kwargs=policy_kwargs,
+        tensorboard_log=str(run_dir / "tb"),
+        seed=spec.seed,
+        device=spec.device,
+        verbose=0,
+        **kwargs,
+    )
 
 
 def make_env(spec_or_row, num_envs: int, seed: int, extra_kwargs: dict | None = None):
@@ -151,9 +174,13 @@ def make_env(spec_or_row, num_envs: int, seed: int, extra_kwargs: dict | None = 
 
     get = spec_or_row.get if isinstance(spec_or_row, dict) else lambda k: getattr(spec_or_row, k)
     difficulty = get("difficulty")
-    return make_vec_env(get("env_id"), num_envs=num_envs, seed=seed,
-                        difficulty=None if difficulty == catalog.NO_PRESET else difficulty,
-                        env_kwargs={**(get("env_kwargs") or {}), **(extra_kwargs or {})})
+    return make_vec_env(
+        get("env_id"),
+        num_envs=num_envs,
+        seed=seed,
+        difficulty=None if difficulty == catalog.NO_PRESET else difficulty,
+        env_kwargs={**(get("env_kwargs") or {}), **(extra_kwargs or {})},
+    )
 
 
 def whole_rollouts(model, steps: int) -> int:
@@ -165,8 +192,15 @@ def whole_rollouts(model, steps: int) -> int:
     return -(-steps // chunk) * chunk
 
 
-def train_run(spec: RunSpec, run_dir, *, resume: str | None = None, progress: bool = False, log=None,
-              finish: bool = True) -> dict:
+def train_run(
+    spec: RunSpec,
+    run_dir,
+    *,
+    resume: str | None = None,
+    progress: bool = False,
+    log=None,
+    finish: bool = True,
+) -> dict:
     """Train ``spec`` (or continue ``resume`` up to ``spec.steps``), save, evaluate; return the row.
 
     Training and evaluation envs are seeded by ``env_seeds(spec.seed)``. Every
@@ -204,8 +238,10 @@ def train_run(spec: RunSpec, run_dir, *, resume: str | None = None, progress: bo
         algo = type(model).__name__
         mode = f", {spec.recurrent_mode}" if spec.algo == "ppo" else ""
         resumed = f", resuming from the checkpoint at step {done_steps:,}" if record else ""
-        log(f"training {algo} ({spec.core}{mode}) on {catalog.run_label(spec.task, spec.difficulty, spec.env_kwargs)} "
-            f"for {to_train:,} steps{rounded}, {spec.num_envs} envs -> {run_dir}{resumed}")
+        log(
+            f"training {algo} ({spec.core}{mode}) on {catalog.run_label(spec.task, spec.difficulty, spec.env_kwargs)} "
+            f"for {to_train:,} steps{rounded}, {spec.num_envs} envs -> {run_dir}{resumed}"
+        )
 
     # A run continued from its own checkpoint keeps its curve: same marks, the points so far restored.
     curve = CurveCallback(done_steps + to_train, spec.curve_points, start_step=0 if record else done_steps)
@@ -219,18 +255,27 @@ def train_run(spec: RunSpec, run_dir, *, resume: str | None = None, progress: bo
     every = spec.checkpoint_interval
     tracked = bool(every or record)  # the record must end up finished, or a rerun would resume again
     if every:
-        callbacks.append(checkpoints.CheckpointCallback(run_dir, spec.run_id, every,
-                                                        extra=lambda: {"curve": _curve_state(curve)}))
+        callbacks.append(
+            checkpoints.CheckpointCallback(
+                run_dir, spec.run_id, every, extra=lambda: {"curve": _curve_state(curve)}
+            )
+        )
     t0 = time.perf_counter()
     if to_train:
-        model.learn(to_train, callback=callbacks, progress_bar=progress, reset_num_timesteps=not resume_from,
-                    tb_log_name=spec.algo)
+        model.learn(
+            to_train,
+            callback=callbacks,
+            progress_bar=progress,
+            reset_num_timesteps=not resume_from,
+            tb_log_name=spec.algo,
+        )
     train_time = time.perf_counter() - t0
     checkpoint = run_dir / "model.zip"
     checkpoints.save_model(model, checkpoint)
     if tracked:  # a kill from here on costs only the evaluation
-        checkpoints.register_final(run_dir, spec.run_id, checkpoint.name, model.num_timesteps,
-                                   {"curve": _curve_state(curve)})
+        checkpoints.register_final(
+            run_dir, spec.run_id, checkpoint.name, model.num_timesteps, {"curve": _curve_state(curve)}
+        )
     env.close()
 
     eval_env = make_env(spec, min(spec.num_envs, spec.eval_episodes), seeds.eval)
@@ -238,15 +283,33 @@ def train_run(spec: RunSpec, run_dir, *, resume: str | None = None, progress: bo
     eval_env.close()
     trained = int(model.num_timesteps)
     row = {
-        "run_id": spec.run_id, "status": "finished", "task": spec.task, "env_id": spec.env_id, "variant": spec.variant,
-        "difficulty": spec.difficulty, "core": spec.core, "algo": spec.algo, "seed": spec.seed, "steps": trained,
-        "success": ev["success"], "success_ci": ev["success_ci"], "return": ev["return"], "return_ci": ev["return_ci"],
+        "run_id": spec.run_id,
+        "status": "finished",
+        "task": spec.task,
+        "env_id": spec.env_id,
+        "variant": spec.variant,
+        "difficulty": spec.difficulty,
+        "core": spec.core,
+        "algo": spec.algo,
+        "seed": spec.seed,
+        "steps": trained,
+        "success": ev["success"],
+        "success_ci": ev["success_ci"],
+        "return": ev["return"],
+        "return_ci": ev["return_ci"],
         "eval_episodes": ev["episodes"],
         "target_success": None if spec.env_kwargs else catalog.target_success(spec.task, spec.difficulty),
-        "wall_time": time.perf_counter() - start, "train_time": train_time,
+        "wall_time": time.perf_counter() - start,
+        "train_time": train_time,
         "sps": (trained - done_steps) / train_time if train_time > 0 else 0.0,
-        **environment_info(model.device), "curve": curve.curve, "config": spec.to_dict(), "attempts": 1,
-        "error": None, "log_dir": str(run_dir), "checkpoint": str(checkpoint), "finished_at": schema.now_iso(),
+        **environment_info(model.device),
+        "curve": curve.curve,
+        "config": spec.to_dict(),
+        "attempts": 1,
+        "error": None,
+        "log_dir": str(run_dir),
+        "checkpoint": str(checkpoint),
+        "finished_at": schema.now_iso(),
         # Where the curriculum ended and when it advanced (evaluation is always on the run's own task).
         "curriculum": getattr(model, "curriculum_state", None) if curriculum is not None else None,
         "resumed_from_step": done_steps if resume_from else None,
@@ -278,8 +341,13 @@ def load_run_info(checkpoint) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def eval_target(checkpoint, info: dict, task: str | None = None, difficulty: str | None = None,
-                env_kwargs: dict | None = None) -> dict:
+def eval_target(
+    checkpoint,
+    info: dict,
+    task: str | None = None,
+    difficulty: str | None = None,
+    env_kwargs: dict | None = None,
+) -> dict:
     """Which env to evaluate / render a saved agent on: {'task', 'env_id', 'difficulty', 'env_kwargs', 'label'}.
 
     By default the env it was trained on (task, difficulty and env_kwargs from run.json). ``task``:
@@ -290,7 +358,12 @@ def eval_target(checkpoint, info: dict, task: str | None = None, difficulty: str
     if task is None and not info.get("env_id"):
         raise ValueError(f"no run.json beside {str(checkpoint)!r}: give --task (and --difficulty)")
     trained_kwargs = (info.get("config") or {}).get("env_kwargs") or {}
-    short, env_id, diff, kwargs = info.get("task"), info.get("env_id"), info.get("difficulty"), dict(trained_kwargs)
+    short, env_id, diff, kwargs = (
+        info.get("task"),
+        info.get("env_id"),
+        info.get("difficulty"),
+        dict(trained_kwargs),
+    )
     if task is not None:
         new_short, new_id = catalog.resolve_task(task)
         if new_id != env_id:
@@ -310,17 +383,20 @@ def check_spaces(model, env, target: dict) -> None:
     ours = (tuple(model.observation_space.shape), getattr(model.action_space, "n", None))
     theirs = (tuple(env.observation_space.shape), getattr(env.action_space, "n", None))
     if ours != theirs:
-        raise ValueError(f"the agent was trained on observations of shape {ours[0]} with {ours[1]} actions, but "
-                         f"{target['label']} has {theirs[0]} and {theirs[1]}: keep the parameters that set them "
-                         f"(e.g. num_cues) as they were in training with --env-kwargs")
+        raise ValueError(
+            f"the agent was trained on observations of shape {ours[0]} with {ours[1]} actions, but "
+            f"{target['label']} has {theirs[0]} and {theirs[1]}: keep the parameters that set them "
+            f"(e.g. num_cues) as they were in training with --env-kwargs"
+        )
 
 
 def load_agent(checkpoint, device: str = "auto", algo: str | None = None):
     """Load a saved agent; the algorithm comes from run.json (else ``algo``, else MemoryPPO)."""
     checkpoint = Path(checkpoint)
     if not checkpoint.is_file():
-        raise ValueError(f"checkpoint {str(checkpoint)!r} does not exist (expected a model.zip written by train/run)")
+        raise ValueError(
+            f"checkpoint {str(checkpoint)!r} does not exist (expected a model.zip written by train/run)"
+        )
     info = load_run_info(checkpoint) or {}
     cls, _ = algo_class(info.get("algo") or algo or "ppo")
     return cls.load(str(checkpoint), device=device), info
-

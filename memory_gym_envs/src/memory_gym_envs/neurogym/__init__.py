@@ -1,8 +1,8 @@
 """NeuroGym tasks with trial boundaries (needs the `neurogym` extra only when an env is built).
 
-    import gymnasium as gym, memory_gym_envs
-    env = gym.make("MemoryGym/NeuroGym-DelayMatchSample-v0", trials_per_episode=20)
-    env = memory_gym_envs.neurogym.make("ContextDecisionMaking-v0", dt=50, pass_reward=True)
+import gymnasium as gym, memory_gym_envs
+env = gym.make("MemoryGym/NeuroGym-DelayMatchSample-v0", trials_per_episode=20)
+env = memory_gym_envs.neurogym.make("ContextDecisionMaking-v0", dt=50, pass_reward=True)
 """
 
 from memory_gym_envs.neurogym.env import INSTALL_HINT, NeuroGymEnv, make, make_vector_env, neurogym_task_ids

@@ -66,7 +66,9 @@ def _make_trial_env(neurogym_id: str, kwargs: dict[str, Any]):
     task = creator(**{**spec.kwargs, **kwargs})
     task = task.unwrapped
     if not isinstance(task, TrialEnv):
-        raise ValueError(f"neurogym_id {neurogym_id!r} is not a neurogym TrialEnv (got {type(task).__name__})")
+        raise ValueError(
+            f"neurogym_id {neurogym_id!r} is not a neurogym TrialEnv (got {type(task).__name__})"
+        )
     return env_id, task
 
 
@@ -139,9 +141,13 @@ class NeuroGymEnv(gym.Env):
         self.trials_per_episode = _check_optional_int("trials_per_episode", trials_per_episode)
         self.max_steps = _check_optional_int("max_steps", max_steps)
         if self.trials_per_episode is None and self.max_steps is None:
-            raise ValueError("trials_per_episode and max_steps cannot both be None (episodes would never end)")
-        if isinstance(success_threshold, bool) or not isinstance(success_threshold, (int, float, np.number)) or not (
-            0.0 <= float(success_threshold) <= 1.0
+            raise ValueError(
+                "trials_per_episode and max_steps cannot both be None (episodes would never end)"
+            )
+        if (
+            isinstance(success_threshold, bool)
+            or not isinstance(success_threshold, (int, float, np.number))
+            or not (0.0 <= float(success_threshold) <= 1.0)
         ):
             raise ValueError(f"success_threshold must be a number in [0, 1]; got {success_threshold!r}")
         self.success_threshold = float(success_threshold)
@@ -157,7 +163,9 @@ class NeuroGymEnv(gym.Env):
             )
         obs_shape = self.task.observation_space.shape
         if obs_shape is None or len(obs_shape) != 1:
-            raise ValueError(f"neurogym_id {self.neurogym_id!r} has observation shape {obs_shape}; need a flat vector")
+            raise ValueError(
+                f"neurogym_id {self.neurogym_id!r} has observation shape {obs_shape}; need a flat vector"
+            )
         self._task_obs_size = int(obs_shape[0])
         self._num_actions = int(task_action_space.n)
         size = self._task_obs_size + int(self.pass_reward) + self._num_actions * int(self.pass_action)
@@ -194,7 +202,9 @@ class NeuroGymEnv(gym.Env):
             raise ValueError(f"{self.neurogym_id} defines no ground-truth action")
         action = int(self.task.gt[self.task.t_ind])
         if not 0 <= action < self._num_actions:  # e.g. Reaching1D's gt is a target angle
-            raise ValueError(f"{self.neurogym_id}'s ground truth {action} is not an action in [0, {self._num_actions - 1}]")
+            raise ValueError(
+                f"{self.neurogym_id}'s ground truth {action} is not an action in [0, {self._num_actions - 1}]"
+            )
         return action
 
     def _seed_task(self, seed: int) -> None:
@@ -239,7 +249,11 @@ class NeuroGymEnv(gym.Env):
         self._correct = 0
         self._prev_reward = 0.0
         self._prev_action = -1
-        return self._observation(self._first_task_obs()), {"new_trial": False, "trial_index": 0, "gt": self._gt_now()}
+        return self._observation(self._first_task_obs()), {
+            "new_trial": False,
+            "trial_index": 0,
+            "gt": self._gt_now(),
+        }
 
     def step(self, action):
         if not self.action_space.contains(action):

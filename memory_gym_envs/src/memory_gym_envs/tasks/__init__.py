@@ -1,17 +1,18 @@
 """All native MemoryGym tasks. Adding a task = its own module + one entry in TASK_CLASSES."""
+
 from __future__ import annotations
 
 from typing import Any
 
-from .base import BatchedTask
 from .associative_recall import AssociativeRecall
+from .base import BatchedTask
 from .copy_memory import CopyMemory
 from .delayed_cue import DelayedCue
 from .distractor_navigation import DistractorNavigation
-from .nback import NBack
-from .permuted_copy import PermutedCopy
 from .multi_cue_delay import MultiCueDelay
+from .nback import NBack
 from .pattern_binding import PatternBinding
+from .permuted_copy import PermutedCopy
 from .tmaze import TMazeActive, TMazePassive
 
 TASK_CLASSES: list[type[BatchedTask]] = [
@@ -41,6 +42,4 @@ def task_class(task: Any) -> type[BatchedTask]:
     for cls in TASK_CLASSES:
         if cls.name == name:
             return cls
-    raise ValueError(
-        f"unknown task {task!r}; valid tasks: {[c.name for c in TASK_CLASSES]}"
-    )
+    raise ValueError(f"unknown task {task!r}; valid tasks: {[c.name for c in TASK_CLASSES]}")

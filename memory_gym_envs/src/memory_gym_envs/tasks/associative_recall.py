@@ -1,4 +1,5 @@
 """AssociativeRecall: K key/value pairs, a delay, then the value of each queried key."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,16 +28,24 @@ class AssociativeRecall(StudyRecallTask):
         "extreme": preset(0.4, num_pairs=16, num_keys=32, num_values=8, delay=10_000, num_queries=8),
     }
 
-    def __init__(self, num_envs: int, *, num_pairs: int, num_keys: int, num_values: int,
-                 delay: int, num_queries: int):
+    def __init__(
+        self, num_envs: int, *, num_pairs: int, num_keys: int, num_values: int, delay: int, num_queries: int
+    ):
         self.num_keys = check_int(self.name, "num_keys", num_keys, 1, 1_024)
         self.num_pairs = check_int(self.name, "num_pairs", num_pairs, 1, self.num_keys)
         self.num_values = check_int(self.name, "num_values", num_values, 2, 1_024)
         self.num_queries = check_int(self.name, "num_queries", num_queries, 1, self.num_pairs)
         delay = self._check_delay(delay)
-        self._setup(num_envs, study_steps=self.num_pairs, delay=delay, recall_steps=self.num_queries,
-                    obs_size=2 + self.num_keys + self.num_values, num_actions=self.num_values,
-                    study_width=2, recall_width=1)
+        self._setup(
+            num_envs,
+            study_steps=self.num_pairs,
+            delay=delay,
+            recall_steps=self.num_queries,
+            obs_size=2 + self.num_keys + self.num_values,
+            num_actions=self.num_values,
+            study_width=2,
+            recall_width=1,
+        )
 
     def _sample(self, rows):
         n = len(rows)

@@ -38,6 +38,7 @@ clock ``t`` there: the task code never sees them, and a fixed delay cannot be so
 ``max_steps`` is the longest episode including them; ``set_param('delay', ...)`` narrows the sampled range
 on a live env (it takes effect at each row's next episode), which is what a curriculum uses.
 """
+
 from __future__ import annotations
 
 import math
@@ -69,9 +70,7 @@ def check_float(task: str, name: str, value: Any, low: float, high: float) -> fl
     """Return ``value`` as float, or raise ValueError naming the parameter, range and value."""
     ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
     if not ok or not math.isfinite(float(value)) or not low <= float(value) <= high:
-        raise ValueError(
-            f"{task}: parameter {name!r} must be a number in [{low}, {high}], got {value!r}"
-        )
+        raise ValueError(f"{task}: parameter {name!r} must be a number in [{low}, {high}], got {value!r}")
     return float(value)
 
 
@@ -121,7 +120,9 @@ class BatchedTask:
         return the delay the task is built for (a). Call before ``super().__init__``."""
         if isinstance(value, (list, tuple, np.ndarray)):
             if len(value) != 2:
-                raise ValueError(f"{self.name}: parameter 'delay' must be an int or a (low, high) pair, got {value!r}")
+                raise ValueError(
+                    f"{self.name}: parameter 'delay' must be an int or a (low, high) pair, got {value!r}"
+                )
             a = check_int(self.name, "delay (low end of the range)", value[0], max(low, 1), high)
             b = check_int(self.name, "delay (high end of the range)", value[1], a, high)
         else:
@@ -147,8 +148,10 @@ class BatchedTask:
         """Change a live parameter; it applies from each row's next episode on (rows mid-episode
         finish the episode they drew), so a vector env never needs a rebuild."""
         if name not in self.live_params:
-            raise ValueError(f"{self.name}: parameter {name!r} cannot change on a live env; "
-                             f"live parameters: {list(self.live_params)}")
+            raise ValueError(
+                f"{self.name}: parameter {name!r} cannot change on a live env; "
+                f"live parameters: {list(self.live_params)}"
+            )
         getattr(self, f"_set_{name}")(value)
 
     def _set_delay(self, value: Any) -> None:
@@ -219,9 +222,7 @@ class BatchedTask:
         # One reduction checks both ends: negatives wrap to huge unsigned values.
         if arr.view(np.uint64).max() >= self.num_actions:
             bad = arr[(arr < 0) | (arr >= self.num_actions)][0]
-            raise ValueError(
-                f"{self.name}: actions must be in [0, {self.num_actions - 1}], got {bad}"
-            )
+            raise ValueError(f"{self.name}: actions must be in [0, {self.num_actions - 1}], got {bad}")
         return arr
 
     # ---- implemented by each task ---------------------------------------------------------------

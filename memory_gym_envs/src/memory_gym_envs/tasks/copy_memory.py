@@ -1,4 +1,5 @@
 """CopyMemory: reproduce a sequence of L tokens, in order, after D blank steps."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,9 +31,16 @@ class CopyMemory(StudyRecallTask):
         self.length = check_int(self.name, "length", length, 1, 1_000)
         self.vocab_size = check_int(self.name, "vocab_size", vocab_size, 2, 1_024)
         delay = self._check_delay(delay)
-        self._setup(num_envs, study_steps=self.length, delay=delay, recall_steps=self.length,
-                    obs_size=2 + self.vocab_size, num_actions=self.vocab_size,
-                    study_width=1, recall_width=0)
+        self._setup(
+            num_envs,
+            study_steps=self.length,
+            delay=delay,
+            recall_steps=self.length,
+            obs_size=2 + self.vocab_size,
+            num_actions=self.vocab_size,
+            study_width=1,
+            recall_width=0,
+        )
 
     def _sample(self, rows):
         tokens = self.rng.integers(rows, self.vocab_size, self.length)

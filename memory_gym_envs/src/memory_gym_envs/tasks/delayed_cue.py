@@ -1,4 +1,5 @@
 """DelayedCue: remember one of C cues across D blank steps, answer it when queried."""
+
 from __future__ import annotations
 
 import numpy as np

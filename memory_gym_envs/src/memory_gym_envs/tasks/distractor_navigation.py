@@ -1,4 +1,5 @@
 """DistractorNavigation: see the goal once, ignore look-alike decoys, be on the goal at the end."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -132,8 +133,8 @@ class DistractorNavigation(BatchedTask):
         # Without the goal, head for a fixed cell (the top-left corner) and stay there.
         s = self.grid_size
         obs = np.asarray(obs)
-        x = obs[:, 1:1 + s].argmax(axis=1)
-        y = obs[:, 1 + s:1 + 2 * s].argmax(axis=1)
+        x = obs[:, 1 : 1 + s].argmax(axis=1)
+        y = obs[:, 1 + s : 1 + 2 * s].argmax(axis=1)
         return np.select([x > 0, y > 0], [LEFT, UP], STAY).astype(np.int64)
 
     @property

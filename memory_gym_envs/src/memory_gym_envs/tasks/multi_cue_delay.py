@@ -1,5 +1,6 @@
 """MultiCueDelay: N cues flash at random distinct times in a presentation window; after a delay,
 recall all of them in the order they appeared."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -43,8 +44,16 @@ class MultiCueDelay(StudyRecallTask):
         # The window must hold num_cues distinct times.
         self.window = check_int(self.name, "window", window, self.num_cues, 1_000_000)
         delay = self._check_delay(delay)
-        self._setup(num_envs, study_steps=self.window, delay=delay, recall_steps=self.num_cues,
-                    obs_size=2 + self.num_tokens, num_actions=self.num_tokens, study_width=0, recall_width=0)
+        self._setup(
+            num_envs,
+            study_steps=self.window,
+            delay=delay,
+            recall_steps=self.num_cues,
+            obs_size=2 + self.num_tokens,
+            num_actions=self.num_tokens,
+            study_width=0,
+            recall_width=0,
+        )
         self.cues = EventSchedule(self.num_envs, self.num_cues)
 
     def _new_episodes(self, rows):

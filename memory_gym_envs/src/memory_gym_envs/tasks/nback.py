@@ -1,4 +1,5 @@
 """NBack: a token stream; from step n on, output the token seen n steps earlier."""
+
 from __future__ import annotations
 
 import math
@@ -17,8 +18,14 @@ def _binomial_tail(trials: int, p: float, k: int) -> float:
     if k > trials:
         return 0.0
     lp, lq = math.log(p), math.log1p(-p)
-    terms = [math.lgamma(trials + 1) - math.lgamma(i + 1) - math.lgamma(trials - i + 1) + i * lp
-             + (trials - i) * lq for i in range(k, trials + 1)]
+    terms = [
+        math.lgamma(trials + 1)
+        - math.lgamma(i + 1)
+        - math.lgamma(trials - i + 1)
+        + i * lp
+        + (trials - i) * lq
+        for i in range(k, trials + 1)
+    ]
     top = max(terms)
     return min(1.0, math.exp(top) * sum(math.exp(x - top) for x in terms))
 
@@ -44,8 +51,7 @@ class NBack(BatchedTask):
         "extreme": preset(0.5, n=8, vocab_size=16, length=10_000, success_threshold=0.9),
     }
 
-    def __init__(self, num_envs: int, *, n: int, vocab_size: int, length: int,
-                 success_threshold: float):
+    def __init__(self, num_envs: int, *, n: int, vocab_size: int, length: int, success_threshold: float):
         self.n = check_int(self.name, "n", n, 1, 1_024)  # the ring buffer holds N x n tokens
         self.vocab_size = check_int(self.name, "vocab_size", vocab_size, 2, 1_024)
         self.length = check_int(self.name, "length", length, self.n + 1, 10_000_000)

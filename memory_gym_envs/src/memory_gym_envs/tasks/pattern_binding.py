@@ -1,4 +1,5 @@
 """PatternBinding: bind P pattern pairs (A_i, B_i); after a delay, given one A_j, output its B_j."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -59,8 +60,16 @@ class PatternBinding(StudyRecallTask):
         p, k = self.num_pairs, self.pattern_length
         present = 2 * p * k
         # StudyRecallTask times study, delay and scored recall: the query steps sit in its delay.
-        self._setup(num_envs, study_steps=present, delay=delay + k, recall_steps=k,
-                    obs_size=4 + self.num_tokens, num_actions=self.num_tokens, study_width=0, recall_width=0)
+        self._setup(
+            num_envs,
+            study_steps=present,
+            delay=delay + k,
+            recall_steps=k,
+            obs_size=4 + self.num_tokens,
+            num_actions=self.num_tokens,
+            study_width=0,
+            recall_width=0,
+        )
         self.delay = delay
         self.query_start = present + delay
         self.answer_start = self.recall_start
@@ -69,11 +78,11 @@ class PatternBinding(StudyRecallTask):
         steps = np.arange(self.horizon + 1)
         self.flag_at = np.full(self.horizon + 1, -1, dtype=np.int64)
         self.flag_at[:present] = (steps[:present] // k) % 2  # A_0, B_0, A_1, B_1, ...
-        self.flag_at[self.query_start:self.answer_start] = QUERY_FLAG
-        self.flag_at[self.answer_start:self.horizon] = ANSWER_FLAG
+        self.flag_at[self.query_start : self.answer_start] = QUERY_FLAG
+        self.flag_at[self.answer_start : self.horizon] = ANSWER_FLAG
         self.stream_at = np.full(self.horizon + 1, -1, dtype=np.int64)
         self.stream_at[:present] = steps[:present]
-        self.stream_at[self.query_start:self.answer_start] = present + np.arange(k)
+        self.stream_at[self.query_start : self.answer_start] = present + np.arange(k)
         self.stream = np.zeros((self.num_envs, present + k), dtype=np.int64)  # A_0 B_0 ... A_j
         self.query = np.zeros(self.num_envs, dtype=np.int64)  # j
 

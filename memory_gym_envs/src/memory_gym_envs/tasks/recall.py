@@ -10,6 +10,7 @@ Observation columns 0 and 1 are the study and recall flags; the rest is the subc
 Answers are drawn i.i.d. uniformly from the ``num_actions`` values and recall cues never show
 them, so a memoryless policy is right with probability 1/num_actions per recall step.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,8 +23,18 @@ STUDY_FLAG, RECALL_FLAG = 0, 1
 class StudyRecallTask(BatchedTask):
     """Subclass: validate params, call ``_setup(...)``, implement ``_sample(rows)``."""
 
-    def _setup(self, num_envs: int, *, study_steps: int, delay: int, recall_steps: int,
-               obs_size: int, num_actions: int, study_width: int, recall_width: int) -> None:
+    def _setup(
+        self,
+        num_envs: int,
+        *,
+        study_steps: int,
+        delay: int,
+        recall_steps: int,
+        obs_size: int,
+        num_actions: int,
+        study_width: int,
+        recall_width: int,
+    ) -> None:
         super().__init__(num_envs)
         self.study_steps, self.delay, self.recall_steps = study_steps, delay, recall_steps
         self.recall_start = study_steps + delay
@@ -106,4 +117,7 @@ class StudyRecallTask(BatchedTask):
     def render_state(self, row: int) -> dict:
         """The answers due in the recall phase and how many came right so far (drawn by
         memory_gym_envs.render); subclasses add what was studied."""
-        return {"answers": self.answers[row].copy(), "correct": f"{self.num_correct[row]}/{self.recall_steps}"}
+        return {
+            "answers": self.answers[row].copy(),
+            "correct": f"{self.num_correct[row]}/{self.recall_steps}",
+        }

@@ -4,6 +4,7 @@ Shared by the tasks whose observations flash things at random moments (MultiCueD
 DistractorNavigation's decoys): each row keeps its sorted event times and the index of the next
 event, so a step only compares one time per row.
 """
+
 from __future__ import annotations
 
 import numpy as np

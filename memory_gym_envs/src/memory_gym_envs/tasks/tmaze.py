@@ -20,6 +20,7 @@ floating point); the correct arm pays ``1 - L * cell_reward``. The oracle's retu
 a wrong arm keeps only the progress reward. The progress reward stands in for the paper's
 per-step penalty (returns must stay in [0, 1]) and gives a learner a signal to walk the corridor.
 """
+
 from __future__ import annotations
 
 import math
@@ -128,7 +129,9 @@ class _TMaze(BatchedTask):
         return self.correct.copy()
 
     def _set_slack(self, value):
-        self.live_slack = check_int(self.name, f"slack (within the built slack [0, {self.slack}])", value, 0, self.slack)
+        self.live_slack = check_int(
+            self.name, f"slack (within the built slack [0, {self.slack}])", value, 0, self.slack
+        )
 
     def oracle_action(self):
         """Look at the cue first (active maze), walk to the junction, turn to the cued arm."""
