@@ -23,6 +23,7 @@ from stable_baselines3.common.utils import FloatSchedule, explained_variance
 from stable_baselines3.common.vec_env import VecEnv
 
 from .cores.base import check_positive_int, horizon_defaults
+from .device_rollout import DeviceRollout, check_step_mode
 from .policies import MemoryActorCriticPolicy
 from .rollout_buffer import RECURRENT_MODES, MemoryRolloutBuffer, SequenceSamples, pack_episodes
 from .vec_env import episode_horizon
@@ -79,6 +80,13 @@ class MemoryPPO(OnPolicyAlgorithm):
             cost of an update grows with the sequential core steps (T) per minibatch more than
             with its width, so short rollouts stay one wide minibatch, with ``n_epochs=8``.
         gate_coef: weight of the mean write gate in the loss, for cores that report a gate.
+        staged_rollout: run the rollout step through ``device_rollout.DeviceRollout`` (one packed
+            host->device copy and one action copy per step, pinned buffers, the policy step in a
+            CUDA graph where the core allows it). None (default): on where the device is CUDA.
+            False: the plain step (a tensor made from numpy and one eager forward per step).
+        rollout_step: the staged rollout's policy step, one of ``device_rollout.STEP_MODES``:
+            "auto" (a CUDA graph on CUDA where the core can be captured, else eager), "graph",
+            "compile" (``torch.compile``) or "eager".
     """
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {"MemoryPolicy": MemoryActorCriticPolicy}
@@ -106,6 +114,8 @@ class MemoryPPO(OnPolicyAlgorithm):
         bptt_len: int | None = None,
         burn_in: int = 0,
         gate_coef: float = 0.0,
+        staged_rollout: bool | None = None,
+        rollout_step: str = "auto",
         stats_window_size: int = 100,
         tensorboard_log: str | None = None,
         policy_kwargs: dict[str, Any] | None = None,
@@ -157,6 +167,9 @@ class MemoryPPO(OnPolicyAlgorithm):
         self.bptt_len = bptt_len
         self.burn_in = burn_in
         self.gate_coef = gate_coef
+        self.staged_rollout = staged_rollout
+        self.rollout_step = rollout_step
+        self._device_rollout: DeviceRollout | None = None
         self._last_memory_state: tuple[torch.Tensor, ...] | None = None
         if _init_setup_model:
             self._setup_model()
@@ -217,6 +230,9 @@ class MemoryPPO(OnPolicyAlgorithm):
         self._sequences_per_batch = batch // seq_len
         if self.gate_coef < 0:
             raise ValueError(f"gate_coef must be >= 0, got {self.gate_coef}")
+        if self.staged_rollout is not None and not isinstance(self.staged_rollout, (bool, np.bool_)):
+            raise TypeError(f"staged_rollout must be True, False or None, got {self.staged_rollout!r}")
+        check_step_mode(self.rollout_step)
 
     def _setup_model(self) -> None:
         self._check_config()
@@ -250,7 +266,13 @@ class MemoryPPO(OnPolicyAlgorithm):
             self.clip_range_vf = FloatSchedule(self.clip_range_vf)
 
     def _excluded_save_params(self) -> list[str]:
-        return [*super()._excluded_save_params(), "_last_memory_state", "_sequences_per_batch", "horizon"]
+        return [
+            *super()._excluded_save_params(),
+            "_last_memory_state",
+            "_sequences_per_batch",
+            "horizon",
+            "_device_rollout",
+        ]
 
     def _setup_learn(
         self, total_timesteps, callback=None, reset_num_timesteps=True, tb_log_name="run", progress_bar=False
@@ -286,16 +308,11 @@ class MemoryPPO(OnPolicyAlgorithm):
         state = self._last_memory_state
         dev = self.device
         box = isinstance(self.action_space, spaces.Box)
+        act = self._rollout_stepper()
         for _ in range(n_rollout_steps):
             buf.maybe_store_state(state)
-            with torch.inference_mode():
-                obs_t = torch.as_tensor(self._last_obs, device=dev)
-                if obs_t.dtype == torch.float64:
-                    obs_t = obs_t.float()
-                starts_np = np.asarray(self._last_episode_starts, dtype=np.float32)
-                starts_t = torch.as_tensor(starts_np, device=dev)
-                actions, values, log_probs, new_state = policy(obs_t, state, starts_t)
-            actions_np = actions.cpu().numpy()
+            starts_np = np.asarray(self._last_episode_starts, dtype=np.float32)
+            obs_t, actions, values, log_probs, new_state, actions_np = act(self._last_obs, starts_np, state)
             env_actions = (
                 np.clip(actions_np, self.action_space.low, self.action_space.high) if box else actions_np
             )
@@ -324,6 +341,29 @@ class MemoryPPO(OnPolicyAlgorithm):
         callback.update_locals(locals())
         callback.on_rollout_end()
         return True
+
+    def _rollout_stepper(self):
+        """The rollout step: ``DeviceRollout.act`` (built once per policy) when staged, else ``_act``."""
+        staged = self.device.type == "cuda" if self.staged_rollout is None else bool(self.staged_rollout)
+        if not staged:
+            return self._act
+        stepper = self._device_rollout
+        if stepper is None or stepper.policy is not self.policy or stepper.n_envs != self.n_envs:
+            stepper = DeviceRollout(
+                self.policy, self.n_envs, self.observation_space, self.device, self.rollout_step
+            )
+            self._device_rollout = stepper
+        return stepper.act
+
+    def _act(self, obs: np.ndarray, starts: np.ndarray, state):
+        """The plain rollout step: (obs on device, actions, values, log_probs, new state, numpy actions)."""
+        with torch.inference_mode():
+            obs_t = torch.as_tensor(obs, device=self.device)
+            if obs_t.dtype == torch.float64:
+                obs_t = obs_t.float()
+            starts_t = torch.as_tensor(starts, device=self.device)
+            actions, values, log_probs, new_state = self.policy(obs_t, state, starts_t)
+        return obs_t, actions, values, log_probs, new_state, actions.cpu().numpy()
 
     def _bootstrap_truncated(self, rewards: np.ndarray, dones: np.ndarray, infos, state) -> np.ndarray:
         """Add gamma * V(terminal obs) to the reward of episodes cut by a time limit (SB3 issue #633),
