@@ -1,11 +1,13 @@
 """The GPU path checked in one command (issue 14): set-up, gpu tests, Mamba2 Triton == PyTorch,
-core and MemoryPPO throughput with a profile, time to target on DelayedCue; one table at the end.
+core and MemoryPPO throughput, time to target on DelayedCue, and a profile of one MemoryPPO
+cycle; one table at the end.
 
-    uv run python benchmarks/gpu_check.py                    # all six parts, under 8 minutes on one H100/H200
-    uv run python benchmarks/gpu_check.py --parts 3,4        # chosen parts (ranges too: 2-6)
+    uv run python benchmarks/gpu_check.py                    # all seven parts, under 8 minutes on one H100/H200
+    uv run python benchmarks/gpu_check.py --parts 3,4        # chosen parts (ranges too: 2-7)
     uv run python benchmarks/gpu_check.py --budget-s 900     # the chosen parts' limits scaled to 900 s in all
     uv run python benchmarks/gpu_check.py --dry-run          # the parts, their limits and commands; runs nothing
     python3 benchmarks/gpu_check.py --python python3         # an environment prepared without uv (no set-up)
+    uv run python benchmarks/gpu_check.py --device cpu --smoke --parts 7   # the profile on the CPU
 
 Why this shape: a GPU machine is lent for minutes, with a clone of the repo and nothing else, so
 the check must be ready before the machine is and must not lose everything to one hang. Each
@@ -13,7 +15,8 @@ part runs in its own subprocess under its own time limit (killed at it, with wha
 far kept), and the table and ``--out`` JSON say ok / failed / timeout / skipped per part. Without
 CUDA the script says so and exits 0 having imported nothing but the standard library.
 ``--smoke`` runs the measuring parts with tiny sizes on whatever device is there (CPU too): it
-checks the script itself, its figures mean nothing.
+checks the script itself, its figures mean nothing. ``--device cpu`` runs the measuring parts on
+the CPU even where a GPU is (CPU figures; no GPU needed).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ REPO = Path(__file__).resolve().parents[1]
 TASK = "MemoryGym/DelayedCue-v0"
 PPO_CORES = ("mamba2", "gru", "pseudo_mamba")  # mamba2 first: its 4,096-env row is the issue's target
 PPO_ENVS = (1024, 4096, 16384)
-PROFILE_ROW = ("mamba2", 4096)
+TARGET_ROW = PROFILE_ROW = ("mamba2", 4096)
 TARGETS = {"ppo_sps": 300_000, "mamba_vs_gru": 4.0}
 #: Mamba2 parity tolerances: Triton's tl.dot runs float32 as TF32 on Hopper (about 1e-3 relative).
 PARITY_ATOL = PARITY_RTOL = 5e-3
@@ -67,10 +70,16 @@ PARTS = (
     Part(
         5,
         "ppo-throughput",
-        100,
-        "MemoryPPO env steps/s on DelayedCue medium, 1k/4k/16k envs; one-cycle profile",
+        95,
+        "MemoryPPO env steps/s on DelayedCue medium, 1k/4k/16k envs, with the staged rollout",
     ),
-    Part(6, "time-to-target", 120, "DelayedCue easy and medium to their target with the published budgets"),
+    Part(6, "time-to-target", 110, "DelayedCue easy and medium to their target with the published budgets"),
+    Part(
+        7,
+        "update-profile",
+        30,
+        "where one MemoryPPO cycle goes: rollout (env step, host<->device copies, policy) vs update",
+    ),
 )
 
 
@@ -197,6 +206,8 @@ def worker_cmd(prefix: list[str], part: int, result: Path, deadline: float, args
         args.target_core,
         "--ppo-kwargs",
         args.ppo_kwargs,
+        "--device",
+        args.device,
     ]
     return cmd + (["--smoke"] if args.smoke else [])
 
@@ -205,7 +216,7 @@ def setup_commands(args, prefix: list[str]) -> list[tuple[list[str], dict[str, s
     """Part 1's commands: the README's set-up with the mamba extra, which belongs to memory-agents
     (``--package``), mamba-ssm built against the installed torch (root pyproject:
     no-build-isolation-package) without its CUDA extension; ``--inexact`` keeps a build made before."""
-    if args.python or args.smoke or prefix[0] != "uv":
+    if args.python or args.smoke or args.device == "cpu" or prefix[0] != "uv":
         return []
     mamba_env = {"MAMBA_FORCE_BUILD": "TRUE", "MAMBA_SKIP_CUDA_BUILD": "TRUE"}
     return [
@@ -286,7 +297,7 @@ def run_part(part: Part, limit: float, args, prefix, env, workdir: Path) -> dict
     if part.num == 2 and status != "ok" and not timed_out:
         figure = f"{pytest_figure(lines)} (exit {rc})"
     if part.num == 1 and len(commands) == 1:
-        figure = f"no uv set-up (--python, --smoke or no uv), environment checked: {figure}"
+        figure = f"no uv set-up (--python, --smoke, --device cpu or no uv), environment checked: {figure}"
     return {
         "part": part.num,
         "name": part.name,
@@ -324,13 +335,13 @@ def git_commit() -> str | None:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument(
-        "--parts", type=parse_parts, default=parse_parts("1-6"), help="e.g. 2,3 or 2-6 (default all)"
+        "--parts", type=parse_parts, default=parse_parts("1-7"), help="e.g. 2,3 or 2-6 (default all)"
     )
     p.add_argument(
         "--budget-s",
         type=float,
         help="total seconds for the chosen parts, spread as their default limits "
-        f"are (default {sum(x.limit_s for x in PARTS):.0f} for all six)",
+        f"are (default {sum(x.limit_s for x in PARTS):.0f} for all seven)",
     )
     p.add_argument("--dry-run", action="store_true", help="list the parts, limits and commands; run nothing")
     p.add_argument(
@@ -349,6 +360,12 @@ def main(argv=None) -> int:
     )
     p.add_argument(
         "--smoke", action="store_true", help="tiny sizes on any device (CPU too): checks the script only"
+    )
+    p.add_argument(
+        "--device",
+        choices=("cuda", "cpu"),
+        default="cuda",
+        help="where the measuring parts run (default %(default)s; cpu: CPU figures, no GPU needed)",
     )
     p.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     p.add_argument("--result", help=argparse.SUPPRESS)
@@ -375,12 +392,12 @@ def main(argv=None) -> int:
                     print("      $ " + shell_line(cmd, extra_env))
         print(f"  total {sum(limits.values()):.0f} s")
         return 0
-    if not present and not args.smoke:
+    if not present and not args.smoke and args.device == "cuda":
         print(f"No CUDA GPU present ({gpu}): nothing measured. Run this on a CUDA machine.")
         return 0
     started = time.time()
     print(
-        f"GPU check {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {gpu if present else 'no GPU (smoke)'}; "
+        f"GPU check {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {gpu if present else 'no GPU'}; device {args.device}; "
         f"commit {git_commit()}; parts {args.parts}; Python under {how}",
         flush=True,
     )
@@ -449,17 +466,21 @@ def run_worker(args) -> int:
         4: core_throughput,
         5: ppo_throughput,
         6: time_to_target,
+        7: update_profile,
     }
     worker[args.worker](args, result)
     return 0
 
 
 def device_for(args):
-    """CUDA (a worker without it fails with a line saying why), or in --smoke whatever is there."""
+    """CUDA (a worker without it fails with a line saying why), the CPU with ``--device cpu``, or
+    in --smoke whatever is there."""
     import torch
 
-    if torch.cuda.is_available():
+    if args.device == "cuda" and torch.cuda.is_available():
         return torch.device("cuda")
+    if args.device == "cpu" and not args.smoke:
+        return torch.device("cpu")
     if args.smoke:
         torch.set_num_threads(1)  # small nets on a shared CPU: more threads than free cores slow them 10x
         return torch.device("cpu")
@@ -499,7 +520,8 @@ def check_environment(args, result: Result) -> None:
         f"mamba_ssm Triton SSD {'importable' if mamba else 'NOT importable'}"
     )
     print(figure)
-    ok = (cuda or args.smoke) and (mamba or args.smoke)
+    cpu_only = args.smoke or args.device == "cpu"
+    ok = cpu_only or (cuda and mamba)
     result.update(
         status="ok" if ok else "failed",
         figure=figure,
@@ -656,69 +678,66 @@ def time_calls(owner, name: str, totals: dict, key: str, device, count: dict | N
     setattr(owner, name, timed)
 
 
-def transfer_seconds(model, device, steps: int) -> float:
-    """Host<->device traffic of ``steps`` rollout steps, alone: observation and episode-start
-    uploads from numpy, the action download, each step as collect_rollouts moves them."""
-    import numpy as np
-    import torch
-
-    obs = np.asarray(model._last_obs)
-    starts = np.asarray(model._last_episode_starts, dtype=np.float32)
-    actions = torch.zeros(model.n_envs, dtype=torch.int64, device=device)
-    sync(device)
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        torch.as_tensor(obs, device=device)
-        torch.as_tensor(starts, device=device)
-        actions.cpu().numpy()
-    sync(device)
-    return time.perf_counter() - t0
-
-
 def profile_cycle(model, device) -> list[str]:
-    """One more rollout + update of ``model`` with synchronized timers on its parts; lines naming
-    where the time went, the largest share last."""
+    """One more rollout + update of ``model`` (already warmed up) with synchronized timers on its
+    parts; lines naming where the time went, the largest part last. With the staged rollout the
+    two copies and the policy step are timed apart; the plain step is one item."""
+    stepper = model._device_rollout
+    env = model.env
+    venv = getattr(env, "venv", None)  # GymnasiumVecEnv: the task's batched arrays under SB3's adapter
+    step_kind = stepper.step_mode if stepper is not None else "plain, not staged"
+    timed = [
+        (model, "collect_rollouts", "rollout"),
+        (model, "train", "update"),
+        (env, "step", "env step"),
+        (model.rollout_buffer, "add", "buffer add"),
+        (model, "_loss", "loss forward (sequence re-run)"),
+        (model.policy.optimizer, "step", "optimizer step"),
+    ]
+    if venv is not None:
+        timed.append((venv, "step", "task step"))
+    if stepper is not None:
+        step_items = [
+            (stepper, "upload", "host->device copy (observations + starts)"),
+            (stepper, "policy_step", f"policy step ({step_kind})"),
+            (stepper, "download", "device->host copy (actions)"),
+        ]
+    else:
+        step_items = [(model, "_act", "plain step (copies + eager policy)")]
+    timed += step_items
     totals: dict[str, float] = {}
     counts: dict[str, int] = {}
-    time_calls(model, "collect_rollouts", totals, "rollout", device)
-    time_calls(model, "train", totals, "update", device)
-    time_calls(model.env, "step", totals, "env step (numpy, CPU)", device, counts)
-    time_calls(model.policy, "forward", totals, "policy forward (T=1)", device, counts)
-    time_calls(model.rollout_buffer, "add", totals, "buffer add", device, counts)
-    time_calls(model, "_loss", totals, "loss forward (sequence re-run)", device, counts)
-    time_calls(model.policy.optimizer, "step", totals, "optimizer step", device, counts)
+    for owner, name, key in timed:
+        time_calls(owner, name, totals, key, device, counts)
     steps = model.n_steps * model.n_envs
-    model.learn(steps, reset_num_timesteps=False)
-    for owner, name in (
-        (model, "collect_rollouts"),
-        (model, "train"),
-        (model.env, "step"),
-        (model.policy, "forward"),
-        (model.rollout_buffer, "add"),
-        (model, "_loss"),
-        (model.policy.optimizer, "step"),
-    ):
-        delattr(owner, name)
-    transfer = transfer_seconds(model, device, model.n_steps)
-    roll, upd = totals["rollout"], totals["update"]
-    parts = {
-        "env step (numpy, CPU)": totals.get("env step (numpy, CPU)", 0.0),
-        "policy forward (T=1)": totals.get("policy forward (T=1)", 0.0),
-        "buffer add": totals.get("buffer add", 0.0),
-        "host<->device transfers (timed alone, same sizes)": transfer,
-    }
-    parts["rest of rollout (Python, callbacks, infos; by difference)"] = roll - sum(parts.values())
+    try:
+        model.learn(steps, reset_num_timesteps=False)
+    finally:
+        for owner, name, _ in timed:
+            delattr(owner, name)
+    get = lambda key: totals.get(key, 0.0)  # noqa: E731
+    roll, upd = get("rollout"), get("update")
+    parts = {}
+    if venv is not None:
+        parts["env step: task arrays"] = get("task step")
+        parts["env step: SB3 adapter (info dicts, episode stats)"] = get("env step") - get("task step")
+    else:
+        parts["env step"] = get("env step")
+    for _, _, key in step_items:
+        parts[key] = get(key)
+    parts["buffer add"] = get("buffer add")
+    parts["rest of rollout (Python, callbacks, GAE; by difference)"] = roll - sum(parts.values())
+    n_loss = counts.get("loss forward (sequence re-run)", 0)
     upd_parts = {
-        f"loss forward (sequence re-run), {counts.get('loss forward (sequence re-run)', 0)} minibatches": totals.get(
-            "loss forward (sequence re-run)", 0.0
-        ),
-        "optimizer step": totals.get("optimizer step", 0.0),
+        f"loss forward (sequence re-run), {n_loss} minibatches": get("loss forward (sequence re-run)"),
+        "optimizer step": get("optimizer step"),
     }
     upd_parts["backward + grad clip + batching (by difference)"] = upd - sum(upd_parts.values())
     cycle = roll + upd
     lines = [
         f"cycle {cycle:.2f} s = {steps:,} env steps ({rate(steps / cycle)} steps/s, timers synchronized)",
-        f"rollout {roll:.2f} s ({roll / cycle:.0%}), {model.n_steps} steps of {model.n_envs} envs:",
+        f"rollout {roll:.2f} s ({roll / cycle:.0%}), {model.n_steps} steps of {model.n_envs} envs, "
+        f"policy step {step_kind}:",
     ]
     lines += [f"  {k:<58}{v:8.3f} s {v / cycle:5.0%}" for k, v in parts.items()]
     lines.append(f"update {upd:.2f} s ({upd / cycle:.0%}), {model.n_epochs} epochs:")
@@ -728,11 +747,40 @@ def profile_cycle(model, device) -> list[str]:
     return lines
 
 
+def update_profile(args, result: Result) -> None:
+    """Part 7: where one MemoryPPO cycle's time goes (``profile_cycle``), for PROFILE_ROW on
+    DelayedCue medium after one warm-up cycle (compilation, autotuning, graph capture)."""
+    from memory_agents import MemoryPPO, make_vec_env
+
+    dev = device_for(args)
+    core, n_envs = (PROFILE_ROW[0], 8) if args.smoke else PROFILE_ROW
+    difficulty = "easy" if args.smoke else "medium"
+    env = make_vec_env(TASK, num_envs=n_envs, seed=0, difficulty=difficulty)
+    kwargs = {"staged_rollout": True, **json.loads(args.ppo_kwargs)}  # staged on the CPU too
+    model = MemoryPPO("MemoryPolicy", env, device=dev, seed=0, policy_kwargs=dict(memory=core), **kwargs)
+    t0 = time.perf_counter()
+    model.learn(model.n_steps * n_envs)
+    warmup = time.perf_counter() - t0
+    print(f"{core}, {n_envs} envs, DelayedCue {difficulty} on {dev.type}: warm-up cycle {warmup:.1f} s")
+    lines = profile_cycle(model, dev)
+    print("\n".join(lines), flush=True)
+    stepper = model._device_rollout
+    cycle, rollout = lines[0].split(" = ")[0], lines[1].split(",")[0]
+    result.update(
+        figure=f"{core} @{n_envs} envs on {dev.type}: {cycle}, {rollout}, {lines[-1]}",
+        profile=lines,
+        profile_row=f"{core}, {n_envs} envs, DelayedCue {difficulty}, {dev.type}",
+        rollout_step=None if stepper is None else stepper.step_mode,
+        rollout_fallback=None if stepper is None else stepper.fallback,
+    )
+
+
 def ppo_throughput(args, result: Result) -> None:
     """Env steps/s of MemoryPPO training (rollout + update, its defaults: n_steps = the horizon,
-    402) on DelayedCue medium. Warm-up: one cycle per core at the first size (kernel compilation,
-    autotuning); then one timed cycle per row. A row that would not end before the deadline
-    (estimated from the core's previous row) is skipped, not cut."""
+    402; on CUDA the staged rollout of ``memory_agents.device_rollout``) on DelayedCue medium.
+    Warm-up: one cycle per core at the first size (kernel compilation, autotuning, graph capture);
+    then one timed cycle per row. A row that would not end before the deadline (estimated from the
+    core's previous row) is skipped, not cut."""
     import gc
 
     import torch
@@ -743,7 +791,7 @@ def ppo_throughput(args, result: Result) -> None:
     deadline = args.deadline - 8
     env_counts = (4, 8, 16) if args.smoke else PPO_ENVS
     difficulty = "easy" if args.smoke else "medium"  # smoke: 62-step rollouts, the CPU is slow at 402
-    profile_row = (PROFILE_ROW[0], env_counts[1])
+    target_row = (TARGET_ROW[0], env_counts[1])
     ppo_kwargs = json.loads(args.ppo_kwargs)
     rows: list[dict] = []
     per_step: dict[str, float] = {}
@@ -752,7 +800,7 @@ def ppo_throughput(args, result: Result) -> None:
             row = {"core": core, "envs": n_envs}
             rows.append(row)
             if core in per_step:
-                need = per_step[core] * n_envs * (1.3 if (core, n_envs) == profile_row else 1.0) + 5
+                need = per_step[core] * n_envs + 5
                 if time.time() + need > deadline:
                     row["skipped"] = f"needs ~{need:.0f} s, {max(deadline - time.time(), 0):.0f} s left"
                     print(f"  {core:<13}{n_envs:>6} envs  skipped: {row['skipped']}", flush=True)
@@ -773,6 +821,7 @@ def ppo_throughput(args, result: Result) -> None:
             del model.collect_rollouts, model.train
             per_step[core] = cycle / n_envs
             backend = getattr(model.policy.memory_core, "last_backend", None)
+            stepper = model._device_rollout
             seq_len = {"full": model.n_steps, "truncated": model.bptt_len, "cached": 1}[model.recurrent_mode]
             row.update(
                 sps=steps / cycle,
@@ -782,36 +831,34 @@ def ppo_throughput(args, result: Result) -> None:
                 n_steps=model.n_steps,
                 minibatches=steps // (seq_len * model._sequences_per_batch),
                 backend=backend,
+                rollout_step=stepper.step_mode if stepper else "plain",
+                rollout_fallback=stepper.fallback if stepper else None,
             )
             print(
                 f"  {core:<13}{n_envs:>6} envs  {rate(row['sps']):>7} steps/s  (rollout {totals['rollout']:.1f} s, "
                 f"update {totals['update']:.1f} s, {row['minibatches']} minibatches x {model.n_epochs} epochs, "
-                f"scan {backend or '-'})",
+                f"scan {backend or '-'}, rollout step {row['rollout_step']})",
                 flush=True,
             )
-            result.update(figure=ppo_figure(rows, profile_row), rows=rows)
-            if (core, n_envs) == profile_row and time.time() + per_step[core] * n_envs * 1.3 < deadline:
-                lines = profile_cycle(model, dev)
-                print("\n".join("  profile: " + line for line in lines), flush=True)
-                result.update(profile=lines, profile_row=f"{core}, {n_envs} envs, DelayedCue {difficulty}")
+            result.update(figure=ppo_figure(rows, target_row), rows=rows)
             del model, env
             gc.collect()
             if dev.type == "cuda":
                 torch.cuda.empty_cache()
-    result.update(figure=ppo_figure(rows, profile_row), rows=rows)
+    result.update(figure=ppo_figure(rows, target_row), rows=rows)
 
 
-def ppo_figure(rows: list[dict], profile_row) -> str:
+def ppo_figure(rows: list[dict], target_row) -> str:
     done = [r for r in rows if "sps" in r]
     if not done:
         return "no row measured"
-    key = next((r for r in done if (r["core"], r["envs"]) == profile_row), None)
+    key = next((r for r in done if (r["core"], r["envs"]) == target_row), None)
     best = max(done, key=lambda r: r["sps"])
     head = (
         f"{key['core']} @{key['envs']} envs {rate(key['sps'])} steps/s (target >= {rate(TARGETS['ppo_sps'])}: "
         f"{'met' if key['sps'] >= TARGETS['ppo_sps'] else 'not met'})"
         if key
-        else f"{profile_row[0]} @{profile_row[1]} envs not measured"
+        else f"{target_row[0]} @{target_row[1]} envs not measured"
     )
     return f"{head}; best {best['core']} @{best['envs']} {rate(best['sps'])}; {len(done)}/{len(rows)} rows"
 

@@ -1,7 +1,9 @@
 """benchmarks/gpu_check.py where no GPU is: it says so and exits 0 having measured (and imported)
 nothing heavy; its options are checked before anything runs. The CUDA parts themselves can only
-run on a GPU machine; `-m slow` runs them with --smoke (tiny sizes, CPU) to catch breakage early."""
+run on a GPU machine; `-m slow` runs them with --smoke (tiny sizes, CPU) to catch breakage early,
+and the profile part (7) runs here in-process with --device cpu --smoke."""
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -47,7 +49,8 @@ def test_dry_run_lists_the_chosen_parts_with_scaled_limits(tmp_path):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--parts", "7"], "parts are 1-6"),
+        (["--parts", "8"], "parts are 1-7"),
+        (["--device", "tpu"], "invalid choice: 'tpu'"),
         (["--parts", "two"], "expects part numbers"),
         (["--budget-s", "0"], "--budget-s must be > 0"),
         (["--ppo-kwargs", "{oops"], "--ppo-kwargs must be a JSON object"),
@@ -65,9 +68,9 @@ def test_smoke_run_of_the_measuring_parts_on_cpu(tmp_path):
         "--python",
         sys.executable,
         "--parts",
-        "3-6",
+        "3-7",
         "--budget-s",
-        "400",
+        "450",
         "--out",
         "gpu_check.json",
         cwd=tmp_path,
@@ -82,7 +85,28 @@ def test_smoke_run_of_the_measuring_parts_on_cpu(tmp_path):
         "core-throughput": "ok",
         "ppo-throughput": "ok",
         "time-to-target": "ok",
+        "update-profile": "ok",
     }, run.stdout
     ppo = report["parts"][4]["details"]
-    assert any("sps" in row for row in ppo["rows"]) and ppo["profile"][-1].startswith("largest:")
+    assert any("sps" in row for row in ppo["rows"])
+    assert report["parts"][6]["details"]["profile"][-1].startswith("largest:")
     assert run.returncode == 0
+
+
+def test_profile_part_on_cpu_names_where_the_cycle_goes(tmp_path, capsys, monkeypatch):
+    spec = importlib.util.spec_from_file_location("gpu_check", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "gpu_check", module)  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    result = tmp_path / "part7.json"
+    argv = ["--worker", "7", "--result", str(result), "--deadline", "0", "--device", "cpu", "--smoke"]
+    assert module.main(argv) == 0
+    details = json.loads(result.read_text())["details"]
+    lines = details["profile"]
+    assert details["rollout_step"] == "eager" and "cpu" in details["profile_row"]
+    assert lines[0].startswith("cycle ") and lines[-1].startswith("largest:")
+    for item in ("host->device copy", "policy step (eager)", "device->host copy", "env step: task arrays"):
+        assert any(item in line for line in lines), item
+    seconds = [float(line.split()[-3]) for line in lines if line.startswith("  ")]
+    assert all(s >= 0 for s in seconds)
+    assert "largest:" in capsys.readouterr().out
