@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from memory_agents.curriculum import CurriculumCallback, CurriculumSpec, parse_curriculum
+from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import configure
 
 from memory_agents import MemoryPPO, make_vec_env
@@ -120,3 +121,25 @@ def test_bad_specs_name_the_problem(data, match):
 def test_start_beyond_target_is_an_error():
     with pytest.raises(ValueError, match="start must be <= target for 'delay': got start=50, target=20"):
         CurriculumSpec(param="delay", start=50).with_target(20)
+
+
+class _EpisodeLengths(BaseCallback):
+    def __init__(self):
+        super().__init__()
+        self.lengths = []
+
+    def _on_step(self) -> bool:
+        for i in np.flatnonzero(self.locals["dones"]):
+            self.lengths.append(self.locals["infos"][i]["episode"]["l"])
+        return True
+
+
+def test_first_episodes_of_a_fresh_learn_are_at_the_stage():
+    """learn() resets the envs before the callback sets the stage; the callback draws the first
+    episodes again, so no row starts with an episode from the built range (delay up to 200)."""
+    spec = CurriculumSpec(param="delay", start=2, target=200, threshold=1.0, window=10_000)
+    with pytest.warns(UserWarning, match="n_steps"):  # short rollouts keep the test fast
+        model = make_model(spec, n_steps=8)
+    lengths = _EpisodeLengths()
+    model.learn(8 * 4 * 3, callback=[CurriculumCallback(spec), lengths])
+    assert lengths.lengths and max(lengths.lengths) == spec.start + 2  # cue, 2 blank steps, query

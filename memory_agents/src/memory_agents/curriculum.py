@@ -127,6 +127,13 @@ class CurriculumCallback(BaseCallback):
             state = {"spec": asdict(self.spec), "value": self.spec.start, "history": []}
         self.model.curriculum_state = state
         self._apply()
+        starts = getattr(self.model, "_last_episode_starts", None)
+        if starts is not None and np.all(starts):
+            # learn() has just reset the envs, so their first episodes were drawn from the built
+            # range (up to the target delay), not the stage. Draw them again at the stage: one
+            # long first episode per row would set the padded length of every packed sequence in
+            # the first update (a 100x slower update at delay 2,000 from stage 20).
+            self.model._last_obs = self.training_env.reset()
 
     def _apply(self) -> None:
         self.training_env.env_method("set_task_param", self.spec.param, self.spec.live_value(self.value))
