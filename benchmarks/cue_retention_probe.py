@@ -6,7 +6,7 @@ the gradient to see. For each core (and initialisation option) this prints, at d
   divided by the mean output norm (0 = the cue is forgotten);
 - ``grad``: gradient reach, the norm of d y_D / d x_0 (0 = no learning signal reaches the cue).
 
-    uv run python benchmarks/cue_retention_probe.py [--delays 60 400 2000] [--hidden 64]
+    uv run python benchmarks/cue_retention_probe.py [--delays 60 400 2000] [--hidden 64] [--only mamba2]
 """
 
 from __future__ import annotations
@@ -22,8 +22,12 @@ VARIANTS = {
     "lstm": ("lstm", {}),
     "lstm chrono": ("lstm", {"max_timescale": None}),
     "mamba2": ("mamba2", {}),
+    "mamba2 horizon": ("mamba2", {"max_timescale": None}),
     "pseudo_mamba": ("pseudo_mamba", {}),
+    "pseudo_mamba horizon": ("pseudo_mamba", {"max_timescale": None}),
     "pseudo_memory": ("pseudo_memory", {}),
+    "mamba2_memory": ("mamba2_memory", {}),
+    "mamba2_memory horizon": ("mamba2_memory", {"max_timescale": None}),
 }
 
 
@@ -49,14 +53,17 @@ def main() -> None:
     p.add_argument("--hidden", type=int, default=64)
     p.add_argument("--cues", type=int, default=8)
     p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--only", nargs="+", help="run only the variants whose label starts with one of these")
     args = p.parse_args()
     torch.set_num_threads(1)
-    header = "core".ljust(16) + "".join(f"D={d}: sens / grad".rjust(26) for d in args.delays)
+    header = "core".ljust(24) + "".join(f"D={d}: sens / grad".rjust(26) for d in args.delays)
     print(header)
     for label, (name, kwargs) in VARIANTS.items():
+        if args.only and not any(label.startswith(o) for o in args.only):
+            continue
         cells = []
         for delay in args.delays:
-            kw = {k: (delay if v is None else v) for k, v in kwargs.items()}  # chrono: timescale = delay
+            kw = {k: (delay if v is None else v) for k, v in kwargs.items()}  # horizon: timescale = delay
             sens = grad = 0.0
             for seed in range(args.seeds):
                 torch.manual_seed(seed)
@@ -64,7 +71,7 @@ def main() -> None:
                 s, g = probe(core, args.cues, delay)
                 sens, grad = sens + s / args.seeds, grad + g / args.seeds
             cells.append(f"{sens:9.2e} / {grad:9.2e}".rjust(26))
-        print(label.ljust(16) + "".join(cells), flush=True)
+        print(label.ljust(24) + "".join(cells), flush=True)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ D, H = 5, 8
 # Small, fast configurations; chunk sizes below T so chunk boundaries are exercised.
 CORE_KWARGS: dict[str, dict] = {
     "mamba2": dict(d_state=8, headdim=4, expand=2, chunk_size=4),
+    "mamba2_memory": dict(num_slots=3, d_state=8, headdim=4, chunk_size=4),
     "pseudo_mamba": dict(chunk_size=4),
     "transformer": dict(window=5, block_len=4),  # cache eviction and block boundaries inside T
 }

@@ -16,6 +16,7 @@ _CORE_MODULES = (
     "pseudo_mamba",
     "mpn",
     "pseudo_memory",
+    "mamba2_memory",
     "transformer",
 )
 

@@ -191,6 +191,12 @@ class MemoryCore(nn.Module):
                 raise ValueError(f"state[{i}] must have shape {expected} (batch first), got {got}")
         return state
 
+    @classmethod
+    def horizon_timescale(cls, horizon: int) -> int | None:
+        """The ``max_timescale`` for episodes of ``horizon`` steps (None: keep the default);
+        used by ``horizon_defaults`` for cores that take a ``max_timescale``."""
+        return max(int(horizon), 2)
+
     def extra_repr(self) -> str:
         return f"input_dim={self.input_dim}, hidden_dim={self.hidden_dim}"
 
@@ -225,14 +231,16 @@ CHRONO_MIN_HORIZON = 16
 
 
 def horizon_defaults(name: str, horizon: int, given: dict) -> dict:
-    """Core kwargs that follow the task's horizon: ``max_timescale=horizon`` for a core whose
-    ``max_timescale`` defaults to None (GRU / LSTM chrono init), unless ``given`` sets it or the
-    horizon is below CHRONO_MIN_HORIZON."""
+    """Core kwargs that follow the task's horizon: ``max_timescale=cls.horizon_timescale(horizon)``
+    for a core whose ``max_timescale`` defaults to None (GRU / LSTM chrono init, Mamba2 step
+    sizes, Pseudo-Mamba decays), unless ``given`` sets it, the horizon is below
+    CHRONO_MIN_HORIZON or the core keeps its default there (``horizon_timescale`` is None)."""
     cls = _REGISTRY.get(name) if isinstance(name, str) else None  # a bad name fails later, in make_core
     param = None if cls is None else inspect.signature(cls.__init__).parameters.get("max_timescale")
     if param is None or param.default is not None or "max_timescale" in given or horizon < CHRONO_MIN_HORIZON:
         return {}
-    return {"max_timescale": max(int(horizon), 2)}
+    timescale = cls.horizon_timescale(int(horizon))
+    return {} if timescale is None else {"max_timescale": timescale}
 
 
 def make_core(name: str, input_dim: int, hidden_dim: int, **kwargs) -> MemoryCore:

@@ -104,11 +104,14 @@ class Mamba2Core(MemoryCore):
         chunk_size: scan chunk length; None picks the faster one per backend (64 Triton, 32 PyTorch).
             The PyTorch scan's memory is O(B * T * nheads * chunk_size).
         dt_min, dt_max: range of the initial step sizes. A_init_range: range of the initial -A.
+        max_timescale: None keeps dt_min / dt_max. An integer T >= 2 replaces them by chrono-style
+            step sizes: each head's decay time 1 / (dt * A) is drawn uniformly in [2, T] (dt =
+            1 / (A * tau)), so heads keep a cue for up to T steps and its gradient reaches back as
+            far; MemoryPPO sets it to the task's horizon (``base.horizon_defaults``).
         D_init: initial value of the learnable skip D (per head). Default 0.0, not mamba_ssm's 1.0:
             in a single-layer core the skip adds the current (cue-independent) input at the scale of
-            the SSM read-out, and after the gated RMSNorm it drowns the remembered part about 70x
-            at initialisation; with D=1 MemoryPPO stays at chance on DelayedCue(4 cues, delay 10),
-            with D=0 it solves it. D is still trained, so the skip can grow where it helps.
+            the SSM read-out, and after the gated RMSNorm it drowns the remembered part (README,
+            "cores"). D is still trained, so the skip can grow where it helps.
         backend: "auto" | "torch" | "triton" (see module docstring).
     """
 
@@ -128,6 +131,7 @@ class Mamba2Core(MemoryCore):
         A_init_range: tuple[float, float] = (1.0, 16.0),
         D_init: float = 0.0,
         norm_eps: float = 1e-5,
+        max_timescale: int | None = None,
         backend: str = "auto",
     ):
         super().__init__(input_dim, hidden_dim)
@@ -156,6 +160,9 @@ class Mamba2Core(MemoryCore):
                 "backend='triton' needs mamba-ssm and triton on a CUDA machine "
                 "(install the extra: see the README 'cores' section)"
             )
+        self.max_timescale = (
+            None if max_timescale is None else check_positive_int("max_timescale", max_timescale, 2)
+        )
         self.backend = backend
         self.last_backend: str | None = None
 
@@ -164,10 +171,16 @@ class Mamba2Core(MemoryCore):
         conv = nn.Conv1d(self.conv_dim, self.conv_dim, self.d_conv, groups=self.conv_dim)  # for its init
         self.conv_weight = nn.Parameter(conv.weight.detach().reshape(self.conv_dim, self.d_conv).clone())
         self.conv_bias = nn.Parameter(conv.bias.detach().clone())
-        dt = torch.exp(torch.rand(self.nheads) * (math.log(dt_max) - math.log(dt_min)) + math.log(dt_min))
-        dt = dt.clamp(min=dt_init_floor)
+        if self.max_timescale is None:
+            dt = torch.exp(torch.rand(self.nheads) * (math.log(dt_max) - math.log(dt_min)) + math.log(dt_min))
+            dt = dt.clamp(min=dt_init_floor)
+            A = torch.empty(self.nheads).uniform_(*A_init_range)
+        else:
+            tau = torch.empty(self.nheads).uniform_(2.0, float(self.max_timescale))
+            A = torch.empty(self.nheads).uniform_(*A_init_range)
+            dt = 1.0 / (A * tau)
         self.dt_bias = nn.Parameter(dt + torch.log(-torch.expm1(-dt)))  # inverse softplus
-        self.A_log = nn.Parameter(torch.log(torch.empty(self.nheads).uniform_(*A_init_range)))
+        self.A_log = nn.Parameter(torch.log(A))
         self.D = nn.Parameter(torch.full((self.nheads,), float(D_init)))
         self.norm_weight = nn.Parameter(torch.ones(self.d_inner))
         self.norm_eps = float(norm_eps)
@@ -250,4 +263,5 @@ class Mamba2Core(MemoryCore):
             f"{super().extra_repr()}, d_state={self.d_state}, d_conv={self.d_conv}, nheads={self.nheads}, "
             f"headdim={self.headdim}, ngroups={self.ngroups}, chunk_size={self.chunk_size}, "
             f"backend={self.backend!r}"
+            + (f", max_timescale={self.max_timescale}" if self.max_timescale else "")
         )

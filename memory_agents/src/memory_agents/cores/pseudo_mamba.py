@@ -5,7 +5,8 @@
     y_t = sigmoid(W_o x_t + b_o) * h_t     output gate
 
 State ``(h,)`` with h of shape (B, H). ``aux["gate"] = 1 - a_t`` is the write gate.
-The decay biases are spread so channels start with time constants from ~2 to ~1000 steps.
+The decay biases are spread so channels start with time constants log-spaced from
+``min_timescale`` to ``max_timescale`` steps (MemoryPPO raises the latter for long horizons).
 
 Sequence path: a chunked parallel (Hillis-Steele) scan in PyTorch (any device and dtype) or,
 on CUDA, a Triton scan kernel with its own backward (``triton_scan.py``), same numbers.
@@ -22,6 +23,11 @@ from torch import nn
 from .base import MemoryCore, check_positive_int, register_core
 
 BACKENDS = ("auto", "torch", "triton")
+#: Longest initial decay time when no horizon is given.
+DEFAULT_MAX_TIMESCALE = 1000.0
+#: With a horizon, the longest decay time is this many horizons: the log-spaced decays lose
+#: little by reaching past the horizon and keep more of a cue at it (cue_retention_probe.py).
+HORIZON_FACTOR = 4
 
 
 def chunked_linear_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor, chunk_size: int) -> torch.Tensor:
@@ -75,7 +81,9 @@ class PseudoMambaCore(MemoryCore):
     Args:
         chunk_size: chunk length of the PyTorch scan (log2(chunk_size) parallel steps, T / chunk_size serial ones).
         backend: "auto" (Triton on CUDA when available, else PyTorch) | "torch" | "triton".
-        min_timescale, max_timescale: range of the initial decay time constants 1 / (1 - a).
+        min_timescale, max_timescale: range of the initial decay time constants 1 / (1 - a);
+            max_timescale None means DEFAULT_MAX_TIMESCALE; ``base.horizon_defaults`` raises it
+            for long horizons (``horizon_timescale``).
     """
 
     def __init__(
@@ -85,9 +93,11 @@ class PseudoMambaCore(MemoryCore):
         chunk_size: int = 16,
         backend: str = "auto",
         min_timescale: float = 2.0,
-        max_timescale: float = 1000.0,
+        max_timescale: float | None = None,
     ):
         super().__init__(input_dim, hidden_dim)
+        if max_timescale is None:
+            max_timescale = DEFAULT_MAX_TIMESCALE
         self.chunk_size = check_positive_int("chunk_size", chunk_size)
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
@@ -105,6 +115,12 @@ class PseudoMambaCore(MemoryCore):
         )
         with torch.no_grad():
             self.in_proj.bias[hidden_dim : 2 * hidden_dim] = torch.log(tau - 1)
+
+    @classmethod
+    def horizon_timescale(cls, horizon: int) -> int | None:
+        """HORIZON_FACTOR horizons where that exceeds DEFAULT_MAX_TIMESCALE, else None (the default)."""
+        timescale = HORIZON_FACTOR * int(horizon)
+        return timescale if timescale > DEFAULT_MAX_TIMESCALE else None
 
     def state_shapes(self):
         return ((self.hidden_dim,),)

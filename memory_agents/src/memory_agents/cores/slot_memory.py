@@ -1,0 +1,133 @@
+"""PseudoMode slot memory beside a controller: the one implementation shared by the slot cores.
+
+A subclass supplies the controller (a GRU cell in ``pseudo_memory``, a Mamba2 block in
+``mamba2_memory``) that turns the inputs into controller outputs ``h_t``; this class keeps K
+key-value slots and, per step (all rows at once)::
+
+    a      = softmax(slots @ W_q h / sqrt(slot_dim))          # content-based read, (B, K)
+    r      = a @ slots                                        # read vector
+    g      = sigmoid(w_g . [h, x_t] + b_g)                    # write gate, (B, 1)
+    v      = tanh(W_v [h, x_t])                               # what to write
+    w      = onehot(argmin(usage))                            # least-used slot
+    slots  = slots + g * w (v - slots)                        # g = 1 overwrites that slot
+    usage  = usage_decay * usage + a + g * w                  # read or written slots count as used
+    y_t    = W_o [h, r]
+
+Reads use the slots as they were before this step's write. The slot choice is discrete (argmin,
+first index on ties); the write is differentiable in g and v, so the gate can be trained and
+penalised: ``aux["gate"]`` (T, B, 1) keeps its graph for a sparsity term, ``aux["attention"]``
+(T, B, K) and ``aux["state_norm"]`` (T, B, norm of the slots) are detached. Usage decays, so a
+slot that is neither read nor written becomes the next one to be overwritten.
+State: the controller's tensors, then ``slots`` (B, K, slot_dim) and ``usage`` (B, K).
+The controller does not read the slots, so it may run over the whole sequence at once (a
+parallel scan); only the slot loop is sequential, because the write slot depends on past usage.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .base import MemoryCore, State, check_positive_int
+
+
+class SlotMemoryCore(MemoryCore):
+    """Base class of the slot-memory cores (see module docstring).
+
+    Subclasses build their controller, then call ``_build_memory(controller_dim)``, and implement
+    ``controller_state_shapes`` and ``_controller``.
+
+    Args:
+        num_slots: number of memory slots K.
+        slot_dim: size of each slot (None: hidden_dim).
+        usage_decay: per-step decay of slot usage, in [0, 1).
+    """
+
+    def __init__(
+        self,
+        input_dim: int,
+        hidden_dim: int,
+        num_slots: int = 8,
+        slot_dim: int | None = None,
+        usage_decay: float = 0.9,
+    ):
+        super().__init__(input_dim, hidden_dim)
+        self.num_slots = check_positive_int("num_slots", num_slots)
+        self.slot_dim = check_positive_int("slot_dim", hidden_dim if slot_dim is None else slot_dim)
+        if (
+            isinstance(usage_decay, bool)
+            or not isinstance(usage_decay, (int, float))
+            or not 0.0 <= usage_decay < 1.0
+        ):
+            raise ValueError(f"usage_decay must be a number in [0, 1), got {usage_decay!r}")
+        self.usage_decay = float(usage_decay)
+
+    def _build_memory(self, controller_dim: int) -> None:
+        """The read query, write gate, write value and output layers (after the controller's)."""
+        Hc, Dm = controller_dim, self.slot_dim
+        self.query = nn.Linear(Hc, Dm, bias=False)
+        self.gate = nn.Linear(Hc + self.input_dim, 1)
+        self.write = nn.Linear(Hc + self.input_dim, Dm)
+        self.out = nn.Linear(Hc + Dm, self.hidden_dim)
+
+    # ----------------------------------------------------------------- to implement
+    def controller_state_shapes(self) -> tuple[tuple[int, ...], ...]:
+        """Per-row shapes of the controller's state tensors."""
+        raise NotImplementedError
+
+    def _controller(self, x: torch.Tensor, state: State, starts: torch.Tensor) -> tuple[torch.Tensor, State]:
+        """Controller outputs (T, B, controller_dim) and its final state, with the rows flagged in
+        ``starts`` (T, B) reset before their step."""
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------- provided
+    def state_shapes(self):
+        return (*self.controller_state_shapes(), (self.num_slots, self.slot_dim), (self.num_slots,))
+
+    def _memory_step(self, h, x_t, slots, usage):
+        """One read / gated write; returns y, slots, usage, the gate (B, 1) and the read attention (B, K)."""
+        q = self.query(h)
+        attn = torch.softmax(torch.einsum("bkd,bd->bk", slots, q) / math.sqrt(self.slot_dim), dim=-1)
+        read = torch.einsum("bk,bkd->bd", attn, slots)
+        hx = torch.cat([h, x_t], dim=-1)
+        g = torch.sigmoid(self.gate(hx))  # (B, 1)
+        v = torch.tanh(self.write(hx))  # (B, Dm)
+        w = F.one_hot(usage.argmin(dim=-1), self.num_slots).to(x_t.dtype)  # (B, K)
+        gw = g * w
+        slots = slots + gw.unsqueeze(-1) * (v.unsqueeze(1) - slots)
+        # usage only chooses the slot (argmin has no gradient): keep it out of the graph
+        usage = self.usage_decay * usage + (attn + gw).detach()
+        y = self.out(torch.cat([h, read], dim=-1))
+        return y, slots, usage, g, attn
+
+    def _forward(self, x, state, starts):
+        n = len(state) - 2
+        hs, controller_state = self._controller(x, tuple(state[:n]), starts)
+        slots, usage = state[n:]
+        ys, gates, attns, norms = [], [], [], []
+        any_start = starts.any(dim=1).tolist()
+        for t in range(x.shape[0]):
+            if any_start[t]:  # the initial slots and usage are zeros
+                keep = ~starts[t]
+                slots = torch.where(keep[:, None, None], slots, torch.zeros_like(slots))
+                usage = torch.where(keep[:, None], usage, torch.zeros_like(usage))
+            y_t, slots, usage, g, attn = self._memory_step(hs[t], x[t], slots, usage)
+            ys.append(y_t)
+            gates.append(g)
+            attns.append(attn.detach())
+            norms.append(slots.detach().flatten(1).norm(dim=1))
+        self.aux = {
+            "gate": torch.stack(gates),
+            "attention": torch.stack(attns),
+            "state_norm": torch.stack(norms),
+        }
+        return torch.stack(ys), (*controller_state, slots, usage)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{super().extra_repr()}, num_slots={self.num_slots}, slot_dim={self.slot_dim}, "
+            f"usage_decay={self.usage_decay}"
+        )
