@@ -6,12 +6,18 @@ the gradient to see. For each core (and initialisation option) this prints, at d
   divided by the mean output norm (0 = the cue is forgotten);
 - ``grad``: gradient reach, the norm of d y_D / d x_0 (0 = no learning signal reaches the cue).
 
+Then, for the slot-memory cores, ``slot retention``: the cue is written with the gate open, the
+gate is then held at a small value g (a nearly shut gate, as a trained agent's is between cues)
+for D steps, and the table prints how much of the cue's write is left in its slot (1 = intact),
+per usage rule (which slot each write goes to).
+
     uv run python benchmarks/cue_retention_probe.py [--delays 60 400 2000] [--hidden 64] [--only mamba2]
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 
 import torch
 from memory_agents.cores import make_core
@@ -47,6 +53,32 @@ def probe(core, num_cues: int, delay: int) -> tuple[float, float]:
     return sens, float(grad[0].norm())
 
 
+SLOT_VARIANTS = {
+    f"{name} {rule}": (name, {"usage_rule": rule})
+    for name in ("pseudo_memory", "mamba2_memory")
+    for rule in ("recency", "strength")
+}
+
+
+@torch.no_grad()
+def slot_retention(core, num_cues: int, delay: int, gate_logit: float) -> float:
+    """Fraction of the cue's write still in its slot after ``delay`` steps of gate sigmoid(gate_logit)."""
+    x = torch.zeros(delay + 1, num_cues, core.input_dim)
+    x[0, torch.arange(num_cues), torch.arange(num_cues)] = 1.0
+    core.gate.weight.zero_()
+    core.gate.bias.fill_(60.0)  # write the cue
+    state = core(x[:1], core.initial_state(num_cues))[1]
+    cue_slot = state[-2].abs().sum(-1).argmax(-1)  # the only slot written so far
+    core.gate.bias.fill_(gate_logit)
+    left = torch.ones(num_cues)
+    for t in range(1, delay + 1):
+        target = state[-1].argmin(-1)  # where this step's write goes
+        state = core(x[t : t + 1], state)[1]
+        g = core.aux["gate"][0, :, 0]
+        left = left * torch.where(target == cue_slot, 1 - g, torch.ones_like(g))
+    return float(left.mean())
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--delays", type=int, nargs="+", default=[60, 400, 2000])
@@ -54,6 +86,9 @@ def main() -> None:
     p.add_argument("--cues", type=int, default=8)
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--only", nargs="+", help="run only the variants whose label starts with one of these")
+    p.add_argument(
+        "--gate-logits", type=float, nargs="+", default=[-3.0, -5.0], help="slot retention: shut-gate logits"
+    )
     args = p.parse_args()
     torch.set_num_threads(1)
     header = "core".ljust(24) + "".join(f"D={d}: sens / grad".rjust(26) for d in args.delays)
@@ -72,6 +107,22 @@ def main() -> None:
                 sens, grad = sens + s / args.seeds, grad + g / args.seeds
             cells.append(f"{sens:9.2e} / {grad:9.2e}".rjust(26))
         print(label.ljust(24) + "".join(cells), flush=True)
+    print()
+    print("slot retention".ljust(32) + "".join(f"D={d}".rjust(10) for d in args.delays))
+    for label, (name, kwargs) in SLOT_VARIANTS.items():
+        if args.only and not any(label.startswith(o) for o in args.only):
+            continue
+        for logit in args.gate_logits:
+            cells = []
+            for delay in args.delays:
+                left = 0.0
+                for seed in range(args.seeds):
+                    torch.manual_seed(seed)
+                    core = make_core(name, args.cues + 2, args.hidden, **kwargs)
+                    left += slot_retention(core, args.cues, delay, logit) / args.seeds
+                cells.append(f"{left:10.3f}")
+            gate = f"g={1 / (1 + math.exp(-logit)):.4f}"
+            print(f"{label} {gate}".ljust(32) + "".join(cells), flush=True)
 
 
 if __name__ == "__main__":

@@ -63,3 +63,38 @@ def test_memory_ppo_sets_the_timescale_from_the_horizon(tmp_path):
     assert explicit.policy.memory_kwargs == {"max_timescale": 5}
     other = MemoryPPO("MemoryPolicy", env, policy_kwargs=dict(memory="pseudo_mamba", hidden_dim=8))
     assert "max_timescale" not in other.policy.memory_kwargs  # its own default (1000) stands
+
+
+def test_mamba2_horizon_timescale_spreads_decay_times_up_to_it():
+    torch.manual_seed(0)
+    core = make_core("mamba2", 6, 64, max_timescale=500)
+    dt = torch.nn.functional.softplus(core.dt_bias.detach())
+    tau = 1.0 / (dt * torch.exp(core.A_log.detach()))
+    assert float(tau.min()) >= 2.0 - 1e-3 and float(tau.max()) <= 500 * (1 + 1e-4)
+    assert float(tau.max()) > 100  # spread, not all short
+    with pytest.raises(ValueError, match="max_timescale must be an integer >= 2, got 1"):
+        make_core("mamba2", 6, 64, max_timescale=1)
+
+
+@pytest.mark.parametrize("name", ["mamba2", "mamba2_memory"])
+def test_mamba2_horizon_timescale_keeps_a_cue_that_default_init_forgets(name):
+    torch.manual_seed(0)
+    default = cue_sensitivity(make_core(name, 6, 32), 1000)
+    torch.manual_seed(0)
+    horizon = cue_sensitivity(make_core(name, 6, 32, max_timescale=1000), 1000)
+    assert default < 1e-6 and horizon > 1e-5 and horizon > 100 * default
+
+
+def test_horizon_defaults_per_core():
+    from memory_agents.cores.base import horizon_defaults
+    from memory_agents.cores.pseudo_mamba import DEFAULT_MAX_TIMESCALE, HORIZON_FACTOR
+
+    for name in ("gru", "lstm", "mamba2", "mamba2_memory"):
+        assert horizon_defaults(name, 400, {}) == {"max_timescale": 400}
+        assert horizon_defaults(name, 10, {}) == {}  # short tasks keep the default init
+        assert horizon_defaults(name, 400, {"max_timescale": 7}) == {}  # given wins
+    # Pseudo-Mamba's log-spaced decays already reach DEFAULT_MAX_TIMESCALE; longer horizons raise it
+    short = int(DEFAULT_MAX_TIMESCALE) // HORIZON_FACTOR
+    assert horizon_defaults("pseudo_mamba", short, {}) == {}
+    assert horizon_defaults("pseudo_mamba", 2000, {}) == {"max_timescale": HORIZON_FACTOR * 2000}
+    assert horizon_defaults("pseudo_memory", 2000, {}) == {}  # no max_timescale option

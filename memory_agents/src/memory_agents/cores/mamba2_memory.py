@@ -23,7 +23,7 @@ class Mamba2MemoryCore(SlotMemoryCore):
     """Slot memory with a least-used, sigmoid-gated write and a Mamba2 controller.
 
     Args:
-        num_slots, slot_dim, usage_decay: the slot memory (see ``SlotMemoryCore``).
+        num_slots, slot_dim, usage_decay, usage_rule: the slot memory (see ``SlotMemoryCore``).
         controller_dim: model width of the Mamba2 block (None: hidden_dim).
         d_state, d_conv, expand, headdim, ngroups, chunk_size, max_timescale, backend: the
             Mamba2 block's options (see ``Mamba2Core``).
@@ -37,6 +37,7 @@ class Mamba2MemoryCore(SlotMemoryCore):
         slot_dim: int | None = None,
         controller_dim: int | None = None,
         usage_decay: float = 0.9,
+        usage_rule: str = "recency",
         d_state: int = 16,
         d_conv: int = 4,
         expand: int = 2,
@@ -46,7 +47,7 @@ class Mamba2MemoryCore(SlotMemoryCore):
         max_timescale: int | None = None,
         backend: str = "auto",
     ):
-        super().__init__(input_dim, hidden_dim, num_slots, slot_dim, usage_decay)
+        super().__init__(input_dim, hidden_dim, num_slots, slot_dim, usage_decay, usage_rule)
         self.controller_dim = check_positive_int(
             "controller_dim", hidden_dim if controller_dim is None else controller_dim
         )

@@ -23,6 +23,7 @@ class PseudoMemoryCore(SlotMemoryCore):
         slot_dim: size of each slot (None: hidden_dim).
         controller_dim: size of the GRU controller state (None: hidden_dim).
         usage_decay: per-step decay of slot usage, in [0, 1). Default 0.9.
+        usage_rule: which slot a write goes to, "recency" (default) or "strength" (see ``slot_memory``).
     """
 
     def __init__(
@@ -33,8 +34,9 @@ class PseudoMemoryCore(SlotMemoryCore):
         slot_dim: int | None = None,
         controller_dim: int | None = None,
         usage_decay: float = 0.9,
+        usage_rule: str = "recency",
     ):
-        super().__init__(input_dim, hidden_dim, num_slots, slot_dim, usage_decay)
+        super().__init__(input_dim, hidden_dim, num_slots, slot_dim, usage_decay, usage_rule)
         self.controller_dim = check_positive_int(
             "controller_dim", hidden_dim if controller_dim is None else controller_dim
         )

@@ -10,14 +10,23 @@ key-value slots and, per step (all rows at once)::
     v      = tanh(W_v [h, x_t])                               # what to write
     w      = onehot(argmin(usage))                            # least-used slot
     slots  = slots + g * w (v - slots)                        # g = 1 overwrites that slot
-    usage  = usage_decay * usage + a + g * w                  # read or written slots count as used
+    usage  = usage_decay * usage + a + g * w                  # usage_rule "recency" (the default)
+    usage  = usage + g * w (g - usage)                        # usage_rule "strength"
     y_t    = W_o [h, r]
 
 Reads use the slots as they were before this step's write. The slot choice is discrete (argmin,
 first index on ties); the write is differentiable in g and v, so the gate can be trained and
 penalised: ``aux["gate"]`` (T, B, 1) keeps its graph for a sparsity term, ``aux["attention"]``
-(T, B, K) and ``aux["state_norm"]`` (T, B, norm of the slots) are detached. Usage decays, so a
-slot that is neither read nor written becomes the next one to be overwritten.
+(T, B, K) and ``aux["state_norm"]`` (T, B, norm of the slots) are detached.
+
+Usage rules. "recency": usage decays, so a slot that is neither read nor written becomes the
+next one to be overwritten, however strongly it was written: a cue written once and not read
+until much later is overwritten by the small writes of a nearly shut gate, a fraction g at a
+time, about every K steps (``benchmarks/cue_retention_probe.py``, slot retention). "strength":
+usage is the strength of the writes a slot holds, blended toward each new write's gate exactly as
+the slot's content is blended toward the new value; neither time nor reads lower it, so weak
+writes keep landing on weakly written slots and a strongly written slot is overwritten only
+when no slot holds weaker content.
 State: the controller's tensors, then ``slots`` (B, K, slot_dim) and ``usage`` (B, K).
 The controller does not read the slots, so it may run over the whole sequence at once (a
 parallel scan); only the slot loop is sequential, because the write slot depends on past usage.
@@ -33,6 +42,8 @@ from torch.nn import functional as F
 
 from .base import MemoryCore, State, check_positive_int
 
+USAGE_RULES = ("recency", "strength")
+
 
 class SlotMemoryCore(MemoryCore):
     """Base class of the slot-memory cores (see module docstring).
@@ -43,7 +54,9 @@ class SlotMemoryCore(MemoryCore):
     Args:
         num_slots: number of memory slots K.
         slot_dim: size of each slot (None: hidden_dim).
-        usage_decay: per-step decay of slot usage, in [0, 1).
+        usage_decay: per-step decay of slot usage, in [0, 1) (usage_rule "recency").
+        usage_rule: "recency" (decayed reads and writes) or "strength" (the write strength a
+            slot holds; see module docstring).
     """
 
     def __init__(
@@ -53,6 +66,7 @@ class SlotMemoryCore(MemoryCore):
         num_slots: int = 8,
         slot_dim: int | None = None,
         usage_decay: float = 0.9,
+        usage_rule: str = "recency",
     ):
         super().__init__(input_dim, hidden_dim)
         self.num_slots = check_positive_int("num_slots", num_slots)
@@ -64,6 +78,9 @@ class SlotMemoryCore(MemoryCore):
         ):
             raise ValueError(f"usage_decay must be a number in [0, 1), got {usage_decay!r}")
         self.usage_decay = float(usage_decay)
+        if usage_rule not in USAGE_RULES:
+            raise ValueError(f"usage_rule must be one of {USAGE_RULES}, got {usage_rule!r}")
+        self.usage_rule = usage_rule
 
     def _build_memory(self, controller_dim: int) -> None:
         """The read query, write gate, write value and output layers (after the controller's)."""
@@ -99,7 +116,10 @@ class SlotMemoryCore(MemoryCore):
         gw = g * w
         slots = slots + gw.unsqueeze(-1) * (v.unsqueeze(1) - slots)
         # usage only chooses the slot (argmin has no gradient): keep it out of the graph
-        usage = self.usage_decay * usage + (attn + gw).detach()
+        if self.usage_rule == "recency":
+            usage = self.usage_decay * usage + (attn + gw).detach()
+        else:
+            usage = usage + (gw * (g - usage)).detach()
         y = self.out(torch.cat([h, read], dim=-1))
         return y, slots, usage, g, attn
 
@@ -129,5 +149,5 @@ class SlotMemoryCore(MemoryCore):
     def extra_repr(self) -> str:
         return (
             f"{super().extra_repr()}, num_slots={self.num_slots}, slot_dim={self.slot_dim}, "
-            f"usage_decay={self.usage_decay}"
+            f"usage_decay={self.usage_decay}, usage_rule={self.usage_rule!r}"
         )
