@@ -22,18 +22,29 @@ import math
 import torch
 from memory_agents.cores import make_core
 
+
+def _delay(d: int) -> int:
+    return d
+
+
+def _four_delays(d: int) -> int:
+    return 4 * d
+
+
+#: label -> (core, kwargs); a callable kwarg is called with the delay (e.g. timescale = delay).
 VARIANTS = {
     "gru": ("gru", {}),
-    "gru chrono": ("gru", {"max_timescale": None}),
+    "gru chrono": ("gru", {"max_timescale": _delay}),
     "lstm": ("lstm", {}),
-    "lstm chrono": ("lstm", {"max_timescale": None}),
+    "lstm chrono": ("lstm", {"max_timescale": _delay}),
     "mamba2": ("mamba2", {}),
-    "mamba2 horizon": ("mamba2", {"max_timescale": None}),
+    "mamba2 max=D": ("mamba2", {"max_timescale": _delay}),
     "pseudo_mamba": ("pseudo_mamba", {}),
-    "pseudo_mamba horizon": ("pseudo_mamba", {"max_timescale": None}),
+    "pseudo_mamba max=D": ("pseudo_mamba", {"max_timescale": _delay}),
+    "pseudo_mamba max=4D": ("pseudo_mamba", {"max_timescale": _four_delays}),
     "pseudo_memory": ("pseudo_memory", {}),
     "mamba2_memory": ("mamba2_memory", {}),
-    "mamba2_memory horizon": ("mamba2_memory", {"max_timescale": None}),
+    "mamba2_memory max=D": ("mamba2_memory", {"max_timescale": _delay}),
 }
 
 
@@ -98,7 +109,7 @@ def main() -> None:
             continue
         cells = []
         for delay in args.delays:
-            kw = {k: (delay if v is None else v) for k, v in kwargs.items()}  # horizon: timescale = delay
+            kw = {k: (v(delay) if callable(v) else v) for k, v in kwargs.items()}
             sens = grad = 0.0
             for seed in range(args.seeds):
                 torch.manual_seed(seed)
