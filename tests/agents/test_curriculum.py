@@ -143,3 +143,25 @@ def test_first_episodes_of_a_fresh_learn_are_at_the_stage():
     lengths = _EpisodeLengths()
     model.learn(8 * 4 * 3, callback=[CurriculumCallback(spec), lengths])
     assert lengths.lengths and max(lengths.lengths) == spec.start + 2  # cue, 2 blank steps, query
+
+
+def test_auto_rollout_follows_the_stage_horizon():
+    """n_steps="auto" spans the live horizon: short rollouts at an early stage, longer ones as the
+    stage grows, each covering a whole episode of the stage (DelayedCue: delay + 2 steps)."""
+    spec = CurriculumSpec(param="delay", start=2, target=40, threshold=0.5, window=8)
+    model = make_model(spec)
+    assert model.n_steps == 42  # built for the target
+    cb = CurriculumCallback(spec)
+    model.learn(4 * 4, callback=cb)
+    assert model.n_steps == 4 and model.rollout_buffer.n_steps == 4
+    model.get_env().env_method("set_task_param", "delay", spec.live_value(16))
+    model.learn(18 * 4, reset_num_timesteps=False)
+    assert model.n_steps == 18 and model.rollout_buffer.observations.shape[0] == 18
+
+
+def test_fixed_n_steps_never_follow():
+    model = make_model(n_steps=42)
+    CurriculumCallback(SPEC)  # the stage does not matter: an int n_steps is the user's
+    model.get_env().env_method("set_task_param", "delay", (2, 2))
+    model.learn(42 * 4)
+    assert model.n_steps == 42

@@ -65,7 +65,8 @@ class MemoryPPO(OnPolicyAlgorithm):
         n_steps: rollout length per env, or "auto" (default): the env's horizon (its longest
             episode, ``vec_env.episode_horizon``), so that full BPTT re-runs whole episodes; 128
             when the env does not say. Fixed-length tasks stay aligned, so each rollout is then
-            exactly one episode per env. Cores whose ``max_timescale`` defaults to None (GRU,
+            exactly one episode per env. In full mode "auto" follows the env's *live* horizon:
+            while a curriculum holds the episodes shorter, the rollouts are too. Cores whose ``max_timescale`` defaults to None (GRU,
             LSTM) get the horizon there too (chrono initialisation, see ``cores.torch_rnn``).
         recurrent_mode: "full" (exact BPTT over the whole rollout, minibatches of whole env
             trajectories), "truncated" (chunks of ``bptt_len`` steps re-run from the state stored
@@ -150,6 +151,9 @@ class MemoryPPO(OnPolicyAlgorithm):
             if n_steps != "auto":
                 raise ValueError(f"n_steps must be an integer >= 1 or 'auto', got {n_steps!r}")
             n_steps = self.horizon or FALLBACK_N_STEPS
+            self.follow_horizon = True
+        else:
+            self.follow_horizon = False
         self.n_steps = n_steps
         if self.horizon:  # e.g. GRU / LSTM chrono init spread up to the horizon
             memory_kwargs = dict(self.policy_kwargs.get("memory_kwargs") or {})
@@ -203,7 +207,7 @@ class MemoryPPO(OnPolicyAlgorithm):
                 )
             seq_len = n_steps if self.recurrent_mode == "full" else 1
         horizon = getattr(self, "horizon", None)
-        if self.recurrent_mode == "full" and horizon and n_steps < horizon:
+        if self.recurrent_mode == "full" and horizon and n_steps < horizon and not self._follows_horizon():
             warnings.warn(
                 f"n_steps={n_steps} is shorter than the episodes of this env (up to {horizon} steps): full BPTT "
                 f"re-runs one rollout, so no gradient reaches from late steps back to a cue seen in an earlier "
@@ -244,6 +248,15 @@ class MemoryPPO(OnPolicyAlgorithm):
         if not isinstance(self.policy, MemoryActorCriticPolicy):
             raise ValueError(f"policy must be a MemoryActorCriticPolicy, got {type(self.policy).__name__}")
         self.policy = self.policy.to(self.device)
+        self._make_rollout_buffer()
+        self._last_memory_state = None
+        self.clip_range = FloatSchedule(self.clip_range)
+        if self.clip_range_vf is not None:
+            if isinstance(self.clip_range_vf, (float, int)) and self.clip_range_vf <= 0:
+                raise ValueError(f"clip_range_vf must be > 0 (or None to disable), got {self.clip_range_vf}")
+            self.clip_range_vf = FloatSchedule(self.clip_range_vf)
+
+    def _make_rollout_buffer(self) -> None:
         self.rollout_buffer = MemoryRolloutBuffer(
             self.n_steps,
             self.n_envs,
@@ -258,12 +271,22 @@ class MemoryPPO(OnPolicyAlgorithm):
             gamma=self.gamma,
             gae_lambda=self.gae_lambda,
         )
-        self._last_memory_state = None
-        self.clip_range = FloatSchedule(self.clip_range)
-        if self.clip_range_vf is not None:
-            if isinstance(self.clip_range_vf, (float, int)) and self.clip_range_vf <= 0:
-                raise ValueError(f"clip_range_vf must be > 0 (or None to disable), got {self.clip_range_vf}")
-            self.clip_range_vf = FloatSchedule(self.clip_range_vf)
+
+    def _follows_horizon(self) -> bool:
+        """n_steps="auto" in full mode: each rollout spans the env's live horizon."""
+        return getattr(self, "follow_horizon", False) and self.recurrent_mode == "full"
+
+    def _follow_live_horizon(self) -> None:
+        """Resize the rollout to the env's live horizon (a curriculum stage). Why: a rollout built
+        for the target horizon (2,000 steps) while the stage's episodes last 22 updates the policy
+        once per 2,000 steps per env, about 100 times too rarely for the stage to be learned."""
+        if not self._follows_horizon():
+            return
+        live = episode_horizon(self.env, live=True)
+        if live and live != self.n_steps:
+            self.n_steps = live
+            self._check_config()
+            self._make_rollout_buffer()
 
     def _excluded_save_params(self) -> list[str]:
         return [
@@ -300,6 +323,9 @@ class MemoryPPO(OnPolicyAlgorithm):
         self, env: VecEnv, callback: BaseCallback, rollout_buffer: RolloutBuffer, n_rollout_steps: int
     ) -> bool:
         assert self._last_obs is not None, "No previous observation was provided"
+        if self._follows_horizon():
+            self._follow_live_horizon()
+            rollout_buffer, n_rollout_steps = self.rollout_buffer, self.n_steps
         buf = self.rollout_buffer
         policy = self.policy
         policy.set_training_mode(False)

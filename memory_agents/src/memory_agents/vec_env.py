@@ -141,9 +141,10 @@ class GymnasiumVecEnv(VecEnv):
         return self.venv.render()
 
 
-def episode_horizon(env) -> int | None:
-    """Longest episode of ``env`` in steps (a MemoryGym task's ``horizon``, else the id's
-    ``max_episode_steps``), or None when the env does not say."""
+def episode_horizon(env, live: bool = False) -> int | None:
+    """Longest episode of ``env`` in steps (a MemoryGym task's ``max_steps``, else the id's
+    ``max_episode_steps``), or None when the env does not say. ``live``: under the task's live
+    parameters (a curriculum stage, ``task.live_max_steps``) instead of the built ones."""
     venv = getattr(env, "venv", None)
     task = getattr(venv, "task", None)
     if task is None and isinstance(env, VecEnv):
@@ -155,7 +156,8 @@ def episode_horizon(env) -> int | None:
         if task is None:
             limit = getattr(spec, "max_episode_steps", None)
             return int(limit) if limit else None
-    horizon = getattr(task, "max_steps", None) or getattr(task, "horizon", None)
+    horizon = (live and getattr(task, "live_max_steps", None)) or getattr(task, "max_steps", None)
+    horizon = horizon or getattr(task, "horizon", None)
     return int(horizon) if horizon else None
 
 

@@ -137,6 +137,14 @@ class BatchedTask:
         return self.horizon + (bounds[1] - bounds[0] if bounds else 0)
 
     @property
+    def live_max_steps(self) -> int:
+        """Longest episode under the live parameters (``set_param``): what a rollout must span
+        to hold whole episodes at the current curriculum stage (<= ``max_steps``)."""
+        if self._delay_bounds is None:
+            return self.horizon
+        return self.horizon + (self.delay_range[1] - self._delay_bounds[0])
+
+    @property
     def live_params(self) -> tuple[str, ...]:
         """Parameters ``set_param`` can change on a live env: 'delay' for delay tasks, plus the
         task's ``extra_live_params`` (each with a ``_set_<name>`` method)."""

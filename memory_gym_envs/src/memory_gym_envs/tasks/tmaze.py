@@ -128,6 +128,10 @@ class _TMaze(BatchedTask):
     def _success(self):
         return self.correct.copy()
 
+    @property
+    def live_max_steps(self):
+        return self.horizon - self.slack + self.live_slack
+
     def _set_slack(self, value):
         self.live_slack = check_int(
             self.name, f"slack (within the built slack [0, {self.slack}])", value, 0, self.slack
