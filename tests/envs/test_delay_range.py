@@ -116,10 +116,10 @@ def test_set_delay_on_a_live_vector_env_applies_at_episode_boundaries():
 @pytest.mark.parametrize(
     "delay, match",
     [
-        ((0, 10), r"delay \(low end of the range\)' must be an int in \[1, 1000000\], got 0"),
-        ((5, 3), r"delay \(high end of the range\)' must be an int in \[5, 1000000\], got 3"),
+        ((0, 10), r"delay \(low end of the range\)' must be an integer in \[1, 1000000\], got 0"),
+        ((5, 3), r"delay \(high end of the range\)' must be an integer in \[5, 1000000\], got 3"),
         ((1, 2, 3), r"'delay' must be an int or a \(low, high\) pair"),
-        (-3, r"'delay' must be an int in \[0, 1000000\], got -3"),
+        (-3, r"'delay' must be an integer in \[0, 1000000\], got -3"),
     ],
 )
 def test_bad_delay_ranges_name_the_value(delay, match):
@@ -157,6 +157,6 @@ def test_tmaze_slack_shrinks_on_a_live_env():
         length[term | trunc] = 0
     assert lengths[:4] == [31] * 4 and set(lengths[4:]) == {11}
     with pytest.raises(
-        ValueError, match=r"slack \(within the built slack \[0, 20\]\)' must be an int in \[0, 20\], got 21"
+        ValueError, match=r"slack \(within the built slack \[0, 20\]\)' must be an integer in \[0, 20\], got 21"
     ):
         venv.unwrapped.set_task_param("slack", 21)

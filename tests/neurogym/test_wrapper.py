@@ -206,12 +206,12 @@ def test_max_steps_truncates_and_reports_accuracy():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"trials_per_episode": 0}, "trials_per_episode must be None or an int >= 1; got 0"),
-        ({"max_steps": -3}, "max_steps must be None or an int >= 1; got -3"),
+        ({"trials_per_episode": 0}, "trials_per_episode must be an integer >= 1 or None, got 0"),
+        ({"max_steps": -3}, "max_steps must be an integer >= 1 or None, got -3"),
         ({"trials_per_episode": None, "max_steps": None}, "cannot both be None"),
-        ({"success_threshold": 1.5}, r"success_threshold must be a number in \[0, 1\]; got 1.5"),
+        ({"success_threshold": 1.5}, r"success_threshold must be a number in \[0, 1\], got 1.5"),
         ({"difficulty": "easy"}, "difficulty must be None for NeuroGym tasks .*; got 'easy'"),
-        ({"success_threshold": "high"}, r"success_threshold must be a number in \[0, 1\]; got 'high'"),
+        ({"success_threshold": "high"}, r"success_threshold must be a number in \[0, 1\], got 'high'"),
     ],
 )
 def test_bad_parameters_raise_value_error(kwargs, match):
@@ -287,7 +287,7 @@ def test_vector_env_infos_carry_trial_keys_per_env(mode, how):
 
 
 def test_make_vector_env_validates():
-    with pytest.raises(ValueError, match="num_envs must be an int >= 1; got 0"):
+    with pytest.raises(ValueError, match=r"num_envs must be an integer in \[1, 2147483647\], got 0"):
         gym.make_vec(env_id("GoNogo"), num_envs=0)
     with pytest.raises(ValueError, match="autoreset_mode must be one of"):
         gym.make_vec(env_id("GoNogo"), num_envs=2, autoreset_mode="sometimes")

@@ -1,4 +1,5 @@
-"""Difficulty presets: one registry, declared by each task class in its ``presets`` attribute.
+"""Difficulty presets: one registry, declared by each task class in its ``presets`` attribute
+(with ``presets.preset``).
 
 A preset fixes a task's parameters and a target success rate (what a good memory agent should
 reach); its horizon (maximum episode length) is computed from the parameters. Horizons per
@@ -10,26 +11,20 @@ from __future__ import annotations
 import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Any
+
+from .presets import DIFFICULTIES, HORIZON_BANDS
+from .tasks import task_class
+from .validation import check_choice
 
 __all__ = [
     "DIFFICULTIES",
     "HORIZON_BANDS",
     "Preset",
-    "preset",
     "get_preset",
     "build_task",
     "task_params",
 ]
-
-DIFFICULTIES = ("easy", "medium", "hard", "extreme")
-HORIZON_BANDS = {
-    "easy": (50, 200),
-    "medium": (200, 1_000),
-    "hard": (1_000, 5_000),
-    "extreme": (5_000, 20_000),
-}
 
 
 @dataclass(frozen=True)
@@ -41,21 +36,8 @@ class Preset:
     target_success: float
 
 
-@dataclass(frozen=True)
-class _PresetSpec:
-    target_success: float
-    params: Mapping[str, Any]
-
-
-def preset(target_success: float, **params: Any) -> _PresetSpec:
-    """Declare a preset in a task class: ``presets = {"easy": preset(0.95, delay=60), ...}``."""
-    return _PresetSpec(float(target_success), MappingProxyType(dict(params)))
-
-
 def check_difficulty(difficulty: Any) -> str:
-    if difficulty not in DIFFICULTIES:
-        raise ValueError(f"difficulty must be one of {DIFFICULTIES}, got {difficulty!r}")
-    return difficulty
+    return check_choice("difficulty", difficulty, DIFFICULTIES)
 
 
 def task_params(cls) -> list[str]:
@@ -67,8 +49,6 @@ def task_params(cls) -> list[str]:
 def build_task(task: Any, num_envs: int, difficulty: str | None = "easy", overrides: Mapping | None = None):
     """Instantiate a task: preset parameters (``difficulty``; None means "easy"), then explicit
     ``overrides`` on top."""
-    from .tasks import task_class
-
     cls = task_class(task)
     spec = cls.presets[check_difficulty("easy" if difficulty is None else difficulty)]
     overrides = dict(overrides or {})
@@ -87,8 +67,6 @@ _CACHE: dict[tuple[str, str], Preset] = {}
 
 def get_preset(task: Any, difficulty: str) -> Preset:
     """The Preset of a task (class name, gym id or class) at a difficulty."""
-    from .tasks import task_class
-
     cls = task_class(task)
     key = (cls.name, check_difficulty(difficulty))
     if key not in _CACHE:

@@ -10,21 +10,11 @@ import numpy as np
 from .difficulty import build_task
 from .render import RENDER_FPS, RENDER_MODES, Renderer, check_render_mode, warn_no_render_mode
 from .rng import fresh_seed
+from .validation import check_seed
 
-__all__ = ["MemoryEnv", "TaskControls", "check_seed"]
+__all__ = ["MemoryEnv", "TaskControls"]
 
 _ROW0 = np.zeros(1, dtype=np.int64)
-SEED_LIMIT = 2**64  # the row RNG keys streams by uint64 seeds
-
-
-def check_seed(seed: Any, count: int = 1) -> int:
-    """``seed`` as an int, or ValueError naming the range: ``count`` rows are seeded
-    seed, seed + 1, ..., and each must be a uint64."""
-    high = SEED_LIMIT - count
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or not 0 <= int(seed) <= high:
-        rows = f" (row i of {count} is seeded seed + i)" if count > 1 else ""
-        raise ValueError(f"seed must be an int in [0, 2**64 - {count}]{rows} or None, got {seed!r}")
-    return int(seed)
 
 
 class TaskControls:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
+from .validation import MAX_SIZE, check_int
 from .vector import MemoryVectorEnv
 
 __all__ = ["POLICIES", "EvalResult", "evaluate"]
@@ -57,8 +58,7 @@ def evaluate(
         if policy not in POLICIES:
             raise ValueError(f"policy must be one of {list(POLICIES)} or a callable, got {policy!r}")
         policy = POLICIES[policy]
-    if not isinstance(episodes, int) or episodes < 1:
-        raise ValueError(f"episodes must be an int >= 1, got {episodes!r}")
+    episodes = check_int("episodes", episodes, 1, MAX_SIZE)
     env = MemoryVectorEnv(
         task, num_envs=episodes, difficulty=difficulty, autoreset_mode=AutoresetMode.SAME_STEP, **params
     )

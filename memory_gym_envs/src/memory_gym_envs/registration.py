@@ -5,15 +5,10 @@ from __future__ import annotations
 
 import gymnasium as gym
 
+from .ids import NAMESPACE, env_id
 from .tasks import TASK_CLASSES
 
 __all__ = ["NAMESPACE", "env_id", "register_envs", "list_tasks"]
-
-NAMESPACE = "MemoryGym"
-
-
-def env_id(task_name: str) -> str:
-    return f"{NAMESPACE}/{task_name}-v0"
 
 
 def register_envs() -> None:

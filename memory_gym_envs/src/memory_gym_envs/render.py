@@ -29,6 +29,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from .validation import check_choice
+
 __all__ = [
     "RENDER_MODES",
     "RENDER_FPS",
@@ -93,9 +95,7 @@ def warn_no_render_mode(task_name: str) -> None:
 
 def check_render_mode(render_mode: Any) -> str | None:
     """``render_mode`` if supported, else ValueError naming the supported ones."""
-    if render_mode is not None and render_mode not in RENDER_MODES:
-        raise ValueError(f"render_mode must be one of {list(RENDER_MODES)} or None, got {render_mode!r}")
-    return render_mode
+    return check_choice("render_mode", render_mode, RENDER_MODES, optional=True)
 
 
 def at_row(value: Any, row: int) -> Any:

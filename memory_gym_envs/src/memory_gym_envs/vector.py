@@ -22,9 +22,10 @@ from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
 from .difficulty import build_task
-from .env import TaskControls, check_seed
+from .env import TaskControls
 from .render import RENDER_FPS, RENDER_MODES, Renderer, check_render_mode, warn_no_render_mode
 from .rng import fresh_seed
+from .validation import check_choice, check_seed
 
 __all__ = ["MemoryVectorEnv"]
 
@@ -32,13 +33,9 @@ _MODES = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)
 
 
 def _autoreset_mode(mode: Any) -> AutoresetMode:
-    try:
-        mode = mode if isinstance(mode, AutoresetMode) else AutoresetMode(mode)
-    except ValueError:
-        mode = None
-    if mode not in _MODES:
-        raise ValueError(f"autoreset_mode must be one of {[m.value for m in _MODES]}, got {mode!r}")
-    return mode
+    """An AutoresetMode or its value ("NextStep", "SameStep"), as the enum."""
+    values = [m.value for m in _MODES]
+    return AutoresetMode(check_choice("autoreset_mode", getattr(mode, "value", mode), values))
 
 
 class MemoryVectorEnv(TaskControls, gym.vector.VectorEnv):

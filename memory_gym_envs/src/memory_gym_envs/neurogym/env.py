@@ -24,6 +24,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from ..validation import MAX_SIZE, check_choice, check_float, check_int
+
 INSTALL_HINT = (
     'NeuroGym tasks need the optional extra: pip install "memory-gym-envs[neurogym]" '
     "(in the memory-gym workspace: uv sync). neurogym 2.3.1 pins gymnasium==0.29.*: lift the pin "
@@ -70,14 +72,6 @@ def _make_trial_env(neurogym_id: str, kwargs: dict[str, Any]):
             f"neurogym_id {neurogym_id!r} is not a neurogym TrialEnv (got {type(task).__name__})"
         )
     return env_id, task
-
-
-def _check_optional_int(name: str, value, minimum: int = 1) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be None or an int >= {minimum}; got {value!r}")
-    return int(value)
 
 
 class _TrialHook:
@@ -138,19 +132,13 @@ class NeuroGymEnv(gym.Env):
                 f"difficulty must be None for NeuroGym tasks (they have no difficulty presets; set neurogym "
                 f"kwargs such as timing, cohs or sigma instead); got {difficulty!r}"
             )
-        self.trials_per_episode = _check_optional_int("trials_per_episode", trials_per_episode)
-        self.max_steps = _check_optional_int("max_steps", max_steps)
+        self.trials_per_episode = check_int("trials_per_episode", trials_per_episode, 1, optional=True)
+        self.max_steps = check_int("max_steps", max_steps, 1, optional=True)
         if self.trials_per_episode is None and self.max_steps is None:
             raise ValueError(
                 "trials_per_episode and max_steps cannot both be None (episodes would never end)"
             )
-        if (
-            isinstance(success_threshold, bool)
-            or not isinstance(success_threshold, (int, float, np.number))
-            or not (0.0 <= float(success_threshold) <= 1.0)
-        ):
-            raise ValueError(f"success_threshold must be a number in [0, 1]; got {success_threshold!r}")
-        self.success_threshold = float(success_threshold)
+        self.success_threshold = check_float("success_threshold", success_threshold, 0.0, 1.0)
         self.pass_reward = bool(pass_reward)
         self.pass_action = bool(pass_action)
 
@@ -319,13 +307,11 @@ def make_vector_env(
     env reset with seed s + i (gymnasium's vector seeding). The trial keys reach the vector
     infos as per-env arrays with `_key` masks.
     """
-    if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
-        raise ValueError(f"num_envs must be an int >= 1; got {num_envs!r}")
-    try:
-        mode = gym.vector.AutoresetMode(autoreset_mode)
-    except ValueError as exc:
-        allowed = [m.value for m in gym.vector.AutoresetMode]
-        raise ValueError(f"autoreset_mode must be one of {allowed}; got {autoreset_mode!r}") from exc
+    num_envs = check_int("num_envs", num_envs, 1, MAX_SIZE)
+    allowed = [m.value for m in gym.vector.AutoresetMode]
+    mode = gym.vector.AutoresetMode(
+        check_choice("autoreset_mode", getattr(autoreset_mode, "value", autoreset_mode), allowed)
+    )
     return gym.vector.SyncVectorEnv(
-        [lambda: NeuroGymEnv(neurogym_id, **kwargs) for _ in range(int(num_envs))], autoreset_mode=mode
+        [lambda: NeuroGymEnv(neurogym_id, **kwargs) for _ in range(num_envs)], autoreset_mode=mode
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gymnasium as gym
 
+from .. import ids
+
 ENTRY_POINT = "memory_gym_envs.neurogym.env:NeuroGymEnv"
 VECTOR_ENTRY_POINT = "memory_gym_envs.neurogym.env:make_vector_env"
 
@@ -34,7 +36,7 @@ TASKS = (
 
 def env_id(task: str) -> str:
     """The registered gymnasium id of a neurogym task name."""
-    return f"MemoryGym/NeuroGym-{task}-v0"
+    return ids.env_id(f"NeuroGym-{task}")
 
 
 def register_neurogym_envs() -> list[str]:

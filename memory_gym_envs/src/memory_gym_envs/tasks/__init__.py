@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..ids import short_name
 from .associative_recall import AssociativeRecall
 from .base import BatchedTask
 from .copy_memory import CopyMemory
@@ -35,10 +36,7 @@ def task_class(task: Any) -> type[BatchedTask]:
     """Resolve a task class from itself, its name ("DelayedCue") or its gym id."""
     if isinstance(task, type) and issubclass(task, BatchedTask):
         return task
-    name = str(task)
-    if "/" in name:
-        name = name.split("/", 1)[1]
-    name = name.rsplit("-v", 1)[0]
+    name = short_name(str(task))
     for cls in TASK_CLASSES:
         if cls.name == name:
             return cls

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..difficulty import preset
-from .base import check_int
+from ..presets import preset
+from ..validation import check_int
 from .recall import StudyRecallTask
 
 
@@ -31,10 +31,10 @@ class AssociativeRecall(StudyRecallTask):
     def __init__(
         self, num_envs: int, *, num_pairs: int, num_keys: int, num_values: int, delay: int, num_queries: int
     ):
-        self.num_keys = check_int(self.name, "num_keys", num_keys, 1, 1_024)
-        self.num_pairs = check_int(self.name, "num_pairs", num_pairs, 1, self.num_keys)
-        self.num_values = check_int(self.name, "num_values", num_values, 2, 1_024)
-        self.num_queries = check_int(self.name, "num_queries", num_queries, 1, self.num_pairs)
+        self.num_keys = check_int("num_keys", num_keys, 1, 1_024, owner=self.name)
+        self.num_pairs = check_int("num_pairs", num_pairs, 1, self.num_keys, owner=self.name)
+        self.num_values = check_int("num_values", num_values, 2, 1_024, owner=self.name)
+        self.num_queries = check_int("num_queries", num_queries, 1, self.num_pairs, owner=self.name)
         delay = self._check_delay(delay)
         self._setup(
             num_envs,

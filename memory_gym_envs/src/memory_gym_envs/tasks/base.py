@@ -5,8 +5,8 @@ are thin shells around it, which is why single and vector envs give the same epi
 
 A subclass implements (all array-at-once over rows, no Python loop over rows):
 
-- ``__init__(self, num_envs, *, <params>)``: validate params with :func:`check_int` /
-  :func:`check_float` (ValueError naming parameter, allowed range and value), call
+- ``__init__(self, num_envs, *, <params>)``: validate params with
+  ``validation.check_int`` / ``check_float`` (ValueError naming parameter, allowed range and value), call
   ``super().__init__(num_envs)`` and set ``self.obs_size``, ``self.num_actions``, ``self.horizon``
   (the maximum episode length) and the hidden-state arrays.
 - ``_new_episodes(rows)``: sample hidden episode data for the index array ``rows`` with
@@ -27,7 +27,7 @@ A subclass implements (all array-at-once over rows, no Python loop over rows):
 - properties ``memoryless_ceiling`` (its success rate) and ``memoryless_return`` (its expected
   episode return), from the task's parameters.
 - class attributes ``name`` (gym id is ``MemoryGym/<name>-v0``), ``description`` (one line) and
-  ``presets`` ({difficulty: difficulty.preset(target_success, **params)}).
+  ``presets`` ({difficulty: presets.preset(target_success, **params)}).
 
 Delay ranges. A task whose difficulty is a blank delay validates it with ``self._check_delay``
 (before ``super().__init__``), which accepts an int or a ``(low, high)`` range, builds the task
@@ -41,37 +41,14 @@ on a live env (it takes effect at each row's next episode), which is what a curr
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar
 
 import numpy as np
 
 from ..rng import RowRNG
+from ..validation import MAX_SIZE, check_int
 
-__all__ = ["BatchedTask", "check_int", "check_float", "count_reward", "light"]
-
-
-def _fmt_range(low, high) -> str:
-    hi = "inf)" if high is None else f"{high}]"
-    return f"[{low}, {hi}"
-
-
-def check_int(task: str, name: str, value: Any, low: int, high: int | None = None) -> int:
-    """Return ``value`` as int, or raise ValueError naming the parameter, range and value."""
-    ok = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-    if not ok or value < low or (high is not None and value > high):
-        raise ValueError(
-            f"{task}: parameter {name!r} must be an int in {_fmt_range(low, high)}, got {value!r}"
-        )
-    return int(value)
-
-
-def check_float(task: str, name: str, value: Any, low: float, high: float) -> float:
-    """Return ``value`` as float, or raise ValueError naming the parameter, range and value."""
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if not ok or not math.isfinite(float(value)) or not low <= float(value) <= high:
-        raise ValueError(f"{task}: parameter {name!r} must be a number in [{low}, {high}], got {value!r}")
-    return float(value)
+__all__ = ["BatchedTask", "count_reward", "light"]
 
 
 def light(obs: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> None:
@@ -107,7 +84,7 @@ class BatchedTask:
     _delay_bounds: tuple[int, int] | None = None
 
     def __init__(self, num_envs: int):
-        self.num_envs = check_int(type(self).__name__, "num_envs", num_envs, 1)
+        self.num_envs = check_int("num_envs", num_envs, 1, MAX_SIZE, owner=type(self).__name__)
         self.rng = RowRNG(self.num_envs)
         self.t = np.zeros(self.num_envs, dtype=np.int64)
         #: Blank steps still to insert at ``hold_time`` in each row's episode (delay ranges).
@@ -123,10 +100,10 @@ class BatchedTask:
                 raise ValueError(
                     f"{self.name}: parameter 'delay' must be an int or a (low, high) pair, got {value!r}"
                 )
-            a = check_int(self.name, "delay (low end of the range)", value[0], max(low, 1), high)
-            b = check_int(self.name, "delay (high end of the range)", value[1], a, high)
+            a = check_int("delay (low end of the range)", value[0], max(low, 1), high, owner=self.name)
+            b = check_int("delay (high end of the range)", value[1], a, high, owner=self.name)
         else:
-            a = b = check_int(self.name, "delay", value, low, high)
+            a = b = check_int("delay", value, low, high, owner=self.name)
         self._delay_bounds = (a, b)
         return a
 
@@ -168,8 +145,8 @@ class BatchedTask:
         pair = value if isinstance(value, (list, tuple, np.ndarray)) else (value, value)
         if len(pair) != 2:
             raise ValueError(f"{self.name}: delay must be an int or a (low, high) pair, got {value!r}")
-        a = check_int(self.name, f"delay (within the built range [{lo}, {hi}])", pair[0], lo, hi)
-        b = check_int(self.name, f"delay (within the built range [{lo}, {hi}])", pair[1], a, hi)
+        a = check_int(f"delay (within the built range [{lo}, {hi}])", pair[0], lo, hi, owner=self.name)
+        b = check_int(f"delay (within the built range [{lo}, {hi}])", pair[1], a, hi, owner=self.name)
         self.delay_range = (a, b)
 
     def _draw_extra_delay(self, rows: np.ndarray) -> None:

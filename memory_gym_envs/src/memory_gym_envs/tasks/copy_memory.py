@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..difficulty import preset
-from .base import check_int
+from ..presets import preset
+from ..validation import check_int
 from .recall import StudyRecallTask
 
 
@@ -28,8 +28,8 @@ class CopyMemory(StudyRecallTask):
     }
 
     def __init__(self, num_envs: int, *, length: int, vocab_size: int, delay: int):
-        self.length = check_int(self.name, "length", length, 1, 1_000)
-        self.vocab_size = check_int(self.name, "vocab_size", vocab_size, 2, 1_024)
+        self.length = check_int("length", length, 1, 1_000, owner=self.name)
+        self.vocab_size = check_int("vocab_size", vocab_size, 2, 1_024, owner=self.name)
         delay = self._check_delay(delay)
         self._setup(
             num_envs,

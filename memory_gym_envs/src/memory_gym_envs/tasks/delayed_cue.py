@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..difficulty import preset
-from .base import BatchedTask, check_int, light
+from ..presets import preset
+from ..validation import check_int
+from .base import BatchedTask, light
 
 
 class DelayedCue(BatchedTask):
@@ -26,7 +27,7 @@ class DelayedCue(BatchedTask):
     }
 
     def __init__(self, num_envs: int, *, num_cues: int, delay: int | tuple[int, int]):
-        self.num_cues = check_int(self.name, "num_cues", num_cues, 2, 1024)
+        self.num_cues = check_int("num_cues", num_cues, 2, 1024, owner=self.name)
         self.delay = self._check_delay(delay)
         super().__init__(num_envs)
         self.obs_size = 2 + self.num_cues

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..difficulty import preset
+from ..presets import preset
 from ..render import AGENT, DECOY, FLOOR, GOAL, MARKER
-from .base import BatchedTask, check_int
+from ..validation import check_int
+from .base import BatchedTask
 from .schedule import EventSchedule
 
 __all__ = ["DistractorNavigation"]
@@ -45,12 +46,12 @@ class DistractorNavigation(BatchedTask):
     }
 
     def __init__(self, num_envs: int, *, grid_size: int, episode_length: int, num_decoys: int):
-        self.grid_size = check_int(self.name, "grid_size", grid_size, 2, 64)
+        self.grid_size = check_int("grid_size", grid_size, 2, 64, owner=self.name)
         # Step 0 is the display step; the remaining T - 1 moves must reach any cell.
         self.episode_length = check_int(
-            self.name, "episode_length", episode_length, 2 * self.grid_size - 1, 1_000_000
+            "episode_length", episode_length, 2 * self.grid_size - 1, 1_000_000, owner=self.name
         )
-        self.num_decoys = check_int(self.name, "num_decoys", num_decoys, 0, self.episode_length - 1)
+        self.num_decoys = check_int("num_decoys", num_decoys, 0, self.episode_length - 1, owner=self.name)
         super().__init__(num_envs)
         s, n = self.grid_size, self.num_envs
         self.obs_size = 1 + 4 * s

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..difficulty import preset
-from .base import check_int, light
+from ..presets import preset
+from ..validation import check_int
+from .base import light
 from .recall import StudyRecallTask
 from .schedule import EventSchedule
 
@@ -39,10 +40,10 @@ class MultiCueDelay(StudyRecallTask):
     }
 
     def __init__(self, num_envs: int, *, num_cues: int, num_tokens: int, window: int, delay: int):
-        self.num_cues = check_int(self.name, "num_cues", num_cues, 2, 256)
-        self.num_tokens = check_int(self.name, "num_tokens", num_tokens, 2, 1024)
+        self.num_cues = check_int("num_cues", num_cues, 2, 256, owner=self.name)
+        self.num_tokens = check_int("num_tokens", num_tokens, 2, 1024, owner=self.name)
         # The window must hold num_cues distinct times.
-        self.window = check_int(self.name, "window", window, self.num_cues, 1_000_000)
+        self.window = check_int("window", window, self.num_cues, 1_000_000, owner=self.name)
         delay = self._check_delay(delay)
         self._setup(
             num_envs,

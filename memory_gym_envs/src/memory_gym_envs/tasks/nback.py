@@ -6,9 +6,10 @@ import math
 
 import numpy as np
 
-from ..difficulty import preset
+from ..presets import preset
 from ..rng import hash_integers
-from .base import BatchedTask, check_float, check_int, count_reward, light
+from ..validation import check_float, check_int
+from .base import BatchedTask, count_reward, light
 
 
 def _binomial_tail(trials: int, p: float, k: int) -> float:
@@ -52,10 +53,12 @@ class NBack(BatchedTask):
     }
 
     def __init__(self, num_envs: int, *, n: int, vocab_size: int, length: int, success_threshold: float):
-        self.n = check_int(self.name, "n", n, 1, 1_024)  # the ring buffer holds N x n tokens
-        self.vocab_size = check_int(self.name, "vocab_size", vocab_size, 2, 1_024)
-        self.length = check_int(self.name, "length", length, self.n + 1, 10_000_000)
-        self.success_threshold = check_float(self.name, "success_threshold", success_threshold, 0.0, 1.0)
+        self.n = check_int("n", n, 1, 1_024, owner=self.name)  # the ring buffer holds N x n tokens
+        self.vocab_size = check_int("vocab_size", vocab_size, 2, 1_024, owner=self.name)
+        self.length = check_int("length", length, self.n + 1, 10_000_000, owner=self.name)
+        self.success_threshold = check_float(
+            "success_threshold", success_threshold, 0.0, 1.0, owner=self.name
+        )
         super().__init__(num_envs)
         self.obs_size = 1 + self.vocab_size
         self.num_actions = self.vocab_size

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..difficulty import preset
-from .base import check_int, light
+from ..presets import preset
+from ..validation import check_int
+from .base import light
 from .recall import StudyRecallTask
 
 __all__ = ["PatternBinding"]
@@ -46,8 +47,8 @@ class PatternBinding(StudyRecallTask):
     }
 
     def __init__(self, num_envs: int, *, num_pairs: int, pattern_length: int, num_tokens: int, delay: int):
-        self.num_tokens = check_int(self.name, "num_tokens", num_tokens, 2, 1024)
-        self.pattern_length = check_int(self.name, "pattern_length", pattern_length, 1, 64)
+        self.num_tokens = check_int("num_tokens", num_tokens, 2, 1024, owner=self.name)
+        self.pattern_length = check_int("pattern_length", pattern_length, 1, 64, owner=self.name)
         delay = self._check_delay(delay)
         self.num_patterns = self.num_tokens**self.pattern_length
         if self.num_patterns > _MAX_PATTERNS:
@@ -56,7 +57,7 @@ class PatternBinding(StudyRecallTask):
                 f"{self.num_tokens} ** {self.pattern_length} (lower pattern_length or num_tokens)"
             )
         # A patterns must be distinct: at most num_tokens ** pattern_length of them.
-        self.num_pairs = check_int(self.name, "num_pairs", num_pairs, 2, min(256, self.num_patterns))
+        self.num_pairs = check_int("num_pairs", num_pairs, 2, min(256, self.num_patterns), owner=self.name)
         p, k = self.num_pairs, self.pattern_length
         present = 2 * p * k
         # StudyRecallTask times study, delay and scored recall: the query steps sit in its delay.

@@ -27,9 +27,10 @@ import math
 
 import numpy as np
 
-from ..difficulty import preset
+from ..presets import preset
 from ..render import AGENT, CUE_UP, FLOOR, GOAL, WALL
-from .base import BatchedTask, check_float, check_int
+from ..validation import check_float, check_int
+from .base import BatchedTask
 
 __all__ = ["TMazePassive", "TMazeActive"]
 
@@ -43,9 +44,9 @@ class _TMaze(BatchedTask):
     extra_live_params = ("slack",)
 
     def __init__(self, num_envs: int, *, corridor_length: int, slack: int = 0, progress_reward: float = 0.25):
-        self.corridor_length = check_int(self.name, "corridor_length", corridor_length, 1, 1_000_000)
-        self.slack = check_int(self.name, "slack", slack, 0, 1_000_000)
-        self.progress_reward = check_float(self.name, "progress_reward", progress_reward, 0.0, 0.5)
+        self.corridor_length = check_int("corridor_length", corridor_length, 1, 1_000_000, owner=self.name)
+        self.slack = check_int("slack", slack, 0, 1_000_000, owner=self.name)
+        self.progress_reward = check_float("progress_reward", progress_reward, 0.0, 0.5, owner=self.name)
         smallest = self.corridor_length * 2.0**-30  # keeps every partial return exact
         if 0.0 < self.progress_reward < smallest:
             raise ValueError(
@@ -134,7 +135,7 @@ class _TMaze(BatchedTask):
 
     def _set_slack(self, value):
         self.live_slack = check_int(
-            self.name, f"slack (within the built slack [0, {self.slack}])", value, 0, self.slack
+            f"slack (within the built slack [0, {self.slack}])", value, 0, self.slack, owner=self.name
         )
 
     def oracle_action(self):
