@@ -157,6 +157,7 @@ def test_tmaze_slack_shrinks_on_a_live_env():
         length[term | trunc] = 0
     assert lengths[:4] == [31] * 4 and set(lengths[4:]) == {11}
     with pytest.raises(
-        ValueError, match=r"slack \(within the built slack \[0, 20\]\)' must be an integer in \[0, 20\], got 21"
+        ValueError,
+        match=r"slack \(within the built slack \[0, 20\]\)' must be an integer in \[0, 20\], got 21",
     ):
         venv.unwrapped.set_task_param("slack", 21)
