@@ -108,42 +108,9 @@ def clean(call, *names, value=None):
         return None
 
 
-#: Findings of this sweep in files outside its author's remit, left to their owners: each case
-#: is an xfail (strict, so fixing it turns the case red until the mark goes).
-KNOWN = {
-    "gym.make_vec.num_envs": "memory_gym_envs tasks/base.py: num_envs has no upper bound (2**64: numpy's "
-    "'Maximum allowed dimension exceeded')",
-    "gym.make_vec.difficulty": "memory_gym_envs difficulty.check_difficulty: an array -> numpy's ambiguous truth value",
-    "gym.make_vec.render_mode": "memory_gym_envs render.check_render_mode: an array -> numpy's ambiguous truth value",
-    "make_vec_env.seed": "memory_agents/vec_env.py: a non-int seed fails inside SB3's VecEnv.seed",
-    "make_vec_env.env_kwargs": "memory_agents/vec_env.py: env_kwargs that is not a dict: 'bool' object is not iterable",
-    "MemoryPPO.seed": "ppo.py: a non-int / negative seed fails inside numpy's seeding",
-    "MemoryPPO.policy_kwargs": "ppo.py: policy_kwargs not a dict: AttributeError ('.get')",
-    "MemoryPPO.n_steps": "ppo.py: n_steps has no upper bound (2**64 overflows torch.zeros)",
-    "MemoryPPO.learning_rate": "ppo.py: None / '' trips SB3's assert in _setup_lr_schedule",
-    "MemoryPPO.gate_coef": "ppo.py: gate_coef None -> TypeError '<' without the name",
-    "MemoryPPO.clip_range": "ppo.py: a non-number trips SB3's FloatSchedule assert",
-    "MemoryPPO.clip_range_vf": "ppo.py: a non-number trips SB3's FloatSchedule assert",
-    "MemoryPPO.memory_kwargs": "ppo.py: policy_kwargs['memory_kwargs'] not a dict fails in dict(...) (horizon defaults)",
-    "MemoryPPO.recurrent_mode": "ppo.py _check_config: an array -> numpy's ambiguous truth value",
-    "MemoryPPO.burn_in": "ppo.py _check_config: `if self.burn_in` on an array -> numpy's ambiguous truth value",
-    "MemoryPPO.batch_size": "ppo.py: an array batch_size -> numpy's ambiguous truth value",
-    "train --n-steps": "ppo.py: n_steps has no upper bound (10**20 overflows torch.zeros: a TypeError traceback)",
-    "make_vec_env.num_envs": "memory_gym_envs tasks/base.py: num_envs has no upper bound (2**64)",
-    "make_vec_env.difficulty": "memory_gym_envs difficulty.check_difficulty: an array -> numpy's ambiguous truth value",
-}
-
-
 def cases(argnames: str, items: list[tuple], case_id):
-    """``pytest.mark.parametrize`` over ``items``, each with id ``case_id(*item)`` and marked xfail
-    when that id is a known finding (``KNOWN``)."""
-
-    def param(item):
-        name = case_id(*item)
-        marks = [pytest.mark.xfail(reason=KNOWN[name], strict=True)] if name in KNOWN else []
-        return pytest.param(*item, marks=marks, id=name)
-
-    return pytest.mark.parametrize(argnames, [param(item) for item in items])
+    """``pytest.mark.parametrize`` over ``items``, each with id ``case_id(*item)``."""
+    return pytest.mark.parametrize(argnames, [pytest.param(*item, id=case_id(*item)) for item in items])
 
 
 # ----------------------------------------------------------------------------- environments

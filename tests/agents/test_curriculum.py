@@ -108,7 +108,10 @@ def test_learn_logs_the_stage_to_tensorboard(tmp_path):
         ({"param": "length", "start": 3}, "curriculum param must be one of"),
         ({"param": "delay"}, "param and start required"),
         ({"param": "delay", "start": 0}, "curriculum start must be an integer >= 1, got 0"),
-        ({"param": "delay", "start": 5, "threshold": 1.5}, r"threshold must be in \(0, 1\], got 1.5"),
+        (
+            {"param": "delay", "start": 5, "threshold": 1.5},
+            r"threshold must be a number in \(0, 1\], got 1.5",
+        ),
         ({"param": "delay", "start": 5, "speed": 2}, r"got \['param', 'speed', 'start'\]"),
         ("fast", "curriculum must be a mapping"),
     ],

@@ -29,7 +29,7 @@ def test_unknown_memory_lists_valid_names():
 
 
 def test_bad_hidden_dim_is_rejected():
-    with pytest.raises(ValueError, match="hidden_dim must be an integer >= 1, got 0"):
+    with pytest.raises(ValueError, match=r"hidden_dim must be an integer in \[1, 2147483647\], got 0"):
         make_policy(hidden_dim=0)
 
 

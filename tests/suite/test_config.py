@@ -7,6 +7,7 @@ import pytest
 from memory_agents.suite import catalog
 from memory_agents.suite.cli import main
 from memory_agents.suite.config import SuiteError, build_suite, load_suite
+from memory_gym_envs.ids import short_name
 
 GOOD = textwrap.dedent("""\
     name: two_by_two
@@ -63,10 +64,10 @@ def test_unknown_task_names_it_the_line_and_the_valid_ones():
 @pytest.mark.parametrize(
     "text, needle",
     [
-        ("tasks: [DelayedCue]\ncores: [gru, grux]\n", "unknown core 'grux'"),
+        ("tasks: [DelayedCue]\ncores: [gru, grux]\n", r"core must be one of \[.*\], got 'grux'"),
         (
             "tasks: [DelayedCue]\ncores: [gru]\ndifficulties: [easy, nightmare]\n",
-            "unknown difficulty 'nightmare'",
+            r"difficulty must be one of \['easy', 'medium', 'hard', 'extreme'\], got 'nightmare'",
         ),
         ("tasks: [DelayedCue]\ncores: [gru]\ntrain: {stepz: 5}\n", "unknown train setting 'stepz'"),
         ("tasks: [DelayedCue]\ncores: [gru]\ntrain: {steps: 0}\n", "steps must be an integer >= 1, got 0"),
@@ -153,7 +154,10 @@ def test_cli_flag_errors_name_the_flag_and_value(capsys):
     assert main(["train", "--task", "DelayedCue", "--steps", "0"]) == 2
     assert "steps must be an integer >= 1, got 0" in capsys.readouterr().err
     assert main(["train", "--task", "DelayedCue", "--difficulty", "insane"]) == 2
-    assert "unknown difficulty 'insane'" in capsys.readouterr().err
+    assert (
+        "difficulty must be one of ['easy', 'medium', 'hard', 'extreme'], got 'insane'"
+        in capsys.readouterr().err
+    )
     with pytest.raises(SystemExit):
         main(["train", "--task", "DelayedCue", "--algo-kwargs", "[1]"])
     assert "--algo-kwargs: must be a JSON object" in capsys.readouterr().err
@@ -166,7 +170,7 @@ def test_shipped_suites_cover_what_they_promise():
     import memory_gym_envs
 
     full = load_suite("full_medium").runs
-    native = {catalog._short_name(t) for t in memory_gym_envs.list_tasks()}
+    native = {short_name(t) for t in memory_gym_envs.list_tasks()}
     assert {r.task for r in full} == native, "full_medium must list every native task"
     from memory_agents.cores import CORE_NAMES  # built-in cores (other tests register extra ones)
 

@@ -163,4 +163,4 @@ def test_train_resume_and_eval(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["train", "--task", "DelayedCue", "--recurrent-mode", "sometimes"])
     assert main(["train", "--task", "DelayedCue", "--core", "nope", "--steps", "8"]) == 2
-    assert "unknown core 'nope'" in capsys.readouterr().err
+    assert "], got 'nope'" in capsys.readouterr().err

@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
+from .validation import check_choice, check_float, check_int
+
 __all__ = ["CurriculumSpec", "CurriculumCallback", "parse_curriculum"]
 
 PARAMS = ("delay", "slack")
@@ -42,19 +44,12 @@ class CurriculumSpec:
     window: int = 256
 
     def __post_init__(self):
-        if self.param not in PARAMS:
-            raise ValueError(f"curriculum param must be one of {PARAMS}, got {self.param!r}")
+        check_choice("curriculum param", self.param, PARAMS)
         for key in ("start", "target", "window"):
-            value = getattr(self, key)
-            if value is None and key == "target":
-                continue
             low = 1 if key in ("window",) or (key == "start" and self.param == "delay") else 0
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-                raise ValueError(f"curriculum {key} must be an integer >= {low}, got {value!r}")
-        if not (isinstance(self.threshold, (int, float)) and 0.0 < self.threshold <= 1.0):
-            raise ValueError(f"curriculum threshold must be in (0, 1], got {self.threshold!r}")
-        if not (isinstance(self.factor, (int, float)) and self.factor > 1.0):
-            raise ValueError(f"curriculum factor must be > 1, got {self.factor!r}")
+            check_int(f"curriculum {key}", getattr(self, key), low, optional=key == "target")
+        check_float("curriculum threshold", self.threshold, 0.0, 1.0, low_open=True)
+        check_float("curriculum factor", self.factor, 1.0, low_open=True)
 
     def with_target(self, target: int) -> CurriculumSpec:
         """This spec with its target set (the task's value when the spec left it out)."""

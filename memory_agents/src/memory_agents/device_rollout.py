@@ -29,6 +29,8 @@ import torch
 from gymnasium import spaces
 from stable_baselines3.common.preprocessing import get_obs_shape
 
+from .validation import check_choice
+
 State = tuple[torch.Tensor, ...]
 #: "auto": a CUDA graph where the device is CUDA and the core can be captured, else eager.
 STEP_MODES = ("auto", "graph", "compile", "eager")
@@ -37,9 +39,7 @@ WARMUP_CALLS = 3
 
 
 def check_step_mode(step_mode) -> str:
-    if not isinstance(step_mode, str) or step_mode not in STEP_MODES:
-        raise ValueError(f"rollout_step must be one of {STEP_MODES}, got {step_mode!r}")
-    return step_mode
+    return check_choice("rollout_step", step_mode, STEP_MODES)
 
 
 class DeviceRollout:

@@ -20,10 +20,8 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, Flatten
 from stable_baselines3.common.type_aliases import Schedule
 from torch import nn
 
-from .cores import MemoryCore, make_core, registered_cores
-from .cores.base import MAX_SIZE, check_kwargs_dict, check_positive_int
-
-State = tuple[torch.Tensor, ...]
+from .cores import MemoryCore, State, make_core, registered_cores
+from .validation import MAX_SIZE, check_int, check_kwargs_dict, is_int
 
 #: Memory name for a memoryless (feed-forward) trunk: the baseline every memory task must defeat.
 MEMORYLESS = "mlp"
@@ -48,9 +46,7 @@ def check_net_arch(net_arch):
     bad one is named here instead of failing inside torch."""
 
     def sizes(value) -> bool:
-        return isinstance(value, (list, tuple)) and all(
-            isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1 for n in value
-        )
+        return isinstance(value, (list, tuple)) and all(is_int(n) and 1 <= n <= MAX_SIZE for n in value)
 
     ok = sizes(net_arch) or (
         isinstance(net_arch, dict)
@@ -112,7 +108,7 @@ class MemoryActorCriticPolicy(ActorCriticPolicy):
             )
         self.memory = memory
         self.memory_kwargs = check_kwargs_dict("memory_kwargs", memory_kwargs)
-        self.hidden_dim = check_positive_int("hidden_dim", hidden_dim, 1, MAX_SIZE)
+        self.hidden_dim = check_int("hidden_dim", hidden_dim, 1, MAX_SIZE)
         if not isinstance(shared_memory, (bool, np.bool_)):
             raise TypeError(f"shared_memory must be True or False, got {shared_memory!r}")
         self.shared_memory = bool(shared_memory)

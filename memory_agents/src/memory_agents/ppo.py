@@ -22,10 +22,20 @@ from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedul
 from stable_baselines3.common.utils import FloatSchedule, explained_variance
 from stable_baselines3.common.vec_env import VecEnv
 
-from .cores.base import check_positive_int, horizon_defaults
+from .cores.base import horizon_defaults
 from .device_rollout import DeviceRollout, check_step_mode
 from .policies import MemoryActorCriticPolicy
-from .rollout_buffer import RECURRENT_MODES, MemoryRolloutBuffer, SequenceSamples, pack_episodes
+from .recurrent_modes import RECURRENT_MODES
+from .rollout_buffer import MemoryRolloutBuffer, SequenceSamples, pack_episodes
+from .validation import (
+    MAX_SIZE,
+    SB3_SEED_LIMIT,
+    check_choice,
+    check_float,
+    check_int,
+    check_kwargs_dict,
+    check_schedule,
+)
 from .vec_env import episode_horizon
 
 #: Rollout length when n_steps="auto" and the env does not say how long its episodes are.
@@ -125,6 +135,11 @@ class MemoryPPO(OnPolicyAlgorithm):
         device: torch.device | str = "auto",
         _init_setup_model: bool = True,
     ):
+        # What SB3's base class takes unchecked and fails on deep inside (an assert, numpy's seeding,
+        # a `.get` of a non-dict): checked first, so the error names the argument.
+        learning_rate = check_schedule("learning_rate", learning_rate)
+        seed = check_int("seed", seed, 0, SB3_SEED_LIMIT - 1, optional=True)
+        policy_kwargs = check_kwargs_dict("policy_kwargs", policy_kwargs)
         super().__init__(
             policy,
             env,
@@ -156,7 +171,7 @@ class MemoryPPO(OnPolicyAlgorithm):
             self.follow_horizon = False
         self.n_steps = n_steps
         if self.horizon:  # e.g. GRU / LSTM chrono init spread up to the horizon
-            memory_kwargs = dict(self.policy_kwargs.get("memory_kwargs") or {})
+            memory_kwargs = check_kwargs_dict("memory_kwargs", self.policy_kwargs.get("memory_kwargs"))
             memory_kwargs.update(
                 horizon_defaults(self.policy_kwargs.get("memory", "gru"), self.horizon, memory_kwargs)
             )
@@ -181,17 +196,16 @@ class MemoryPPO(OnPolicyAlgorithm):
     # ------------------------------------------------------------------ configuration
     def _check_config(self) -> None:
         """Validate the recurrent/minibatch settings; each error names the parameter and the value."""
-        if self.recurrent_mode not in RECURRENT_MODES:
-            raise ValueError(f"recurrent_mode must be one of {RECURRENT_MODES}, got {self.recurrent_mode!r}")
-        n_steps = check_positive_int("n_steps", self.n_steps, 1)
-        check_positive_int("n_epochs", self.n_epochs, 1)
+        check_choice("recurrent_mode", self.recurrent_mode, RECURRENT_MODES)
+        n_steps = check_int("n_steps", self.n_steps, 1, MAX_SIZE)
+        check_int("n_epochs", self.n_epochs, 1, MAX_SIZE)
+        burn_in = check_int("burn_in", self.burn_in, 0, MAX_SIZE)
         if self.recurrent_mode == "truncated":
-            bptt = n_steps if self.bptt_len is None else check_positive_int("bptt_len", self.bptt_len, 1)
+            bptt = n_steps if self.bptt_len is None else check_int("bptt_len", self.bptt_len, 1, MAX_SIZE)
             if bptt > n_steps or n_steps % bptt:
                 raise ValueError(
                     f"bptt_len must divide n_steps={n_steps} (1 <= bptt_len <= n_steps), got {bptt}"
                 )
-            burn_in = check_positive_int("burn_in", self.burn_in, 0)
             if burn_in > bptt:
                 raise ValueError(f"burn_in must be in [0, bptt_len={bptt}], got {burn_in}")
             self.bptt_len, seq_len = bptt, bptt
@@ -201,7 +215,7 @@ class MemoryPPO(OnPolicyAlgorithm):
                     f"bptt_len is used only by recurrent_mode='truncated', got bptt_len={self.bptt_len} "
                     f"with recurrent_mode={self.recurrent_mode!r}"
                 )
-            if self.burn_in:
+            if burn_in:
                 raise ValueError(
                     f"burn_in is used only by recurrent_mode='truncated', got burn_in={self.burn_in}"
                 )
@@ -216,15 +230,15 @@ class MemoryPPO(OnPolicyAlgorithm):
                 stacklevel=3,
             )
         rollout = n_steps * self.n_envs
-        if self.batch_size == "auto":
+        if isinstance(self.batch_size, str):
+            if self.batch_size != "auto":
+                raise ValueError(
+                    f"batch_size must be an integer >= 1, 'auto' or None (whole rollout), got {self.batch_size!r}"
+                )
             batch = seq_len * auto_sequences_per_batch(rollout // seq_len, seq_len)
-        elif isinstance(self.batch_size, str):
-            raise ValueError(
-                f"batch_size must be an integer >= 1, 'auto' or None (whole rollout), got {self.batch_size!r}"
-            )
         else:
             batch = (
-                rollout if self.batch_size is None else check_positive_int("batch_size", self.batch_size, 1)
+                rollout if self.batch_size is None else check_int("batch_size", self.batch_size, 1, MAX_SIZE)
             )
         if batch % seq_len or rollout % batch:
             raise ValueError(
@@ -232,8 +246,9 @@ class MemoryPPO(OnPolicyAlgorithm):
                 f"{self.recurrent_mode!r}) that divides n_steps * n_envs = {rollout}, got {batch}"
             )
         self._sequences_per_batch = batch // seq_len
-        if self.gate_coef < 0:
-            raise ValueError(f"gate_coef must be >= 0, got {self.gate_coef}")
+        self.gate_coef = check_float("gate_coef", self.gate_coef, 0.0)
+        self.clip_range = check_schedule("clip_range", self.clip_range)
+        self.clip_range_vf = check_schedule("clip_range_vf", self.clip_range_vf, optional=True)
         if self.staged_rollout is not None and not isinstance(self.staged_rollout, (bool, np.bool_)):
             raise TypeError(f"staged_rollout must be True, False or None, got {self.staged_rollout!r}")
         check_step_mode(self.rollout_step)
@@ -252,8 +267,6 @@ class MemoryPPO(OnPolicyAlgorithm):
         self._last_memory_state = None
         self.clip_range = FloatSchedule(self.clip_range)
         if self.clip_range_vf is not None:
-            if isinstance(self.clip_range_vf, (float, int)) and self.clip_range_vf <= 0:
-                raise ValueError(f"clip_range_vf must be > 0 (or None to disable), got {self.clip_range_vf}")
             self.clip_range_vf = FloatSchedule(self.clip_range_vf)
 
     def _make_rollout_buffer(self) -> None:

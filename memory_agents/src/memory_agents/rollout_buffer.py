@@ -19,7 +19,8 @@ import torch
 from gymnasium import spaces
 from stable_baselines3.common.preprocessing import get_action_dim, get_obs_shape
 
-RECURRENT_MODES = ("full", "truncated", "cached")
+from .recurrent_modes import RECURRENT_MODES
+from .validation import check_choice
 
 
 class SequenceSamples(NamedTuple):
@@ -123,8 +124,7 @@ class MemoryRolloutBuffer:
         gamma: float = 0.99,
         gae_lambda: float = 0.95,
     ):
-        if recurrent_mode not in RECURRENT_MODES:
-            raise ValueError(f"recurrent_mode must be one of {RECURRENT_MODES}, got {recurrent_mode!r}")
+        check_choice("recurrent_mode", recurrent_mode, RECURRENT_MODES)
         self.n_steps, self.n_envs = n_steps, n_envs
         self.mode = recurrent_mode
         self.bptt_len = (

@@ -16,9 +16,13 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode
+from memory_gym_envs.ids import in_namespace
+from memory_gym_envs.validation import check_seed
 from stable_baselines3.common.env_util import make_vec_env as sb3_make_vec_env
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import VecEnv
+
+from .validation import MAX_SIZE, SB3_SEED_LIMIT, check_int, check_kwargs_dict
 
 _SKIP_INFO = {"final_obs", "final_info", "episode"}
 
@@ -173,12 +177,14 @@ def make_vec_env(
     MemoryGym ids use the task's native batched vector env behind ``GymnasiumVecEnv``; other ids
     use SB3's ``make_vec_env`` (DummyVecEnv of Monitor-wrapped envs).
     """
-    if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
-        raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
-    kwargs = dict(env_kwargs or {})
+    num_envs = check_int("num_envs", num_envs, 1, MAX_SIZE)
+    kwargs = check_kwargs_dict("env_kwargs", env_kwargs)
     if difficulty is not None:
         kwargs["difficulty"] = difficulty
-    if env_id.startswith("MemoryGym/"):
+    native = in_namespace(env_id)
+    if seed is not None:  # checked here: SB3's VecEnv.seed fails on a bad one without naming it
+        seed = check_seed(seed, num_envs) if native else check_int("seed", seed, 0, SB3_SEED_LIMIT - num_envs)
+    if native:
         import memory_gym_envs  # noqa: F401  (registers the ids)
 
         # MemoryGym vector entry points take the autoreset mode as a keyword (gymnasium refuses

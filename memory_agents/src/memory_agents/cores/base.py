@@ -13,33 +13,18 @@ from __future__ import annotations
 import inspect
 from collections.abc import Sequence
 
-import numpy as np
 import torch
 from torch import nn
+
+from ..validation import MAX_SIZE as MAX_SIZE
+from ..validation import check_int
+from ..validation import check_kwargs_dict as check_kwargs_dict
 
 State = tuple[torch.Tensor, ...]
 
 
-#: Largest size (hidden units, buffer capacity, ...) a C int holds; torch and deque fail past it.
-MAX_SIZE = 2**31 - 1
-
-
-def check_positive_int(name: str, value, minimum: int = 1, maximum: int | None = None) -> int:
-    """Return ``value`` as int or raise a ValueError naming the parameter, the range and the value."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if maximum is not None and value > maximum:
-        raise ValueError(f"{name} must be an integer <= {maximum}, got {value!r}")
-    return int(value)
-
-
-def check_kwargs_dict(name: str, value) -> dict:
-    """``value`` (a dict or None) as a new dict, or a TypeError naming the parameter and the value."""
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise TypeError(f"{name} must be a dict of keyword arguments or None, got {value!r}")
-    return dict(value)
+#: ``check_positive_int`` is the name some cores and the DQN modules import from here.
+check_positive_int = check_int
 
 
 def reset_segments(starts: torch.Tensor) -> list[tuple[int, int]]:
@@ -72,8 +57,8 @@ class MemoryCore(nn.Module):
 
     def __init__(self, input_dim: int, hidden_dim: int):
         super().__init__()
-        self.input_dim = check_positive_int("input_dim", input_dim, 1, MAX_SIZE)
-        self.hidden_dim = check_positive_int("hidden_dim", hidden_dim, 1, MAX_SIZE)
+        self.input_dim = check_int("input_dim", input_dim, 1, MAX_SIZE)
+        self.hidden_dim = check_int("hidden_dim", hidden_dim, 1, MAX_SIZE)
         self.aux: dict[str, torch.Tensor] = {}
 
     # ----------------------------------------------------------------- to implement
@@ -99,7 +84,7 @@ class MemoryCore(nn.Module):
 
     def initial_state(self, batch_size: int, device=None, dtype=None) -> State:
         """The state a row has at an episode start: zeros by default (override if not)."""
-        batch_size = check_positive_int("batch_size", batch_size)
+        batch_size = check_int("batch_size", batch_size, 1, MAX_SIZE)
         ref = self._param_like()
         device = device if device is not None else (ref.device if ref is not None else None)
         dtype = dtype if dtype is not None else (ref.dtype if ref is not None else torch.get_default_dtype())
@@ -247,8 +232,8 @@ def make_core(name: str, input_dim: int, hidden_dim: int, **kwargs) -> MemoryCor
     """Build the core registered as ``name``; bad names and sizes raise a ValueError listing what is valid."""
     if not isinstance(name, str) or name not in _REGISTRY:
         raise ValueError(f"unknown core name {name!r}; valid names: {', '.join(_REGISTRY)}")
-    check_positive_int("input_dim", input_dim, 1, MAX_SIZE)
-    check_positive_int("hidden_dim", hidden_dim, 1, MAX_SIZE)
+    check_int("input_dim", input_dim, 1, MAX_SIZE)
+    check_int("hidden_dim", hidden_dim, 1, MAX_SIZE)
     cls = _REGISTRY[name]
     params = inspect.signature(cls.__init__).parameters
     if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):

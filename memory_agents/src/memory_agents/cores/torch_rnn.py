@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import MemoryCore, State, check_positive_int, reset_segments
+from ..validation import check_int
+from .base import MemoryCore, State, reset_segments
 
 
 class FusedRNNCore(MemoryCore):
@@ -29,10 +30,8 @@ class FusedRNNCore(MemoryCore):
         self, input_dim: int, hidden_dim: int, num_layers: int = 1, max_timescale: int | None = None
     ):
         super().__init__(input_dim, hidden_dim)
-        self.num_layers = check_positive_int("num_layers", num_layers)
-        self.max_timescale = (
-            None if max_timescale is None else check_positive_int("max_timescale", max_timescale, 2)
-        )
+        self.num_layers = check_int("num_layers", num_layers)
+        self.max_timescale = None if max_timescale is None else check_int("max_timescale", max_timescale, 2)
         self.rnn = self.rnn_cls(input_dim, hidden_dim, num_layers=self.num_layers)
         if self.max_timescale is not None:
             self._chrono_init(self.max_timescale)

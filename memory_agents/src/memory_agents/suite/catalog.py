@@ -9,18 +9,13 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-NAMESPACE = "MemoryGym"
+from memory_gym_envs.ids import NAMESPACE, short_name
+
+from ..validation import check_choice
+
 ALGOS = ("ppo", "dqn")
-RECURRENT_MODES = ("full", "truncated", "cached")
 #: The difficulty recorded for tasks without presets (NeuroGym wrappers: set their kwargs instead).
 NO_PRESET = "default"
-
-
-def _short_name(env_id: str) -> str:
-    """'MemoryGym/DelayedCue-v0' -> 'DelayedCue' (the name used in suites and result rows)."""
-    name = env_id.split("/", 1)[1] if "/" in env_id else env_id
-    head, sep, version = name.rpartition("-v")
-    return head if sep and version.isdigit() else name
 
 
 def task_catalog() -> dict[str, str]:
@@ -29,13 +24,10 @@ def task_catalog() -> dict[str, str]:
 
     import memory_gym_envs
 
-    ids = []
-    for item in memory_gym_envs.list_tasks():
-        item = str(item)
-        ids.append(item if "/" in item else f"{NAMESPACE}/{item}-v0")
+    ids = list(memory_gym_envs.list_tasks())
     # NeuroGym wrappers and later additions register in the namespace; list them too.
     ids.extend(k for k in gym.registry if k.startswith(f"{NAMESPACE}/") and k not in ids)
-    return {_short_name(i): i for i in ids}
+    return {short_name(i): i for i in ids}
 
 
 def resolve_task(name: str) -> tuple[str, str]:
@@ -58,10 +50,7 @@ def difficulties() -> tuple[str, ...]:
 
 
 def check_difficulty(difficulty: str) -> str:
-    valid = difficulties()
-    if difficulty not in valid:
-        raise ValueError(f"unknown difficulty {difficulty!r}; valid difficulties: {', '.join(valid)}")
-    return difficulty
+    return check_choice("difficulty", difficulty, difficulties())
 
 
 def has_presets(task: str) -> bool:
@@ -177,16 +166,7 @@ def core_names() -> tuple[str, ...]:
 
 
 def check_core(core: str) -> str:
-    valid = core_names()
-    if core not in valid:
-        raise ValueError(f"unknown core {core!r}; valid cores: {', '.join(valid)}")
-    return core
-
-
-def check_choice(parameter: str, value, valid) -> str:
-    if value not in valid:
-        raise ValueError(f"{parameter} must be one of {', '.join(map(str, valid))}; got {value!r}")
-    return value
+    return check_choice("core", core, core_names())
 
 
 def _suite_dir():

@@ -31,6 +31,7 @@ from pathlib import Path
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 
+from ..validation import check_int
 from .config import EVAL_OFFSET
 from .schema import now_iso, write_atomic
 
@@ -173,8 +174,7 @@ class CheckpointCallback(BaseCallback):
 
     def __init__(self, run_dir, run_id: str, every: int, extra: Callable[[], dict] | None = None):
         super().__init__()
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"checkpoint_every must be an integer >= 1, got {every!r}")
+        every = check_int("checkpoint_every", every, 1)
         self.run_dir, self.run_id, self.every, self.extra = Path(run_dir), run_id, every, extra
         self._next = every
 

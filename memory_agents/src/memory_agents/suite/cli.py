@@ -13,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+from ..recurrent_modes import RECURRENT_MODES
 from . import catalog
 
 DEFAULT_OUT = "suite_results"
@@ -113,7 +114,7 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
         "--recurrent-mode",
         "--mode",
         dest="recurrent_mode",
-        choices=catalog.RECURRENT_MODES,
+        choices=RECURRENT_MODES,
         help="MemoryPPO recurrent mode (default full)",
     )
     p.add_argument("--eval-episodes", type=int, help="episodes for the final evaluation (default 100)")

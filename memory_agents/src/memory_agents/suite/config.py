@@ -48,6 +48,8 @@ from typing import NamedTuple
 
 import yaml
 
+from ..recurrent_modes import RECURRENT_MODES
+from ..validation import check_choice, check_int, is_int
 from . import catalog
 
 TRAIN_DEFAULTS = {
@@ -92,13 +94,11 @@ class EnvSeeds(NamedTuple):
 
 
 def check_seed(seed, name: str = "seed") -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-        raise ValueError(f"{name} must be an integer in [0, {MAX_SEED}], got {seed!r}")
-    return seed
+    return check_int(name, seed, 0, MAX_SEED)
 
 
 def check_checkpoint_every(value, name: str = "checkpoint_every") -> int | None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+    if value is not None and not (is_int(value) and value >= 0):
         raise ValueError(
             f"{name} must be an integer >= 0 (0: no checkpoints) or null (a tenth of the steps), "
             f"got {value!r}"
@@ -151,16 +151,13 @@ class RunSpec:
     checkpoint_every: int | None = TRAIN_DEFAULTS["checkpoint_every"]
 
     def __post_init__(self):
-        for key in ("steps", "num_envs", "eval_episodes", "curve_points"):
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{key} must be an integer >= 1, got {value!r}")
-        if self.num_envs > MAX_NUM_ENVS:
-            raise ValueError(f"num_envs must be <= {MAX_NUM_ENVS}, got {self.num_envs}")
+        for key in ("steps", "eval_episodes", "curve_points"):
+            check_int(key, getattr(self, key), 1)
+        check_int("num_envs", self.num_envs, 1, MAX_NUM_ENVS)
         check_seed(self.seed)
         check_checkpoint_every(self.checkpoint_every)
-        catalog.check_choice("algo", self.algo, catalog.ALGOS)
-        catalog.check_choice("recurrent_mode", self.recurrent_mode, catalog.RECURRENT_MODES)
+        check_choice("algo", self.algo, catalog.ALGOS)
+        check_choice("recurrent_mode", self.recurrent_mode, RECURRENT_MODES)
         if self.curriculum is not None:
             from memory_agents.curriculum import parse_curriculum
 
@@ -238,6 +235,13 @@ class _Where:
         where = f"{self.source}, line {line}" if line else self.source
         return SuiteError(f"{where}: {message}")
 
+    def check(self, path: tuple, check, *args, **kwargs):
+        """``check(*args, **kwargs)``, its ValueError / TypeError raised as a SuiteError at ``path``."""
+        try:
+            return check(*args, **kwargs)
+        except (TypeError, ValueError) as exc:
+            raise self.error(path, str(exc)) from None
+
 
 def parse_yaml(text: str, source: str) -> tuple[dict, _Where]:
     try:
@@ -309,12 +313,6 @@ def _named_entries(data, key, name_key, kwargs_key, where, check):
                 f"(e.g. {{{name_key}: ..., label: {n}-long, {kwargs_key}: {{...}}}})",
             )
     return out
-
-
-def _positive_int(value, key, where, path, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise where.error(path, f"{key} must be an integer >= {minimum}, got {value!r}")
-    return value
 
 
 # ----------------------------------------------------------------------------- keyword arguments
@@ -406,7 +404,7 @@ def check_kwargs(target, kwargs: dict, what: str) -> None:
 
 def _classes(algo: str):
     """(algorithm class, policy class) of an ``algo`` name."""
-    catalog.check_choice("algo", algo, catalog.ALGOS)
+    check_choice("algo", algo, catalog.ALGOS)
     if algo == "ppo":
         from memory_agents.policies import MemoryActorCriticPolicy
         from memory_agents.ppo import MemoryPPO
@@ -576,17 +574,12 @@ def build_suite(text: str, source: str, overrides: dict | None = None) -> Suite:
     if seeds is None:
         seeds = data.get("seeds", [0])
         if isinstance(seeds, int) and not isinstance(seeds, bool):
-            seeds = list(range(_positive_int(seeds, "seeds (a count)", where, ("seeds",))))
+            seeds = list(range(where.check(("seeds",), check_int, "seeds (a count)", seeds, 1)))
         seeds = _as_list({"seeds": seeds}, "seeds", where, required=True)
         for i, s in enumerate(seeds):
-            try:
-                check_seed(s, "a seed")
-            except ValueError as exc:
-                raise where.error(("seeds", i), str(exc)) from None
+            where.check(("seeds", i), check_seed, s, "a seed")
 
-    algo = data.get("algo", "ppo")
-    if algo not in catalog.ALGOS:
-        raise where.error(("algo",), f"algo must be one of {', '.join(catalog.ALGOS)}, got {algo!r}")
+    algo = where.check(("algo",), check_choice, "algo", data.get("algo", "ppo"), catalog.ALGOS)
 
     train = data.get("train") or {}
     if not isinstance(train, dict):
@@ -597,25 +590,21 @@ def build_suite(text: str, source: str, overrides: dict | None = None) -> Suite:
             ("train", bad[0]), f"unknown train setting {bad[0]!r}; valid: {', '.join(TRAIN_DEFAULTS)}"
         )
     settings = {**TRAIN_DEFAULTS, **train, **{k: v for k, v in overrides.items() if v is not None}}
-    for key in ("steps", "num_envs", "eval_episodes", "curve_points"):
-        _positive_int(settings[key], key, where, ("train", key))
-    try:
-        check_checkpoint_every(settings["checkpoint_every"])
-    except ValueError as exc:
-        raise where.error(("train", "checkpoint_every"), str(exc)) from None
+    for key in ("steps", "eval_episodes", "curve_points"):
+        where.check(("train", key), check_int, key, settings[key], 1)
+    where.check(("train", "num_envs"), check_int, "num_envs", settings["num_envs"], 1, MAX_NUM_ENVS)
+    where.check(("train", "checkpoint_every"), check_checkpoint_every, settings["checkpoint_every"])
     if settings["curriculum"] is not None:
         from memory_agents.curriculum import parse_curriculum
 
-        try:
-            parse_curriculum(settings["curriculum"])
-        except (TypeError, ValueError) as exc:
-            raise where.error(("train", "curriculum"), str(exc)) from None
-    if settings["recurrent_mode"] not in catalog.RECURRENT_MODES:
-        raise where.error(
-            ("train", "recurrent_mode"),
-            f"recurrent_mode must be one of {', '.join(catalog.RECURRENT_MODES)}, "
-            f"got {settings['recurrent_mode']!r}",
-        )
+        where.check(("train", "curriculum"), parse_curriculum, settings["curriculum"])
+    where.check(
+        ("train", "recurrent_mode"),
+        check_choice,
+        "recurrent_mode",
+        settings["recurrent_mode"],
+        RECURRENT_MODES,
+    )
     if not isinstance(settings["device"], str):
         raise where.error(
             ("train", "device"),
@@ -634,17 +623,11 @@ def build_suite(text: str, source: str, overrides: dict | None = None) -> Suite:
     )
     for section, check in checks:
         for key, value in sections[section].items():
-            try:
-                check({key: value})
-            except ValueError as exc:
-                raise where.error((section, key), str(exc)) from None
+            where.check((section, key), check, {key: value})
     hidden = sections["policy"].get("hidden_dim", 64)
     for i, (core, core_kwargs, _) in enumerate(cores):
-        try:
-            check_core_for_algo(core, algo)
-            check_memory_kwargs(core, core_kwargs, hidden)
-        except ValueError as exc:
-            raise where.error(("cores", i, "memory_kwargs"), str(exc)) from None
+        where.check(("cores", i, "memory_kwargs"), check_core_for_algo, core, algo)
+        where.check(("cores", i, "memory_kwargs"), check_memory_kwargs, core, core_kwargs, hidden)
 
     budget_mode = data.get("budget")
     if budget_mode is not None and budget_mode not in BUDGET_MODES:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..validation import check_int
 from .stats import mean_interval, wilson_interval
 
 
 def run_episodes(model, env, n_episodes: int, deterministic: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """(success per episode as 0/1, return per episode) for ``n_episodes`` episodes of ``env``."""
-    if isinstance(n_episodes, bool) or not isinstance(n_episodes, int) or n_episodes < 1:
-        raise ValueError(f"episodes must be an integer >= 1, got {n_episodes!r}")
+    check_int("episodes", n_episodes, 1)
     n_envs = env.num_envs
     targets = np.array([(n_episodes + i) // n_envs for i in range(n_envs)], dtype=np.int64)
     counts = np.zeros(n_envs, dtype=np.int64)
@@ -73,8 +73,7 @@ def evaluate_checkpoint(
     from .config import env_seeds
     from .training import check_spaces, eval_target, load_agent, make_env
 
-    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
-        raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
+    check_int("episodes", episodes, 1)
     model, info = load_agent(checkpoint, device=device)
     target = eval_target(checkpoint, info, task, difficulty, env_kwargs)
     env = make_env(target, min(num_envs, episodes), env_seeds(seed).eval)

@@ -19,6 +19,7 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from pathlib import Path
 
+from ..validation import check_int
 from . import checkpoints, schema
 from .config import RunSpec, Suite
 
@@ -222,8 +223,7 @@ def run_suite(
 ) -> dict:
     """Run what is not finished yet; return {'finished', 'failed', 'skipped'} counts."""
     for name, value, minimum in (("workers", workers, 1), ("retries", retries, 0), ("threads", threads, 0)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        check_int(name, value, minimum)
     out, log_dir = Path(out), Path(log_dir)
     doc, todo, done = plan(suite, out)
     if dry_run:

@@ -13,11 +13,11 @@ from statistics import NormalDist
 
 import numpy as np
 
+from ..validation import check_float
+
 
 def _check_confidence(confidence: float) -> float:
-    if not (isinstance(confidence, (int, float)) and 0.0 < confidence < 1.0):
-        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
-    return float(confidence)
+    return check_float("confidence", confidence, 0.0, 1.0, low_open=True, high_open=True)
 
 
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:

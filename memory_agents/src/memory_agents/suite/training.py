@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..validation import check_choice
 from . import catalog, checkpoints, schema
 from .config import RunSpec, curriculum_spec, env_seeds
 from .evaluation import evaluate_agent
@@ -27,7 +28,7 @@ _VERSION_PACKAGES = ("torch", "numpy", "gymnasium", "stable-baselines3", "memory
 
 def algo_class(algo: str):
     """The algorithm class and its policy alias for an ``algo`` name."""
-    catalog.check_choice("algo", algo, catalog.ALGOS)
+    check_choice("algo", algo, catalog.ALGOS)
     if algo == "ppo":
         from memory_agents.ppo import MemoryPPO
 

@@ -1,0 +1,47 @@
+"""Argument checks of the agents package: the env package's checks plus the ones only agents need.
+
+The number and choice checks are ``memory_gym_envs.validation``'s (one implementation, one
+message style for both packages); what SB3 takes unchecked and fails on deep inside (a schedule
+that is not a number, keyword arguments that are not a dict) is checked here.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from memory_gym_envs.validation import MAX_SIZE, check_choice, check_float, check_int, is_int, is_real
+
+__all__ = [
+    "MAX_SIZE",
+    "SB3_SEED_LIMIT",
+    "is_int",
+    "is_real",
+    "check_int",
+    "check_float",
+    "check_choice",
+    "check_kwargs_dict",
+    "check_schedule",
+]
+
+#: SB3 seeds numpy's legacy RNG, which takes seeds below 2**32.
+SB3_SEED_LIMIT = 2**32
+
+
+def check_kwargs_dict(name: str, value: Any) -> dict:
+    """``value`` (a dict or None) as a new dict, or a TypeError naming the parameter and the value."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TypeError(f"{name} must be a dict of keyword arguments or None, got {value!r}")
+    return dict(value)
+
+
+def check_schedule(
+    name: str, value: Any, low: float = 0.0, high: float = math.inf, *, optional: bool = False
+) -> Any:
+    """A constant in (low, high] or a callable schedule (SB3's ``progress_remaining -> value``);
+    SB3 itself only asserts on anything else."""
+    if callable(value) or (optional and value is None):
+        return value
+    return check_float(name, value, low, high, low_open=True, optional=optional)
