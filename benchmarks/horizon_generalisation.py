@@ -33,8 +33,8 @@ def main() -> None:
     args = p.parse_args()
 
     import torch
+    from memory_agents.suite.artifacts import load_run_info
     from memory_agents.suite.evaluation import evaluate_checkpoint
-    from memory_agents.suite.training import load_run_info
 
     from memory_gym_envs import DIFFICULTIES, get_preset
 

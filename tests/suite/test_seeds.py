@@ -4,7 +4,7 @@ training stream (a vector env seeded x plays the streams x + i on its rows i).""
 import itertools
 
 import pytest
-from memory_agents.suite import training
+from memory_agents.suite import artifacts, training
 from memory_agents.suite.cli import main
 from memory_agents.suite.config import MAX_NUM_ENVS, MAX_SEED, env_seeds, load_suite
 from memory_agents.suite.runner import run_suite
@@ -59,8 +59,8 @@ def test_suite_runs_train_and_evaluate_on_disjoint_streams(tmp_path, monkeypatch
 def test_eval_and_render_use_evaluation_streams(sanity_run, tmp_path, monkeypatch, capsys):
     _, doc = sanity_run
     made = []
-    real = training.make_env
-    monkeypatch.setattr(training, "make_env", lambda t, n, seed: made.append(seed) or real(t, n, seed))
+    real = artifacts.make_env
+    monkeypatch.setattr(artifacts, "make_env", lambda t, n, seed: made.append(seed) or real(t, n, seed))
     ckpt = doc["runs"][0]["checkpoint"]
     assert main(["eval", ckpt, "--episodes", "4", "--seed", "7", "--json"]) == 0
     assert main(["render", ckpt, "--out", str(tmp_path / "ep"), "--no-gif", "--seed", "3"]) == 0

@@ -68,10 +68,10 @@ def evaluate_checkpoint(
     env_kwargs: dict | None = None,
 ) -> dict:
     """Load a saved agent and evaluate it on its training env, or on ``task`` / ``difficulty`` /
-    ``env_kwargs`` (see ``training.eval_target``). The episodes are the evaluation stream of
+    ``env_kwargs`` (see ``artifacts.eval_target``). The episodes are the evaluation stream of
     ``seed`` (``config.env_seeds``), disjoint from every run's training episodes."""
+    from .artifacts import check_spaces, eval_target, load_agent, make_env
     from .config import env_seeds
-    from .training import check_spaces, eval_target, load_agent, make_env
 
     check_int("episodes", episodes, 1)
     model, info = load_agent(checkpoint, device=device)

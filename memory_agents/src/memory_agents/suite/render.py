@@ -196,9 +196,9 @@ def render_episode(
     """Write ``<out>.png`` (and ``<out>.gif``) for one episode of the agent in ``checkpoint``: the
     first episode of the evaluation stream of ``seed``, on the training env unless ``task`` /
     ``difficulty`` / ``env_kwargs`` say otherwise (as ``memory-suite eval``)."""
+    from .artifacts import check_spaces, eval_target, load_agent, make_env
     from .config import env_seeds
     from .plot import _matplotlib
-    from .training import check_spaces, eval_target, load_agent, make_env
 
     model, info = load_agent(checkpoint, device=device)
     target = eval_target(checkpoint, info, task, difficulty, env_kwargs)
