@@ -20,12 +20,18 @@ __all__ = [
     "check_int",
     "check_float",
     "check_choice",
+    "check_positive_int",
     "check_kwargs_dict",
     "check_schedule",
 ]
 
 #: SB3 seeds numpy's legacy RNG, which takes seeds below 2**32.
 SB3_SEED_LIMIT = 2**32
+
+
+def check_positive_int(name: str, value: Any, minimum: int = 1, maximum: int | None = None) -> int:
+    """``check_int`` for sizes: at least ``minimum`` (1 unless told), at most ``maximum`` if given."""
+    return check_int(name, value, minimum, maximum)
 
 
 def check_kwargs_dict(name: str, value: Any) -> dict:

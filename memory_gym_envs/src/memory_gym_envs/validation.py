@@ -66,13 +66,14 @@ def _interval(low: float, high: float, low_open: bool, high_open: bool) -> str:
 def check_int(
     name: str,
     value: Any,
-    low: int | None = None,
+    low: int | None,
     high: int | None = None,
     *,
     owner: str | None = None,
     optional: bool = False,
 ) -> int | None:
-    """``value`` as an int in [low, high] (None: unbounded there; ``optional``: None passes through),
+    """``value`` as an int in [low, high] (None: unbounded on that side, said explicitly; ``optional``:
+    None passes through),
     else ValueError: "<owner>: parameter 'name' must be an integer in [low, high], got value"."""
     if optional and value is None:
         return None

@@ -19,12 +19,9 @@ from torch import nn
 from ..validation import MAX_SIZE as MAX_SIZE
 from ..validation import check_int
 from ..validation import check_kwargs_dict as check_kwargs_dict
+from ..validation import check_positive_int as check_positive_int  # imported from here by dqn.py, some cores
 
 State = tuple[torch.Tensor, ...]
-
-
-#: ``check_positive_int`` is the name some cores and the DQN modules import from here.
-check_positive_int = check_int
 
 
 def reset_segments(starts: torch.Tensor) -> list[tuple[int, int]]:

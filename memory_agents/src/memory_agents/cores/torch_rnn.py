@@ -30,7 +30,7 @@ class FusedRNNCore(MemoryCore):
         self, input_dim: int, hidden_dim: int, num_layers: int = 1, max_timescale: int | None = None
     ):
         super().__init__(input_dim, hidden_dim)
-        self.num_layers = check_int("num_layers", num_layers)
+        self.num_layers = check_int("num_layers", num_layers, 1)
         self.max_timescale = None if max_timescale is None else check_int("max_timescale", max_timescale, 2)
         self.rnn = self.rnn_cls(input_dim, hidden_dim, num_layers=self.num_layers)
         if self.max_timescale is not None:
