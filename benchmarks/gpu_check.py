@@ -62,7 +62,7 @@ PARTS = (
         90,
         "uv sync + the mamba extra (mamba-ssm built without isolation or CUDA extension); env check",
     ),
-    Part(2, "gpu-tests", 50, "pytest -m gpu"),
+    Part(2, "gpu-tests", 60, "pytest -m gpu"),
     Part(3, "mamba2-parity", 40, "Mamba2 Triton == PyTorch backend: outputs, final states, gradients"),
     Part(
         4, "core-throughput", 60, "fwd+bwd tokens/s of every core at T=256 B=1024; Mamba2 Triton vs cuDNN GRU"
@@ -73,7 +73,7 @@ PARTS = (
         95,
         "MemoryPPO env steps/s on DelayedCue medium, 1k/4k/16k envs, with the staged rollout",
     ),
-    Part(6, "time-to-target", 110, "DelayedCue easy and medium to their target with the published budgets"),
+    Part(6, "time-to-target", 100, "DelayedCue easy and medium to their target with the published budgets"),
     Part(
         7,
         "update-profile",

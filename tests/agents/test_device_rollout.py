@@ -177,9 +177,9 @@ def test_auto_step_captures_or_falls_back_and_equals_eager(memory):
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("memory", ["gru", "pseudo_mamba"])
-def test_compile_step_equals_eager_on_cuda(memory):
-    assert compare_steps(memory, "compile", "cuda").step_mode == "compile"
+def test_compile_step_equals_eager_on_cuda():
+    """gru: a core the graph cannot capture, whose only fused step is a compiled one."""
+    assert compare_steps("gru", "compile", "cuda").step_mode == "compile"
 
 
 @pytest.mark.slow
@@ -189,9 +189,10 @@ def test_compile_step_equals_eager_on_cpu():
 
 @pytest.mark.gpu
 def test_staged_eager_rollout_is_the_plain_rollout_on_cuda():
-    plain = rollouts(model(False, device="cuda"), n=2)
+    """One rollout (with resets inside): after an update, CUDA's atomics may reorder sums."""
+    plain = rollouts(model(False, device="cuda"), n=1)
     staged_model = model(True, device="cuda", rollout_step="eager")
-    staged = rollouts(staged_model, n=2)
+    staged = rollouts(staged_model, n=1)
     assert staged_model._device_rollout.pinned
     for a, b in zip(plain, staged):
         assert_same(a, b)
