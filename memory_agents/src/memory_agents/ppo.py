@@ -1,9 +1,11 @@
 """MemoryPPO: PPO (clip) with a recurrent memory core, as a Stable-Baselines3 on-policy algorithm.
 
-The rollout is one batched T=1 forward per step for all envs; the update re-runs the core's
-sequence path on (T, M) tensors per minibatch (no Python loop over envs). ``recurrent_mode``
-chooses how far gradients flow back in time (see ``rollout_buffer``). The recurrent state is
-carried across rollouts and reset only where an episode starts.
+The rollout is one batched T=1 forward per step for all envs (on CUDA through
+``device_rollout``: one copy each way per step, the step in a CUDA graph where the core allows
+it); the update re-runs the core's sequence path on (T, M) tensors per minibatch (no Python
+loop over envs). ``recurrent_mode`` chooses how far gradients flow back in time (see
+``rollout_buffer``). The recurrent state is carried across rollouts and reset only where an
+episode starts.
 """
 
 from __future__ import annotations
