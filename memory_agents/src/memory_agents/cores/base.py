@@ -93,9 +93,11 @@ class MemoryCore(nn.Module):
         """Replace the rows of ``state`` where ``mask`` (B,) is true by the initial state.
 
         Written with ``torch.where`` so gradients flow through the rows that are kept. A core
-        without state (``state_shapes() == ()``) has nothing to reset.
+        without state (``state_shapes() == ()``) has nothing to reset. The shortcut for "no row
+        resets" runs on the CPU only: on an accelerator ``bool(mask.any())`` would wait for the
+        device, and the rollout step could not be captured in a CUDA graph.
         """
-        if not state or not bool(mask.any()):
+        if not state or (mask.device.type == "cpu" and not bool(mask.any())):
             return tuple(state)
         B = mask.shape[0]
         init = self.initial_state(B, device=state[0].device, dtype=state[0].dtype)
