@@ -34,10 +34,10 @@ class FeedForwardCore(MemoryCore):
         super().__init__(input_dim, hidden_dim)
         self.net = nn.Sequential(nn.Linear(input_dim, hidden_dim), nn.Tanh())
 
-    def state_shapes(self):
+    def state_shapes(self) -> tuple[tuple[int, ...], ...]:
         return ()
 
-    def _forward(self, x, state, starts):
+    def _forward(self, x: torch.Tensor, state: State, starts: torch.Tensor) -> tuple[torch.Tensor, State]:
         return self.net(x), ()
 
 

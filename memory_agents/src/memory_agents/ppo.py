@@ -313,8 +313,13 @@ class MemoryPPO(OnPolicyAlgorithm):
         ]
 
     def _setup_learn(
-        self, total_timesteps, callback=None, reset_num_timesteps=True, tb_log_name="run", progress_bar=False
-    ):
+        self,
+        total_timesteps: int,
+        callback: MaybeCallback = None,
+        reset_num_timesteps: bool = True,
+        tb_log_name: str = "run",
+        progress_bar: bool = False,
+    ) -> tuple[int, BaseCallback]:
         envs_reset = reset_num_timesteps or self._last_obs is None
         out = super()._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar)
         if envs_reset or self._last_memory_state is None:

@@ -51,7 +51,7 @@ class FusedRNNCore(MemoryCore):
                 inp = slice(self.input_gate * H, (self.input_gate + 1) * H)
                 b_ih[inp], b_hh[inp] = -bias, 0.0
 
-    def state_shapes(self):
+    def state_shapes(self) -> tuple[tuple[int, ...], ...]:
         return ((self.num_layers, self.hidden_dim),) * self.n_state_tensors
 
     def _run_fused(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
@@ -61,7 +61,7 @@ class FusedRNNCore(MemoryCore):
         h_n = (h_n,) if self.n_state_tensors == 1 else tuple(h_n)
         return y, tuple(s.transpose(0, 1).contiguous() for s in h_n)
 
-    def _forward(self, x, state, starts):
+    def _forward(self, x: torch.Tensor, state: State, starts: torch.Tensor) -> tuple[torch.Tensor, State]:
         ys = []
         for t0, t1 in reset_segments(starts):
             state = self.reset_state(state, starts[t0])

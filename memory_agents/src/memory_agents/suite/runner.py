@@ -49,36 +49,9 @@ def failed_row(spec: RunSpec, error: str, run_dir: str | None) -> dict:
     from .training import environment_info
 
     env_info = environment_info(spec.device, resolve=False)
-    return {
-        "run_id": spec.run_id,
-        "status": "failed",
-        "task": spec.task,
-        "env_id": spec.env_id,
-        "variant": spec.variant,
-        "difficulty": spec.difficulty,
-        "core": spec.core,
-        "algo": spec.algo,
-        "seed": spec.seed,
-        "steps": spec.steps,
-        "success": None,
-        "success_ci": None,
-        "return": None,
-        "return_ci": None,
-        "eval_episodes": spec.eval_episodes,
-        "target_success": None,
-        "wall_time": None,
-        "train_time": None,
-        "sps": None,
-        **env_info,
-        "curve": [],
-        "config": spec.to_dict(),
-        "attempts": 1,
-        "error": error,
-        "log_dir": str(run_dir) if run_dir else None,
-        "checkpoint": None,
-        "finished_at": schema.now_iso(),
-        "resumed_from_step": None,
-    }
+    return schema.make_row(
+        spec, "failed", env_info, {"error": error, "log_dir": str(run_dir) if run_dir else None}
+    )
 
 
 # ----------------------------------------------------------------------------- backends

@@ -92,6 +92,10 @@ OPTIONAL_ROW_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
         "null, or the step of the checkpoint the run was last continued "
         "from (a crash-safe rerun, or train --resume)",
     ),
+    "curriculum": (
+        (dict, type(None)),
+        "null, or where the run's curriculum ended: its value and the steps it advanced at",
+    ),
 }
 CURVE_FIELDS = ("step", "success", "return", "episodes")
 
@@ -112,6 +116,52 @@ def plural(n: int, word: str) -> str:
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def make_row(spec, status: str, env_info: dict, fields: dict | None = None) -> dict:
+    """The results row of run ``spec`` (a ``config.RunSpec``): identity and config from the spec,
+    null metrics, ``env_info`` (device, versions, host), then ``fields`` on top.
+
+    One builder for finished and failed rows, so both always carry every field; a field name the
+    schema does not know is a ValueError (a typo would otherwise add a column no reader checks).
+    """
+    row = {
+        "run_id": spec.run_id,
+        "status": status,
+        "task": spec.task,
+        "env_id": spec.env_id,
+        "variant": spec.variant,
+        "difficulty": spec.difficulty,
+        "core": spec.core,
+        "algo": spec.algo,
+        "seed": spec.seed,
+        "steps": spec.steps,
+        "success": None,
+        "success_ci": None,
+        "return": None,
+        "return_ci": None,
+        "eval_episodes": spec.eval_episodes,
+        "target_success": None,
+        "wall_time": None,
+        "train_time": None,
+        "sps": None,
+        **env_info,
+        "curve": [],
+        "config": spec.to_dict(),
+        "attempts": 1,
+        "error": None,
+        "log_dir": None,
+        "checkpoint": None,
+        "finished_at": now_iso(),
+        "resumed_from_step": None,
+        "curriculum": None,
+    }
+    fields = fields or {}
+    unknown = sorted(set(fields) - set(row))
+    if unknown:
+        raise ValueError(f"unknown results field(s) {unknown}; the schema's fields: {list(row)}")
+    row.update(fields)
+    return row
 
 
 def validate_row(row: dict, where: str = "row") -> None:

@@ -17,6 +17,7 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback
 
 from . import catalog, checkpoints, schema
 from .artifacts import algo_class, make_env
@@ -73,63 +74,54 @@ def environment_info(device, resolve: bool = True) -> dict:
     return {"device": name, "versions": versions, "host": host}
 
 
-class CurveCallback:
+class CurveCallback(BaseCallback):
     """Learning curve from the training episodes themselves: at ``points`` evenly spaced steps,
-    the success rate and mean return of the episodes finished since the previous point.
+    the success rate and mean return of the episodes finished since the previous point."""
 
-    Built lazily as an SB3 BaseCallback subclass (SB3 import stays inside training).
-    """
+    def __init__(self, total_steps: int, points: int, start_step: int = 0):
+        super().__init__()
+        span = max(total_steps - start_step, 1)
+        self.marks = [start_step + span * (i + 1) / points for i in range(points)]
+        self.curve: list[dict] = []
+        self._succ: list[float] = []
+        self._ret: list[float] = []
+        self._running: np.ndarray | None = None
 
-    def __new__(cls, total_steps: int, points: int, start_step: int = 0):
-        from stable_baselines3.common.callbacks import BaseCallback
+    def _on_step(self) -> bool:
+        rewards = np.asarray(self.locals["rewards"], dtype=np.float64).reshape(-1)
+        dones = np.asarray(self.locals["dones"], dtype=bool).reshape(-1)
+        infos = self.locals.get("infos") or [{}] * len(dones)
+        if self._running is None or len(self._running) != len(rewards):
+            self._running = np.zeros(len(rewards))
+        self._running += rewards
+        for i in np.flatnonzero(dones):
+            info = infos[i]
+            if "is_success" in info:
+                self._succ.append(float(bool(info["is_success"])))
+            self._ret.append(float(self._running[i]))
+            self._running[i] = 0.0
+        while self.marks and self.num_timesteps >= self.marks[0] - 1e-9:
+            self.marks.pop(0)
+            self._flush()
+        return True
 
-        class _Curve(BaseCallback):
-            def __init__(self):
-                super().__init__()
-                span = max(total_steps - start_step, 1)
-                self.marks = [start_step + span * (i + 1) / points for i in range(points)]
-                self.curve: list[dict] = []
-                self._succ: list[float] = []
-                self._ret: list[float] = []
-                self._running = None
+    def _flush(self) -> None:
+        if not self._ret:
+            return
+        point = {
+            "step": int(self.num_timesteps),
+            "success": float(np.mean(self._succ)) if self._succ else None,
+            "return": float(np.mean(self._ret)),
+            "episodes": len(self._ret),
+        }
+        self.curve.append(point)
+        if point["success"] is not None:
+            self.logger.record("suite/train_success", point["success"])
+        self.logger.record("suite/train_return", point["return"])
+        self._succ, self._ret = [], []
 
-            def _on_step(self) -> bool:
-                rewards = np.asarray(self.locals["rewards"], dtype=np.float64).reshape(-1)
-                dones = np.asarray(self.locals["dones"], dtype=bool).reshape(-1)
-                infos = self.locals.get("infos") or [{}] * len(dones)
-                if self._running is None or len(self._running) != len(rewards):
-                    self._running = np.zeros(len(rewards))
-                self._running += rewards
-                for i in np.flatnonzero(dones):
-                    info = infos[i]
-                    if "is_success" in info:
-                        self._succ.append(float(bool(info["is_success"])))
-                    self._ret.append(float(self._running[i]))
-                    self._running[i] = 0.0
-                while self.marks and self.num_timesteps >= self.marks[0] - 1e-9:
-                    self.marks.pop(0)
-                    self._flush()
-                return True
-
-            def _flush(self):
-                if not self._ret:
-                    return
-                point = {
-                    "step": int(self.num_timesteps),
-                    "success": float(np.mean(self._succ)) if self._succ else None,
-                    "return": float(np.mean(self._ret)),
-                    "episodes": len(self._ret),
-                }
-                self.curve.append(point)
-                if point["success"] is not None:
-                    self.logger.record("suite/train_success", point["success"])
-                self.logger.record("suite/train_return", point["return"])
-                self._succ, self._ret = [], []
-
-            def _on_training_end(self) -> None:
-                self._flush()
-
-        return _Curve()
+    def _on_training_end(self) -> None:
+        self._flush()
 
 
 def _build_model(spec: RunSpec, env, run_dir: Path, resume: str | None):
@@ -255,38 +247,29 @@ def train_run(
     ev = evaluate_agent(model, eval_env, spec.eval_episodes, deterministic=True)
     eval_env.close()
     trained = int(model.num_timesteps)
-    row = {
-        "run_id": spec.run_id,
-        "status": "finished",
-        "task": spec.task,
-        "env_id": spec.env_id,
-        "variant": spec.variant,
-        "difficulty": spec.difficulty,
-        "core": spec.core,
-        "algo": spec.algo,
-        "seed": spec.seed,
-        "steps": trained,
-        "success": ev["success"],
-        "success_ci": ev["success_ci"],
-        "return": ev["return"],
-        "return_ci": ev["return_ci"],
-        "eval_episodes": ev["episodes"],
-        "target_success": None if spec.env_kwargs else catalog.target_success(spec.task, spec.difficulty),
-        "wall_time": time.perf_counter() - start,
-        "train_time": train_time,
-        "sps": (trained - done_steps) / train_time if train_time > 0 else 0.0,
-        **environment_info(model.device),
-        "curve": curve.curve,
-        "config": spec.to_dict(),
-        "attempts": 1,
-        "error": None,
-        "log_dir": str(run_dir),
-        "checkpoint": str(checkpoint),
-        "finished_at": schema.now_iso(),
-        # Where the curriculum ended and when it advanced (evaluation is always on the run's own task).
-        "curriculum": getattr(model, "curriculum_state", None) if curriculum is not None else None,
-        "resumed_from_step": done_steps if resume_from else None,
-    }
+    row = schema.make_row(
+        spec,
+        "finished",
+        environment_info(model.device),
+        {
+            "steps": trained,
+            "success": ev["success"],
+            "success_ci": ev["success_ci"],
+            "return": ev["return"],
+            "return_ci": ev["return_ci"],
+            "eval_episodes": ev["episodes"],
+            "target_success": None if spec.env_kwargs else catalog.target_success(spec.task, spec.difficulty),
+            "wall_time": time.perf_counter() - start,
+            "train_time": train_time,
+            "sps": (trained - done_steps) / train_time if train_time > 0 else 0.0,
+            "curve": curve.curve,
+            "log_dir": str(run_dir),
+            "checkpoint": str(checkpoint),
+            # Where the curriculum ended and when it advanced (evaluation is always on the run's own task).
+            "curriculum": getattr(model, "curriculum_state", None) if curriculum is not None else None,
+            "resumed_from_step": done_steps if resume_from else None,
+        },
+    )
     schema.validate_row(row, f"run {spec.run_id}")
     schema.write_atomic(run_dir / "run.json", json.dumps(row, indent=1) + "\n")
     if tracked and finish:

@@ -47,7 +47,7 @@ class AssociativeRecall(StudyRecallTask):
             recall_width=1,
         )
 
-    def _sample(self, rows):
+    def _sample(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         n = len(rows)
         keys = self.rng.distinct(rows, self.num_keys, self.num_pairs)
         values = self.rng.integers(rows, self.num_values, self.num_pairs)

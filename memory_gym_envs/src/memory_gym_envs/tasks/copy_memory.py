@@ -42,7 +42,7 @@ class CopyMemory(StudyRecallTask):
             recall_width=0,
         )
 
-    def _sample(self, rows):
+    def _sample(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         tokens = self.rng.integers(rows, self.vocab_size, self.length)
         recall = np.zeros((len(rows), self.length, 0), dtype=np.int64)
         return (2 + tokens)[:, :, None], recall, tokens

@@ -38,11 +38,11 @@ class DelayedCue(BatchedTask):
         self.cue = np.zeros(self.num_envs, dtype=np.int64)
         self.correct = np.zeros(self.num_envs, dtype=bool)
 
-    def _new_episodes(self, rows):
+    def _new_episodes(self, rows: np.ndarray) -> None:
         self.cue[rows] = self.rng.integers(rows, self.num_cues, 1)[:, 0]
         self.correct[rows] = False
 
-    def _observe(self):
+    def _observe(self) -> np.ndarray:
         obs = np.zeros((self.num_envs, self.obs_size), dtype=np.float32)
         rows = np.flatnonzero(self.t == 0)
         if rows.size:
@@ -51,7 +51,7 @@ class DelayedCue(BatchedTask):
         obs[:, 1] = self.t == self.query_time
         return obs
 
-    def _step(self, actions):
+    def _step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         at_query = self.t == self.query_time
         if not np.count_nonzero(at_query):  # cue / delay steps: nothing to score
             return np.zeros(self.num_envs), at_query
@@ -59,7 +59,7 @@ class DelayedCue(BatchedTask):
         self.correct |= hit
         return hit.astype(np.float64), at_query
 
-    def _success(self):
+    def _success(self) -> np.ndarray:
         return self.correct.copy()
 
     def oracle_action(self):

@@ -91,7 +91,7 @@ class DistractorNavigation(BatchedTask):
     def y(self):
         return self.cell // self.grid_size
 
-    def _new_episodes(self, rows):
+    def _new_episodes(self, rows: np.ndarray) -> None:
         s, m = self.grid_size, self.num_decoys
         cells = s * s
         start_goal = self.rng.integers(rows, cells, 2)
@@ -102,14 +102,14 @@ class DistractorNavigation(BatchedTask):
         self.marker_cell[rows, 0] = goal
         self.marker_cell[rows, 1 : m + 1] = decoy + (decoy >= goal[:, None])  # uniform over cells != goal
 
-    def _observe(self):
+    def _observe(self) -> np.ndarray:
         obs = np.take(self._cell_obs, self.cell, axis=0)  # a fresh array
         rows = np.flatnonzero(self.markers.due(self.t))
         if rows.size:
             obs[rows] += self._marker_obs[self.marker_cell[rows, self.markers.index[rows]]]
         return obs
 
-    def _step(self, actions):
+    def _step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         rows = np.flatnonzero(self.markers.due(self.t))
         moved = np.take(self._next_cell, self.cell * 5 + actions)
         if rows.size:
@@ -122,7 +122,7 @@ class DistractorNavigation(BatchedTask):
             return (final & (moved == self.goal)).astype(np.float64), final
         return np.zeros(self.num_envs), final
 
-    def _success(self):
+    def _success(self) -> np.ndarray:
         return self.cell == self.goal
 
     def oracle_action(self):

@@ -57,12 +57,12 @@ class MultiCueDelay(StudyRecallTask):
         )
         self.cues = EventSchedule(self.num_envs, self.num_cues)
 
-    def _new_episodes(self, rows):
+    def _new_episodes(self, rows: np.ndarray) -> None:
         self.cues.sample(self.rng, rows, 0, self.window)
         self.answers[rows] = self.rng.integers(rows, self.num_tokens, self.num_cues)  # in order shown
         self.num_correct[rows] = 0
 
-    def _observe(self):
+    def _observe(self) -> np.ndarray:
         obs = np.zeros((self.num_envs, self.obs_size), dtype=np.float32)
         rows = np.flatnonzero(self.cues.due(self.t))
         if rows.size:
@@ -73,7 +73,7 @@ class MultiCueDelay(StudyRecallTask):
             obs[rows, RECALL_FLAG] = 1.0
         return obs
 
-    def _step(self, actions):
+    def _step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         self.cues.advance(np.flatnonzero(self.cues.due(self.t)))  # past the cue seen at this step
         return super()._step(actions)
 

@@ -79,13 +79,13 @@ class NBack(BatchedTask):
     def _token(self, t) -> np.ndarray:
         return hash_integers(self.key, t, self.vocab_size)
 
-    def _new_episodes(self, rows):
+    def _new_episodes(self, rows: np.ndarray) -> None:
         self.key[rows] = self.rng.bits(rows, 1)[:, 0]
         self.current[rows] = hash_integers(self.key[rows], 0, self.vocab_size)
         self.ring[rows] = -1  # "no token": matches no action before step n
         self.num_correct[rows] = 0
 
-    def _observe(self):
+    def _observe(self) -> np.ndarray:
         obs = np.zeros((self.num_envs, self.obs_size), dtype=np.float32)
         obs[:, 0] = self.t >= self.n
         light(obs, self._arange, 1 + self.current)
@@ -94,7 +94,7 @@ class NBack(BatchedTask):
     def _slot(self, t: np.ndarray) -> np.ndarray:
         return self._row_base + (t & self._mask)
 
-    def _step(self, actions):
+    def _step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         ring = self.ring.reshape(-1)
         correct = actions == ring.take(self._slot(self.t - self.n))  # token n steps back (-1 before n)
         ring[self._slot(self.t)] = self.current
@@ -103,7 +103,7 @@ class NBack(BatchedTask):
         self.num_correct += correct
         return count_reward(before, self.num_correct, self.num_answers), self.t == self.length - 1
 
-    def _success(self):
+    def _success(self) -> np.ndarray:
         return self.num_correct >= self.success_threshold * self.num_answers
 
     def oracle_action(self):

@@ -87,7 +87,7 @@ class PatternBinding(StudyRecallTask):
         self.stream = np.zeros((self.num_envs, present + k), dtype=np.int64)  # A_0 B_0 ... A_j
         self.query = np.zeros(self.num_envs, dtype=np.int64)  # j
 
-    def _new_episodes(self, rows):
+    def _new_episodes(self, rows: np.ndarray) -> None:
         p, k, v = self.num_pairs, self.pattern_length, self.num_tokens
         codes = self.rng.distinct(rows, self.num_patterns, p)  # (R, P) distinct, random order
         a = (codes[:, :, None] // v ** np.arange(k, dtype=np.int64)) % v  # (R, P, K) base-V digits
@@ -100,7 +100,7 @@ class PatternBinding(StudyRecallTask):
         self.query[rows] = j
         self.num_correct[rows] = 0
 
-    def _observe(self):
+    def _observe(self) -> np.ndarray:
         obs = np.zeros((self.num_envs, self.obs_size), dtype=np.float32)
         flag = np.take(self.flag_at, self.t)
         rows = np.flatnonzero(flag >= 0)

@@ -43,7 +43,7 @@ class PermutedCopy(StudyRecallTask):
             recall_width=1,
         )
 
-    def _sample(self, rows):
+    def _sample(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         tokens = self.rng.integers(rows, self.vocab_size, self.length)
         order = self.rng.distinct(rows, self.length, self.length)  # position asked at read step k
         answers = tokens[np.arange(len(rows))[:, None], order]

@@ -54,7 +54,7 @@ class StudyRecallTask(BatchedTask):
         absolute observation columns to light at each study / recall step, and the answers."""
         raise NotImplementedError
 
-    def _new_episodes(self, rows):
+    def _new_episodes(self, rows: np.ndarray) -> None:
         study, recall, answers = self._sample(rows)
         self.study_cols[rows] = study
         self.recall_cols[rows] = recall
@@ -68,7 +68,7 @@ class StudyRecallTask(BatchedTask):
         np.minimum(np.maximum(j, 0, out=j), self.recall_steps - 1, out=j)
         return j, in_recall
 
-    def _observe(self):
+    def _observe(self) -> np.ndarray:
         obs = np.zeros((self.num_envs, self.obs_size), dtype=np.float32)
         t = self.t
         rows = np.flatnonzero(t < self.study_steps)
@@ -86,7 +86,7 @@ class StudyRecallTask(BatchedTask):
     def _answer(self, j: np.ndarray) -> np.ndarray:
         return self.answers.ravel().take(self._row_base + j)
 
-    def _step(self, actions):
+    def _step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         terminated = self.t == self.horizon - 1
         j, in_recall = self._recall_index()
         if not np.count_nonzero(in_recall):  # study / delay steps: nothing to score
@@ -96,7 +96,7 @@ class StudyRecallTask(BatchedTask):
         self.num_correct += correct
         return count_reward(before, self.num_correct, self.recall_steps), terminated
 
-    def _success(self):
+    def _success(self) -> np.ndarray:
         return self.num_correct == self.recall_steps
 
     def oracle_action(self):

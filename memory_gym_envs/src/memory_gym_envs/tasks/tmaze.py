@@ -102,16 +102,16 @@ class _TMaze(BatchedTask):
     def cue(self):
         return self.state & 1
 
-    def _new_episodes(self, rows):
+    def _new_episodes(self, rows: np.ndarray) -> None:
         self.state[rows] = 2 * self.start + self.rng.integers(rows, 2, 1)[:, 0]
         self.farthest[rows] = self.start
         self.correct[rows] = False
         self.limit[rows] = self.horizon - self.slack + self.live_slack
 
-    def _observe(self):
+    def _observe(self) -> np.ndarray:
         return np.take(self._obs_rows, self.state, axis=0)  # a fresh array
 
-    def _step(self, actions):
+    def _step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         idx = self.state * 4 + actions
         self.state = np.take(self._next_state, idx)
         self.correct = np.take(self._correct_turn, idx)
@@ -126,14 +126,14 @@ class _TMaze(BatchedTask):
         # good as turning.
         return reward, np.take(self._turns, idx) | (self.t >= self.limit - 1)
 
-    def _success(self):
+    def _success(self) -> np.ndarray:
         return self.correct.copy()
 
     @property
     def live_max_steps(self):
         return self.horizon - self.slack + self.live_slack
 
-    def _set_slack(self, value):
+    def _set_slack(self, value: int) -> None:
         self.live_slack = check_int(
             f"slack (within the built slack [0, {self.slack}])", value, 0, self.slack, owner=self.name
         )

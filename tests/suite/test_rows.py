@@ -1,0 +1,38 @@
+"""One results-row builder (``schema.make_row``) for finished rows and the runner's failure rows."""
+
+import pytest
+from memory_agents.suite import schema
+from memory_agents.suite.config import RunSpec
+from memory_agents.suite.runner import failed_row
+
+SPEC = RunSpec(task="DelayedCue", env_id="MemoryGym/DelayedCue-v0", difficulty="easy", core="gru", seed=3)
+ENV_INFO = {"device": "cpu", "versions": {"python": "3"}, "host": "h"}
+
+
+def test_a_failure_row_has_every_field_of_a_finished_row():
+    finished = schema.make_row(
+        SPEC,
+        "finished",
+        ENV_INFO,
+        {
+            "success": 0.5,
+            "success_ci": [0.4, 0.6],
+            "return": 0.5,
+            "return_ci": [0.4, 0.6],
+            "wall_time": 1.0,
+            "sps": 9.0,
+        },
+    )
+    failed = failed_row(SPEC, "RuntimeError: boom", "/tmp/run")
+    schema.validate_row(finished)
+    schema.validate_row(failed)
+    assert list(failed) == list(finished)
+    assert set(finished) == set(schema.ROW_FIELDS) | set(schema.OPTIONAL_ROW_FIELDS)
+    assert failed["status"] == "failed" and failed["error"] == "RuntimeError: boom"
+    assert failed["log_dir"] == "/tmp/run" and failed["success"] is None
+    assert failed["run_id"] == finished["run_id"] == SPEC.run_id and failed["config"] == SPEC.to_dict()
+
+
+def test_an_unknown_field_is_refused():
+    with pytest.raises(ValueError, match=r"unknown results field\(s\) \['sucess'\]"):
+        schema.make_row(SPEC, "finished", ENV_INFO, {"sucess": 1.0})
