@@ -29,9 +29,9 @@ import torch
 from gymnasium import spaces
 from stable_baselines3.common.preprocessing import get_obs_shape
 
+from .cores.base import State
 from .validation import check_choice
 
-State = tuple[torch.Tensor, ...]
 #: "auto": a CUDA graph where the device is CUDA and the core can be captured, else eager.
 STEP_MODES = ("auto", "graph", "compile", "eager")
 #: Eager calls before a capture: lazy initialisation, cuBLAS workspaces, Triton autotuning.

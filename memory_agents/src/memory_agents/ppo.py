@@ -24,7 +24,7 @@ from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedul
 from stable_baselines3.common.utils import FloatSchedule, explained_variance
 from stable_baselines3.common.vec_env import VecEnv
 
-from .cores.base import horizon_defaults
+from .cores.base import State, horizon_defaults
 from .device_rollout import DeviceRollout, check_step_mode
 from .policies import MemoryActorCriticPolicy
 from .recurrent_modes import RECURRENT_MODES
@@ -191,7 +191,7 @@ class MemoryPPO(OnPolicyAlgorithm):
         self.staged_rollout = staged_rollout
         self.rollout_step = rollout_step
         self._device_rollout: DeviceRollout | None = None
-        self._last_memory_state: tuple[torch.Tensor, ...] | None = None
+        self._last_memory_state: State | None = None
         if _init_setup_model:
             self._setup_model()
 

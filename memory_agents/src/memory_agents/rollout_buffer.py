@@ -19,6 +19,7 @@ import torch
 from gymnasium import spaces
 from stable_baselines3.common.preprocessing import get_action_dim, get_obs_shape
 
+from .cores.base import State
 from .recurrent_modes import RECURRENT_MODES
 from .validation import check_choice
 
@@ -33,7 +34,7 @@ class SequenceSamples(NamedTuple):
     old_log_prob: torch.Tensor
     advantages: torch.Tensor
     returns: torch.Tensor
-    states: tuple[torch.Tensor, ...]
+    states: State
     burn_in_observations: torch.Tensor | None
     burn_in_episode_starts: torch.Tensor | None
     mask: torch.Tensor | None = None  # (T, M) bool, False on padding (set by pack_episodes)
@@ -51,9 +52,7 @@ _PACKED_FIELDS = (
 )
 
 
-def pack_episodes(
-    batch: SequenceSamples, states: tuple[torch.Tensor, ...]
-) -> tuple[SequenceSamples, tuple[torch.Tensor, ...]]:
+def pack_episodes(batch: SequenceSamples, states: State) -> tuple[SequenceSamples, State]:
     """Re-batch M sequences of T steps as N episode segments of T' <= T steps (padded, masked).
 
     Gradients never cross an episode start (the state is reset there), so running each segment
@@ -200,7 +199,7 @@ class MemoryRolloutBuffer:
             self.tail_valid = False
         self.full = False
 
-    def maybe_store_state(self, state: tuple[torch.Tensor, ...]) -> None:
+    def maybe_store_state(self, state: State) -> None:
         """Store ``state`` (the state before the step about to be added) if the mode needs it."""
         if self.burn_in > 0 and self.pos == 0:
             for dst, s in zip(self.start_state, state):
