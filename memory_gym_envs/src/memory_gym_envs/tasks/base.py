@@ -5,8 +5,8 @@ are thin shells around it, which is why single and vector envs give the same epi
 
 A subclass implements (all array-at-once over rows, no Python loop over rows):
 
-- ``__init__(self, num_envs, *, <params>)``: validate params with
-  ``validation.check_int`` / ``check_float`` (ValueError naming parameter, allowed range and value), call
+- ``__init__(self, num_envs, *, <params>)``: validate params with ``validation.check_int`` /
+  ``check_float`` and ``owner=self.name`` (ValueError naming task, parameter, range and value), call
   ``super().__init__(num_envs)`` and set ``self.obs_size``, ``self.num_actions``, ``self.horizon``
   (the maximum episode length) and the hidden-state arrays.
 - ``_new_episodes(rows)``: sample hidden episode data for the index array ``rows`` with
