@@ -16,6 +16,7 @@ steps and at 1.0 after 300k steps (390 s, ~770 steps/s). Goal: 0.95 in 3x fewer 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
 import numpy as np
@@ -86,6 +87,9 @@ def main() -> None:
     )
     parser.add_argument("--lr", type=float, default=2e-3, help="MemoryPPO learning rate")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="MemoryPPO seeds")
+    parser.add_argument(
+        "--memory-kwargs", type=json.loads, default={}, help="core options as JSON, e.g. '{\"num_slots\": 4}'"
+    )
     parser.add_argument("--quick", action="store_true", help="delay 10, budget 150k")
     parser.add_argument("--no-baseline", action="store_true", help="skip sb3-contrib RecurrentPPO")
     args = parser.parse_args()
@@ -108,11 +112,10 @@ def main() -> None:
             n_epochs=args.n_epochs,
             learning_rate=args.lr,
             seed=seed,
-            policy_kwargs=dict(memory=args.core, hidden_dim=64),
+            policy_kwargs=dict(memory=args.core, hidden_dim=64, memory_kwargs=dict(args.memory_kwargs)),
         )
-        label = (
-            f"MemoryPPO {args.core} 64, {args.num_envs} envs, {args.n_epochs} ep, lr {args.lr:g}, seed {seed}"
-        )
+        options = f" {json.dumps(args.memory_kwargs)}" if args.memory_kwargs else ""
+        label = f"MemoryPPO {args.core}{options} 64, {args.num_envs} envs, {args.n_epochs} ep, lr {args.lr:g}, seed {seed}"
         reached.append(run(label, model, args.budget, args.target, env_kwargs))
     hits = [r for r in reached if r is not None]
     if hits:
