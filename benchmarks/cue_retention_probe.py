@@ -84,8 +84,8 @@ def slot_retention(core, num_cues: int, delay: int, gate_logit: float) -> float:
     left = torch.ones(num_cues)
     for t in range(1, delay + 1):
         target = state[-1].argmin(-1)  # where this step's write goes
-        state = core(x[t : t + 1], state)[1]
-        g = core.aux["gate"][0, :, 0]
+        _, state, readings = core(x[t : t + 1], state, return_readings=True)
+        g = readings["gate"][0, :, 0]
         left = left * torch.where(target == cue_slot, 1 - g, torch.ones_like(g))
     return float(left.mean())
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 from gymnasium import spaces
-from memory_agents.dqn import TrialReplayDQN, burn_in
+from memory_agents.dqn import TrialReplayDQN, burn_in, q_sequence
 from memory_agents.trial_buffer import TrialReplayBuffer
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import configure
@@ -146,6 +146,22 @@ def test_chunk_at_least_trial_length_gives_full_bptt_gradients(core):
         torch.testing.assert_close(grads(chunk), full, atol=1e-6, rtol=1e-5)
     truncated = grads(1)  # the chunking is real: cutting every step changes the gradients
     assert not torch.allclose(truncated, full, atol=1e-6)
+
+
+def test_chunk_gates_are_per_call_and_survive_a_later_forward(graph_tensors_on):
+    """q_sequence's gates (the gate penalty) come from its own calls: a later forward (acting,
+    the target net) leaves them unchanged, and they still train the gate."""
+    model = small_model("pseudo_memory")
+    net = model.policy.q_net
+    obs = torch.rand(6, 2, 3)
+    _, _, gates = q_sequence(net, obs, net.initial_state(2), chunk_size=4)
+    assert [g.shape for g in gates] == [(4, 2, 1), (2, 2, 1)]
+    kept = [g.detach().clone() for g in gates]
+    model.policy.predict(np.random.rand(2, 3).astype(np.float32), None, np.ones(2, bool))
+    assert all(torch.equal(g.detach(), k) for g, k in zip(gates, kept))
+    torch.cat([g.flatten() for g in gates]).mean().backward()
+    assert net.core.gate.bias.grad.abs().sum() > 0
+    assert graph_tensors_on(model.policy) == []
 
 
 # ----------------------------------------------------------------------------- collection state

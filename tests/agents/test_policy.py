@@ -146,3 +146,33 @@ def test_memoryless_policy_has_no_state_and_ignores_history():
         l1, _, _ = policy.forward_latent(torch.as_tensor(obs)[None], (), torch.zeros(1, 2))
         l2, _, _ = policy.forward_latent(torch.as_tensor(obs)[None], (), torch.ones(1, 2))
     torch.testing.assert_close(l1, l2)
+
+
+def test_gate_readings_are_per_call_and_survive_a_later_forward(graph_tensors_on):
+    """The gate penalty reads the gates of its own evaluate_actions call: a later forward
+    (predict_values, as the rollout does) changes neither them nor the penalty, and the
+    policy keeps no graph on its modules."""
+    from memory_agents.policies import mean_gate
+
+    policy = make_policy(memory="pseudo_memory", shared_memory=False)
+    T, B = 5, 2
+    obs, starts = torch.rand(T, B, 6), torch.zeros(T, B)
+    actions = torch.zeros(T, B, dtype=torch.long)
+    *_, readings = policy.evaluate_actions(
+        obs, actions, policy.initial_state(B), starts, return_readings=True
+    )
+    assert len(readings) == 2 and all("gate" in r for r in readings)  # one dict per core
+    gates = [r["gate"].detach().clone() for r in readings]
+    penalty = mean_gate(readings)
+    policy.predict_values(torch.rand(B, 6), policy.initial_state(B), torch.ones(B))
+    assert all(torch.equal(r["gate"].detach(), g) for r, g in zip(readings, gates))
+    assert mean_gate(readings).item() == penalty.item()
+    penalty.backward()
+    assert policy.memory_core.gate.bias.grad.abs().sum() > 0
+    assert policy.critic_core.gate.bias.grad.abs().sum() > 0
+    assert graph_tensors_on(policy) == []
+    action, state, step_readings = policy.predict(
+        random_obs(np.random.default_rng(0), B), None, np.ones(B, bool), return_readings=True
+    )
+    assert isinstance(step_readings[0]["gate"], np.ndarray) and step_readings[0]["gate"].shape == (1, B, 1)
+    assert {"gate", "attention", "memory_norm"} <= set(step_readings[0])

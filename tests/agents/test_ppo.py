@@ -321,7 +321,7 @@ if "test_gated" not in registered_cores():
 
     @register_core("test_gated")
     class GatedCore(MemoryCore):
-        """Leaky integrator with a learned write gate: reports aux["gate"] like gated cores do."""
+        """Leaky integrator with a learned write gate: reports a "gate" reading like gated cores do."""
 
         def __init__(self, input_dim, hidden_dim):
             super().__init__(input_dim, hidden_dim)
@@ -333,8 +333,7 @@ if "test_gated" not in registered_cores():
 
         def _forward(self, x, state, starts):
             y, state = self._forward_steps(x, state, starts)
-            self.aux = {"gate": torch.sigmoid(self.gate_net(x))}
-            return y, state
+            return y, state, {"gate": torch.sigmoid(self.gate_net(x))}
 
         def _step(self, x, state):
             g = torch.sigmoid(self.gate_net(x))

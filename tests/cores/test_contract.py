@@ -162,13 +162,15 @@ def test_state_shapes_and_dtypes(name, dtype):
     # An explicit dtype wins over the parameters' dtype.
     other = torch.float64 if dtype == torch.float32 else torch.float32
     assert all(s.dtype == other for s in core.initial_state(B, dtype=other))
-    y, new_state = core(torch.randn(4, B, D, dtype=dtype), state, torch.zeros(4, B))
+    y, new_state, readings = core(
+        torch.randn(4, B, D, dtype=dtype), state, torch.zeros(4, B), return_readings=True
+    )
     assert y.shape == (4, B, H) and y.dtype == dtype and torch.isfinite(y).all()
     assert core.hidden_dim == H and core.input_dim == D
     for s, s0 in zip(new_state, state):
         assert s.shape == s0.shape and s.dtype == dtype
-    if "gate" in core.aux:
-        assert core.aux["gate"].shape[:2] == (4, B)
+    if "gate" in readings:
+        assert readings["gate"].shape[:2] == (4, B)
 
 
 @pytest.mark.parametrize("name", CORE_NAMES)
@@ -204,3 +206,35 @@ def test_make_core_rejects_unknown_kwargs(name):
 
 def test_builtin_cores_registered():
     assert {"gru", "lstm", "mamba2", "pseudo_mamba"} <= set(CORE_NAMES)
+
+
+@pytest.mark.parametrize("name", CORE_NAMES)
+def test_readings_are_a_per_call_return_value(name, graph_tensors_on):
+    """Readings come back from the call that made them: named in READINGS, (T, B, ...), only the
+    gate with a graph; a later forward leaves them unchanged and no graph stays on the module."""
+    from memory_agents.cores import READINGS
+
+    core = build(name, torch.float32)
+    T, B = 6, 3
+    x = torch.randn(T, B, D, requires_grad=True)
+    starts = torch.rand(T, B) < 0.3
+    out = core(x, None, starts)
+    assert len(out) == 2  # the plain call is the contract's (y, state)
+    y, _, readings = core(x, None, starts, return_readings=True)
+    assert set(readings) <= set(READINGS)
+    for key, value in readings.items():
+        assert value.shape[:2] == (T, B), key
+        assert (value.grad_fn is not None) == (key == "gate"), key  # only the gate keeps its graph
+    kept = {k: v.detach().clone() for k, v in readings.items()}
+    core(torch.randn(T, B, D), None, return_readings=True)  # a later forward on other inputs
+    for key, value in readings.items():
+        assert torch.equal(value.detach(), kept[key]), key
+    del y, readings
+    assert not hasattr(core, "aux")
+    assert graph_tensors_on(core) == []
+
+
+def test_return_readings_must_be_a_bool():
+    core = build("gru", torch.float32)
+    with pytest.raises(TypeError, match="return_readings must be a bool, got 'yes'"):
+        core(torch.randn(2, 1, D), return_readings="yes")

@@ -1,5 +1,5 @@
 """Mamba2 controller + slot memory: the slot logic is the one pseudo_memory uses, the controller is
-a Mamba2 block (its options, backends and horizon timescale reach it), aux feeds gate_coef / render."""
+a Mamba2 block (its options, backends and horizon timescale reach it), its readings feed gate_coef / render."""
 
 from __future__ import annotations
 
@@ -24,14 +24,14 @@ def test_controller_is_a_mamba2_block_with_its_options():
     assert core.last_backend == "torch"  # CPU: the chunked PyTorch scan
 
 
-def test_aux_gate_attention_and_state_norm_like_pseudo_memory():
+def test_readings_gate_attention_and_memory_norm_like_pseudo_memory():
     torch.manual_seed(0)
     core = make_core("mamba2_memory", D, H, num_slots=K, headdim=4)
     T, B = 9, 3
     starts = torch.rand(T, B) < 0.2
-    core(torch.randn(T, B, D), None, starts)
-    a, g = core.aux["attention"], core.aux["gate"]
-    assert a.shape == (T, B, K) and g.shape == (T, B, 1) and core.aux["state_norm"].shape == (T, B)
+    _, _, readings = core(torch.randn(T, B, D), None, starts, return_readings=True)
+    a, g = readings["attention"], readings["gate"]
+    assert a.shape == (T, B, K) and g.shape == (T, B, 1) and readings["memory_norm"].shape == (T, B)
     torch.testing.assert_close(a.sum(-1), torch.ones(T, B))
     # the gate keeps its graph, so a sparsity penalty (gate_coef) trains the write gate
     g.mean().backward()
@@ -95,8 +95,8 @@ def test_triton_controller_equals_torch_controller_on_cuda(T):
     outs = []
     for core in (tri, ref):
         xi = x.clone().requires_grad_(True)
-        y, state = core(xi, None, starts)
-        (y.pow(2).sum() + core.aux["gate"].sum()).backward()
+        y, state, readings = core(xi, None, starts, return_readings=True)
+        (y.pow(2).sum() + readings["gate"].sum()).backward()
         outs.append((y.detach(), state[2].detach(), [xi.grad, *(p.grad for p in core.parameters())]))
     assert tri.last_backend == "triton" and ref.last_backend == "torch"
     (y1, s1, g1), (y2, s2, g2) = outs

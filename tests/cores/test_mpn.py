@@ -45,10 +45,10 @@ def test_hebbian_matrix_follows_formula(activation, act, plastic_bias):
     # step by step, the carried state is M_t after every step
     state = core.initial_state(B)
     for t in range(T):
-        _, state = core(x[t : t + 1], state, starts[t : t + 1])
+        _, state, readings = core(x[t : t + 1], state, starts[t : t + 1], return_readings=True)
         np.testing.assert_allclose(state[0].detach().numpy(), M_ref[t], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(
-        core.aux["state_norm"].numpy()[0], np.linalg.norm(M_ref[-1].reshape(B, -1), axis=1)
+        readings["state_norm"].numpy()[0], np.linalg.norm(M_ref[-1].reshape(B, -1), axis=1)
     )
 
 

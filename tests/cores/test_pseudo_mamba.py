@@ -88,7 +88,7 @@ def test_core_equals_its_formula():
     starts = torch.zeros(T, B, dtype=torch.bool)
     starts[3, 0] = starts[0, 2] = True
     with torch.no_grad():
-        y, (hT,) = core(x, (h0,), starts)
+        y, (hT,), readings = core(x, (h0,), starts, return_readings=True)
         W, bias = core.in_proj.weight, core.in_proj.bias
         h, ys = h0, []
         for t in range(T):
@@ -99,7 +99,7 @@ def test_core_equals_its_formula():
             ys.append(torch.sigmoid(zo) * h)
     torch.testing.assert_close(y, torch.stack(ys), atol=1e-12, rtol=1e-10)
     torch.testing.assert_close(hT, h, atol=1e-12, rtol=1e-10)
-    gate = core.aux["gate"]
+    gate = readings["gate"]
     assert gate.shape == (T, B, 6) and ((gate > 0) & (gate < 1)).all()
 
 

@@ -62,12 +62,12 @@ def test_attention_is_a_distribution_and_reads_matching_slot():
     torch.manual_seed(1)
     core = make_core("pseudo_memory", D, H, num_slots=K)
     T, B = 9, 5
-    y, _ = core(torch.randn(T, B, D), None, torch.rand(T, B) < 0.2)
-    a = core.aux["attention"]
+    y, _, readings = core(torch.randn(T, B, D), None, torch.rand(T, B) < 0.2, return_readings=True)
+    a = readings["attention"]
     assert (
         a.shape == (T, B, K)
-        and core.aux["gate"].shape == (T, B, 1)
-        and core.aux["state_norm"].shape == (T, B)
+        and readings["gate"].shape == (T, B, 1)
+        and readings["memory_norm"].shape == (T, B)
     )
     assert (a >= 0).all()
     torch.testing.assert_close(a.sum(-1), torch.ones(T, B))
@@ -78,23 +78,23 @@ def test_attention_is_a_distribution_and_reads_matching_slot():
     core.query.register_forward_hook(lambda module, inputs, out: q.expand_as(out))  # fixed query
     slots = torch.eye(K, core.slot_dim).unsqueeze(0) * 20.0
     with torch.no_grad():
-        core(torch.randn(1, 1, D), (torch.zeros(1, core.controller_dim), slots, torch.zeros(1, K)))
-    assert core.aux["attention"][0, 0].argmax().item() == target
-    assert core.aux["attention"][0, 0, target] > 0.99
+        state = (torch.zeros(1, core.controller_dim), slots, torch.zeros(1, K))
+        a = core(torch.randn(1, 1, D), state, return_readings=True)[2]["attention"]
+    assert a[0, 0].argmax().item() == target
+    assert a[0, 0, target] > 0.99
 
 
 def test_gate_is_differentiable_for_a_sparsity_penalty():
     torch.manual_seed(2)
     core = make_core("pseudo_memory", D, H, num_slots=K)
-    core(torch.randn(7, 3, D))
-    core.aux["gate"].mean().backward()
+    gate = core(torch.randn(7, 3, D), return_readings=True)[2]["gate"]
+    gate.mean().backward()
     assert core.gate.weight.grad.abs().sum() > 0 and core.gate.bias.grad.abs().sum() > 0
     # lowering the gate bias reduces the mean gate: the penalty has a direction to push
-    g0 = core.aux["gate"].mean().item()
+    g0 = gate.mean().item()
     with torch.no_grad():
         core.gate.bias -= 1.0
-    core(torch.randn(7, 3, D))
-    assert core.aux["gate"].mean().item() < g0
+    assert core(torch.randn(7, 3, D), return_readings=True)[2]["gate"].mean().item() < g0
 
 
 def test_memory_recalls_a_written_value_after_distractors():

@@ -44,7 +44,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .cores import make_core
-from .cores.base import MAX_SIZE, State, check_kwargs_dict, check_positive_int
+from .cores.base import MAX_SIZE, Readings, State, check_kwargs_dict, check_positive_int, readings_to_numpy
 from .trial_buffer import TrialBatch, TrialReplayBuffer
 
 SelfTrialReplayDQN = TypeVar("SelfTrialReplayDQN", bound="TrialReplayDQN")
@@ -98,14 +98,21 @@ class MemoryQNetwork(nn.Module):
         return self.core.initial_state(batch_size, device=device)
 
     def forward(
-        self, obs: torch.Tensor, state: State | None = None, episode_starts: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, State]:
-        """obs (T, B, obs_dim) -> Q-values (T, B, n_actions) and the final state.
+        self,
+        obs: torch.Tensor,
+        state: State | None = None,
+        episode_starts: torch.Tensor | None = None,
+        return_readings: bool = False,
+    ) -> tuple[torch.Tensor, State] | tuple[torch.Tensor, State, Readings]:
+        """obs (T, B, obs_dim) -> Q-values (T, B, n_actions) and the final state (and, with
+        ``return_readings=True``, the core's readings of this call: ``cores.base``).
 
         Observations are cast to the core's dtype and its output to the head's, so a float64
         network (``policy.double()``) runs in float64 end to end."""
-        y, state = self.core(obs.flatten(2).to(self._core_dtype()), state, episode_starts)
-        return self.head(y.to(self.head.weight.dtype)), state
+        y, state, *readings = self.core(
+            obs.flatten(2).to(self._core_dtype()), state, episode_starts, return_readings=return_readings
+        )
+        return self.head(y.to(self.head.weight.dtype)), state, *readings
 
     def _core_dtype(self) -> torch.dtype:
         ref = self.core._param_like()
@@ -191,11 +198,14 @@ class MemoryQPolicy(BasePolicy):
         return self.q_net.core.reset_state(state, mask)
 
     def step(
-        self, obs: torch.Tensor, state: State, episode_starts: torch.Tensor
-    ) -> tuple[torch.Tensor, State]:
-        """One step for n rows: reset rows starting an episode, return Q (n, A) and the new state."""
-        q, state = self.q_net(obs.unsqueeze(0), state, episode_starts.unsqueeze(0))
-        return q[0], state
+        self, obs: torch.Tensor, state: State, episode_starts: torch.Tensor, return_readings: bool = False
+    ) -> tuple[torch.Tensor, State] | tuple[torch.Tensor, State, Readings]:
+        """One step for n rows: reset rows starting an episode, return Q (n, A) and the new state
+        (and the core's readings with ``return_readings=True``)."""
+        q, state, *readings = self.q_net(
+            obs.unsqueeze(0), state, episode_starts.unsqueeze(0), return_readings=return_readings
+        )
+        return q[0], state, *readings
 
     def predict(
         self,
@@ -203,8 +213,13 @@ class MemoryQPolicy(BasePolicy):
         state: tuple[np.ndarray, ...] | None = None,
         episode_start: np.ndarray | None = None,
         deterministic: bool = False,
-    ) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
-        """Greedy actions with the memory state carried as numpy arrays (batch first), like RecurrentPPO."""
+        return_readings: bool = False,
+    ) -> (
+        tuple[np.ndarray, tuple[np.ndarray, ...]]
+        | tuple[np.ndarray, tuple[np.ndarray, ...], tuple[dict, ...]]
+    ):
+        """Greedy actions with the memory state carried as numpy arrays (batch first), like RecurrentPPO;
+        ``return_readings=True`` adds the step's core readings as numpy arrays (one dict, as a tuple)."""
         obs_t, vectorized = self.obs_to_tensor(observation)
         obs_t = obs_t.reshape(obs_t.shape[0], -1)
         n = obs_t.shape[0]
@@ -217,12 +232,12 @@ class MemoryQPolicy(BasePolicy):
             episode_start = np.zeros(n, dtype=bool)
         starts = torch.as_tensor(np.asarray(episode_start, dtype=bool).reshape(n), device=self.device)
         with torch.no_grad():
-            q, state_t = self.step(obs_t, state_t, starts)
+            q, state_t, *readings = self.step(obs_t, state_t, starts, return_readings)
         actions = q.argmax(dim=-1).cpu().numpy()
         new_state = tuple(s.cpu().numpy() for s in state_t)
         if not vectorized:
             actions = actions.squeeze(axis=0)
-        return actions, new_state
+        return (actions, new_state, readings_to_numpy(readings)) if return_readings else (actions, new_state)
 
 
 def q_sequence(
@@ -232,7 +247,7 @@ def q_sequence(
 
     The state is carried across chunks but detached, so gradients stop at chunk borders
     (truncated BPTT); ``None`` = one chunk (full BPTT). Returns Q (T, B, A), the final state
-    and the list of per-chunk write gates (``core.aux["gate"]``) where the core has one.
+    and the list of per-chunk write gates (the core's ``"gate"`` reading) where the core has one.
     """
     T = obs.shape[0]
     k = T if chunk_size is None else chunk_size
@@ -240,10 +255,10 @@ def q_sequence(
     for t0 in range(0, T, k):
         if t0 > 0:
             state = tuple(s.detach() for s in state)
-        q, state = net(obs[t0 : t0 + k], state)
+        q, state, readings = net(obs[t0 : t0 + k], state, return_readings=True)
         qs.append(q)
-        if "gate" in net.core.aux:
-            gates.append(net.core.aux["gate"])
+        if "gate" in readings:
+            gates.append(readings["gate"])
     return torch.cat(qs, dim=0), state, gates
 
 

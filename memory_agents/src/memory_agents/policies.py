@@ -20,7 +20,7 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, Flatten
 from stable_baselines3.common.type_aliases import Schedule
 from torch import nn
 
-from .cores import MemoryCore, State, make_core, registered_cores
+from .cores import MemoryCore, Readings, State, make_core, readings_to_numpy, registered_cores
 from .validation import MAX_SIZE, check_int, check_kwargs_dict, is_int
 
 #: Memory name for a memoryless (feed-forward) trunk: the baseline every memory task must defeat.
@@ -59,6 +59,23 @@ def check_net_arch(net_arch):
             f"them, got {net_arch!r}"
         )
     return net_arch
+
+
+def mean_gate(readings: Sequence[Readings], mask: torch.Tensor | None = None) -> torch.Tensor | None:
+    """Mean write gate over the cores whose ``readings`` (one dict per core, as ``forward_latent``
+    returns them) report one, differentiable; ``mask`` (T, B) bool keeps only those steps (e.g.
+    not the padding of packed episodes). None when no core reports a gate."""
+
+    def mean(g: torch.Tensor) -> torch.Tensor:
+        if mask is None:
+            return g.mean()
+        m = mask.reshape(*mask.shape, *([1] * (g.dim() - 2))).expand_as(g)
+        return torch.where(m, g, 0.0).sum() / m.sum()
+
+    gates = [mean(r["gate"]) for r in readings if "gate" in r]
+    if not gates:
+        return None
+    return gates[0] if len(gates) == 1 else torch.stack(gates).mean()
 
 
 def memory_names() -> tuple[str, ...]:
@@ -183,18 +200,35 @@ class MemoryActorCriticPolicy(ActorCriticPolicy):
         return features.reshape(T, B, -1)
 
     def forward_latent(
-        self, obs: torch.Tensor, state: Sequence[torch.Tensor], episode_starts: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, State]:
-        """obs (T, B, *obs_shape), episode_starts (T, B) -> latent_pi, latent_vf (T, B, *), new state."""
+        self,
+        obs: torch.Tensor,
+        state: Sequence[torch.Tensor],
+        episode_starts: torch.Tensor,
+        return_readings: bool = False,
+    ) -> (
+        tuple[torch.Tensor, torch.Tensor, State]
+        | tuple[torch.Tensor, torch.Tensor, State, tuple[Readings, ...]]
+    ):
+        """obs (T, B, *obs_shape), episode_starts (T, B) -> latent_pi, latent_vf (T, B, *), new state;
+        ``return_readings=True`` adds this call's core readings, one dict per core (``self.cores`` order)."""
         T, B = episode_starts.shape[:2]
         features = self._features(obs, T, B)
         n = self._n_actor_state
-        y_pi, s_pi = self.memory_core(features, tuple(state[:n]), episode_starts)
+        y_pi, s_pi, *r_pi = self.memory_core(
+            features, tuple(state[:n]), episode_starts, return_readings=return_readings
+        )
         if self.critic_core is None:
-            y_vf, s_vf = y_pi, ()
+            y_vf, s_vf, r_vf = y_pi, (), []
         else:
-            y_vf, s_vf = self.critic_core(features, tuple(state[n:]), episode_starts)
-        return self.mlp_extractor.forward_actor(y_pi), self.mlp_extractor.forward_critic(y_vf), (*s_pi, *s_vf)
+            y_vf, s_vf, *r_vf = self.critic_core(
+                features, tuple(state[n:]), episode_starts, return_readings=return_readings
+            )
+        out = (
+            self.mlp_extractor.forward_actor(y_pi),
+            self.mlp_extractor.forward_critic(y_vf),
+            (*s_pi, *s_vf),
+        )
+        return (*out, (*r_pi, *r_vf)) if return_readings else out
 
     def advance_state(
         self, obs: torch.Tensor, state: Sequence[torch.Tensor], episode_starts: torch.Tensor
@@ -211,30 +245,19 @@ class MemoryActorCriticPolicy(ActorCriticPolicy):
         )
         return (*s_pi, *s_vf)
 
-    def gate(self, mask: torch.Tensor | None = None) -> torch.Tensor | None:
-        """Mean write gate of the latest forward over all cores that report one (differentiable);
-        ``mask`` (T, B) bool keeps only those steps (e.g. not the padding of packed episodes)."""
-
-        def mean(g: torch.Tensor) -> torch.Tensor:
-            if mask is None:
-                return g.mean()
-            m = mask.reshape(*mask.shape, *([1] * (g.dim() - 2))).expand_as(g)
-            return torch.where(m, g, 0.0).sum() / m.sum()
-
-        gates = [mean(core.aux["gate"]) for core in self.cores if "gate" in core.aux]
-        if not gates:
-            return None
-        return gates[0] if len(gates) == 1 else torch.stack(gates).mean()
-
     def forward(
         self,
         obs: torch.Tensor,
         state: Sequence[torch.Tensor],
         episode_starts: torch.Tensor,
         deterministic: bool = False,
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, State]:
-        """One rollout step for B envs: obs (B, ...), episode_starts (B,) -> actions, values, log_prob, state."""
-        latent_pi, latent_vf, state = self.forward_latent(obs.unsqueeze(0), state, episode_starts.view(1, -1))
+        return_readings: bool = False,
+    ) -> tuple[torch.Tensor, ...]:
+        """One rollout step for B envs: obs (B, ...), episode_starts (B,) -> actions, values, log_prob,
+        state (and the core readings with ``return_readings=True``, see ``forward_latent``)."""
+        latent_pi, latent_vf, state, *readings = self.forward_latent(
+            obs.unsqueeze(0), state, episode_starts.view(1, -1), return_readings=return_readings
+        )
         latent_pi, latent_vf = latent_pi[0], latent_vf[0]
         values = self.value_net(latent_vf)
         if isinstance(self.action_dist, CategoricalDistribution):
@@ -250,7 +273,7 @@ class MemoryActorCriticPolicy(ActorCriticPolicy):
             actions = distribution.get_actions(deterministic=deterministic)
             log_prob = distribution.log_prob(actions)
             actions = actions.reshape((-1, *self.action_space.shape))
-        return actions, values, log_prob, state
+        return actions, values, log_prob, state, *readings
 
     def evaluate_actions(
         self,
@@ -258,17 +281,21 @@ class MemoryActorCriticPolicy(ActorCriticPolicy):
         actions: torch.Tensor,
         state: Sequence[torch.Tensor],
         episode_starts: torch.Tensor,
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """Re-run a (T, B) sequence from ``state``; returns values, log_prob, entropy flattened to (T*B,)."""
+        return_readings: bool = False,
+    ) -> tuple[torch.Tensor, ...]:
+        """Re-run a (T, B) sequence from ``state``; returns values, log_prob, entropy flattened to (T*B,)
+        (and the core readings with ``return_readings=True``, for the gate penalty: ``mean_gate``)."""
         T, B = episode_starts.shape[:2]
-        latent_pi, latent_vf, _ = self.forward_latent(obs, state, episode_starts)
+        latent_pi, latent_vf, _, *readings = self.forward_latent(
+            obs, state, episode_starts, return_readings=return_readings
+        )
         distribution = self._get_action_dist_from_latent(latent_pi.reshape(T * B, -1))
         flat_actions = actions.reshape(T * B, *actions.shape[2:])
         if isinstance(self.action_space, spaces.Discrete):
             flat_actions = flat_actions.reshape(T * B).long()
         log_prob = distribution.log_prob(flat_actions)
         values = self.value_net(latent_vf.reshape(T * B, -1)).flatten()
-        return values, log_prob, distribution.entropy()
+        return values, log_prob, distribution.entropy(), *readings
 
     def predict_values(
         self, obs: torch.Tensor, state: Sequence[torch.Tensor], episode_starts: torch.Tensor
@@ -283,9 +310,12 @@ class MemoryActorCriticPolicy(ActorCriticPolicy):
         state: Sequence[torch.Tensor],
         episode_starts: torch.Tensor,
         deterministic: bool = False,
-    ) -> tuple[torch.Tensor, State]:
-        actions, _, _, state = self.forward(observation, state, episode_starts, deterministic)
-        return actions, state
+        return_readings: bool = False,
+    ) -> tuple[torch.Tensor, ...]:
+        actions, _, _, state, *readings = self.forward(
+            observation, state, episode_starts, deterministic, return_readings
+        )
+        return actions, state, *readings
 
     # ------------------------------------------------------------------ SB3-style predict
     def _state_to_tensors(self, state, n_envs: int) -> State:
@@ -316,9 +346,14 @@ class MemoryActorCriticPolicy(ActorCriticPolicy):
         state: tuple[np.ndarray, ...] | None = None,
         episode_start: np.ndarray | None = None,
         deterministic: bool = False,
-    ) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+        return_readings: bool = False,
+    ) -> (
+        tuple[np.ndarray, tuple[np.ndarray, ...]]
+        | tuple[np.ndarray, tuple[np.ndarray, ...], tuple[dict, ...]]
+    ):
         """Action(s) and next state, as sb3-contrib's RecurrentPPO: pass the returned state back in,
-        with ``episode_start`` true where an episode begins (that row's state is reset first)."""
+        with ``episode_start`` true where an episode begins (that row's state is reset first).
+        ``return_readings=True`` adds the step's core readings as numpy arrays, one dict per core."""
         self.set_training_mode(False)
         obs, vectorized = self.obs_to_tensor(observation)
         n_envs = obs.shape[0]
@@ -326,8 +361,8 @@ class MemoryActorCriticPolicy(ActorCriticPolicy):
             episode_start = np.zeros(n_envs, dtype=bool)
         starts = torch.as_tensor(np.asarray(episode_start), device=self.device).reshape(n_envs)
         with torch.no_grad():
-            actions, new_state = self._predict(
-                obs, self._state_to_tensors(state, n_envs), starts, deterministic
+            actions, new_state, *readings = self._predict(
+                obs, self._state_to_tensors(state, n_envs), starts, deterministic, return_readings
             )
         actions = actions.cpu().numpy().reshape((-1, *self.action_space.shape))
         if isinstance(self.action_space, spaces.Box):
@@ -338,4 +373,7 @@ class MemoryActorCriticPolicy(ActorCriticPolicy):
             )
         if not vectorized:
             actions = actions.squeeze(axis=0)
-        return actions, tuple(s.cpu().numpy() for s in new_state)
+        new_state = tuple(s.cpu().numpy() for s in new_state)
+        if not return_readings:
+            return actions, new_state
+        return actions, new_state, readings_to_numpy(readings[0])

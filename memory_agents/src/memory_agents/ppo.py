@@ -26,7 +26,7 @@ from stable_baselines3.common.vec_env import VecEnv
 
 from .cores.base import State, horizon_defaults
 from .device_rollout import DeviceRollout, check_step_mode
-from .policies import MemoryActorCriticPolicy
+from .policies import MemoryActorCriticPolicy, mean_gate
 from .recurrent_modes import RECURRENT_MODES
 from .rollout_buffer import MemoryRolloutBuffer, SequenceSamples, pack_episodes
 from .validation import (
@@ -510,10 +510,10 @@ class MemoryPPO(OnPolicyAlgorithm):
                 torch.where(skip.view(-1, *([1] * (s.dim() - 1))), s, a) for s, a in zip(state, advanced)
             )
         batch, state = pack_episodes(batch, state)
-        values, log_prob, entropy = policy.evaluate_actions(
-            batch.observations, batch.actions, state, batch.episode_starts
+        values, log_prob, entropy, readings = policy.evaluate_actions(
+            batch.observations, batch.actions, state, batch.episode_starts, return_readings=True
         )
-        gate = policy.gate(batch.mask)
+        gate = mean_gate(readings, batch.mask)
         mask = None if batch.mask is None else batch.mask.flatten()
         if mask is None:
             mean = torch.mean

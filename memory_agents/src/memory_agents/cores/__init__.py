@@ -7,7 +7,18 @@ to ``_CORE_MODULES`` below (that list is the only place to touch).
 
 from importlib import import_module
 
-from .base import MemoryCore, State, make_core, register_core, registered_cores, reset_segments
+from .base import (
+    NORM_READINGS,
+    READINGS,
+    MemoryCore,
+    Readings,
+    State,
+    make_core,
+    readings_to_numpy,
+    register_core,
+    registered_cores,
+    reset_segments,
+)
 
 _CORE_MODULES = (
     "gru",
@@ -29,8 +40,12 @@ CORE_NAMES: tuple[str, ...] = registered_cores()
 
 __all__ = [
     "MemoryCore",
+    "NORM_READINGS",
+    "READINGS",
+    "Readings",
     "State",
     "make_core",
+    "readings_to_numpy",
     "register_core",
     "registered_cores",
     "reset_segments",

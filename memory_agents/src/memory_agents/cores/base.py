@@ -6,6 +6,13 @@ A core is an ``nn.Module`` holding a recurrent state as a tuple of batch-first t
 ``x[t, b]`` is consumed. T=1 is the rollout step; the sequence path must give the same numbers
 as T single steps. Subclasses implement ``state_shapes`` and ``_forward`` (or ``_step`` and use
 ``_forward_steps``); validation of shapes and dtypes lives here, once.
+
+Readings. ``core(x, state, episode_starts, return_readings=True)`` returns ``(y, new_state,
+readings)``: a dict of (T, B, ...) tensors about this call only, named in ``READINGS``. They are
+a return value, not an attribute, so a later forward (e.g. ``predict_values``) cannot change what
+a caller got, and no autograd graph stays on the module after the call. ``"gate"`` keeps its
+graph (a loss may penalise it, ``gate_coef``); every other reading is detached. A core reports
+the readings it has; a plain call drops them.
 """
 
 from __future__ import annotations
@@ -22,6 +29,32 @@ from ..validation import check_kwargs_dict as check_kwargs_dict
 from ..validation import check_positive_int as check_positive_int  # imported from here by dqn.py, some cores
 
 State = tuple[torch.Tensor, ...]
+#: Per-call readings of a core (see module docstring); keys are names from ``READINGS``.
+Readings = dict[str, torch.Tensor]
+
+#: Every reading a core may return, with what it measures. Each norm has its own name because the
+#: cores' norms measure different things; ``suite/render.py`` labels its plots with these names.
+READINGS = {
+    "gate": "write gate (T, B, 1) or (T, B, H), with its graph (pseudo_mamba, slot-memory cores)",
+    "attention": "read attention over the memory slots (T, B, K) (slot-memory cores)",
+    "output_norm": "norm of the output y_t (T, B) (gru, lstm, mamba2: no state to read more simply)",
+    "state_norm": "norm of the recurrent state after step t (T, B) (pseudo_mamba h, MPN's fast weights M)",
+    "memory_norm": "norm of the slot contents after step t (T, B) (slot-memory cores)",
+    "written_kv_norm": "norm of the keys and values step t adds to the cache, all layers (T, B) (transformer)",
+}
+#: The readings that are norms (one line each in a render).
+NORM_READINGS = ("output_norm", "state_norm", "memory_norm", "written_kv_norm")
+
+
+def readings_to_numpy(readings: Sequence[Readings]) -> tuple[dict, ...]:
+    """Readings (one dict per core) as float numpy arrays on the host, for ``predict``'s callers."""
+    return tuple(
+        {
+            k: v.detach().to("cpu", torch.float64 if v.dtype == torch.float64 else torch.float32).numpy()
+            for k, v in r.items()
+        }
+        for r in readings
+    )
 
 
 def reset_segments(starts: torch.Tensor) -> list[tuple[int, int]]:
@@ -44,8 +77,6 @@ class MemoryCore(nn.Module):
     Attributes:
         input_dim: size D of each input vector.
         hidden_dim: size H of each output vector.
-        aux: dict of optional (T, B, ...) tensors written by the latest forward
-            ("gate", "attention", "state_norm").
         gradient_reach: how many steps back an output can depend on its inputs (``None``:
             unbounded, as for any recurrence; a sliding-window transformer sets its window).
     """
@@ -56,15 +87,17 @@ class MemoryCore(nn.Module):
         super().__init__()
         self.input_dim = check_int("input_dim", input_dim, 1, MAX_SIZE)
         self.hidden_dim = check_int("hidden_dim", hidden_dim, 1, MAX_SIZE)
-        self.aux: dict[str, torch.Tensor] = {}
 
     # ----------------------------------------------------------------- to implement
     def state_shapes(self) -> tuple[tuple[int, ...], ...]:
         """Per-row shape of each state tensor (without the leading batch dimension)."""
         raise NotImplementedError
 
-    def _forward(self, x: torch.Tensor, state: State, starts: torch.Tensor) -> tuple[torch.Tensor, State]:
-        """Core computation on validated inputs; ``starts`` is a (T, B) bool tensor."""
+    def _forward(
+        self, x: torch.Tensor, state: State, starts: torch.Tensor
+    ) -> tuple[torch.Tensor, State] | tuple[torch.Tensor, State, Readings]:
+        """Core computation on validated inputs; ``starts`` is a (T, B) bool tensor. Returns
+        ``(y, state)``, or ``(y, state, readings)`` for a core that reports readings."""
         raise NotImplementedError
 
     def _step(self, x_t: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
@@ -123,8 +156,10 @@ class MemoryCore(nn.Module):
         x: torch.Tensor,
         state: Sequence[torch.Tensor] | None = None,
         episode_starts: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, State]:
-        """Run T steps. ``state=None`` means the initial state; ``episode_starts=None`` means no resets."""
+        return_readings: bool = False,
+    ) -> tuple[torch.Tensor, State] | tuple[torch.Tensor, State, Readings]:
+        """Run T steps. ``state=None`` means the initial state; ``episode_starts=None`` means no resets.
+        ``return_readings=True`` adds this call's readings (module docstring) as a third value."""
         if not isinstance(x, torch.Tensor) or x.dim() != 3:
             shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
             raise ValueError(f"x must be a (T, B, input_dim={self.input_dim}) tensor, got {shape}")
@@ -156,8 +191,12 @@ class MemoryCore(nn.Module):
                     f"episode_starts must have shape (T, B) = {(T, B)}, got {tuple(episode_starts.shape)}"
                 )
             starts = (episode_starts != 0).to(device=x.device)
-        self.aux = {}
-        return self._forward(x, state, starts)
+        if not isinstance(return_readings, bool):
+            raise TypeError(f"return_readings must be a bool, got {return_readings!r}")
+        y, new_state, *rest = self._forward(x, state, starts)
+        if not return_readings:
+            return y, new_state
+        return y, new_state, (rest[0] if rest else {})
 
     def _check_state(self, state, batch_size: int) -> State:
         if isinstance(state, torch.Tensor):

@@ -255,8 +255,7 @@ class Mamba2Core(MemoryCore):
         yg = yg * torch.rsqrt(yg.pow(2).mean(dim=-1, keepdim=True) + self.norm_eps)
         y = yg.reshape(Bsz, T, self.d_inner) * self.norm_weight
         out = self.out_proj(y).transpose(0, 1)  # (T, B, H)
-        self.aux = {"state_norm": out.detach().norm(dim=-1)}
-        return out, (conv_state, ssm_state)
+        return out, (conv_state, ssm_state), {"output_norm": out.detach().norm(dim=-1)}
 
     def extra_repr(self) -> str:
         return (

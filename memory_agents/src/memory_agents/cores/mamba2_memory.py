@@ -3,8 +3,8 @@
     h_1..T = Mamba2(x_1..T)                       # controller: one Mamba2 block (``mamba2.py``)
     per step: read the slots with h_t, gated least-used write of [h_t, x_t], y_t = W_o [h_t, r_t]
 
-The slot read / write is the shared slot memory (``slot_memory.py``), so ``aux["gate"]`` (for
-``gate_coef``), ``aux["attention"]`` and ``aux["state_norm"]`` mean what they mean for
+The slot read / write is the shared slot memory (``slot_memory.py``), so the readings ``"gate"``
+(for ``gate_coef``), ``"attention"`` and ``"memory_norm"`` mean what they mean for
 ``pseudo_memory``. The controller does not take the read back as input: that keeps its scan
 parallel over the sequence, so on CUDA it runs mamba_ssm's Triton scan (``backend="auto"``) and
 elsewhere the chunked PyTorch scan, with the same numbers; what the controller forgets, the

@@ -160,8 +160,7 @@ class MPNCore(MemoryCore):
             y_t, state = self._step(x[t], state)
             ys.append(y_t)
             norms.append(state[0].detach().flatten(1).norm(dim=1))
-        self.aux = {"state_norm": torch.stack(norms)}
-        return torch.stack(ys), state
+        return torch.stack(ys), state, {"state_norm": torch.stack(norms)}
 
     def extra_repr(self) -> str:
         return (

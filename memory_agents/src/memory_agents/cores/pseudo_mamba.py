@@ -4,7 +4,8 @@
     h_t = a_t * h_{t-1} + (1 - a_t) * (W_u x_t)
     y_t = sigmoid(W_o x_t + b_o) * h_t     output gate
 
-State ``(h,)`` with h of shape (B, H). ``aux["gate"] = 1 - a_t`` is the write gate.
+State ``(h,)`` with h of shape (B, H). Readings: ``"gate"`` = 1 - a_t, the write gate, and
+``"state_norm"``, the norm of h_t.
 The decay biases are spread so channels start with time constants log-spaced from
 ``min_timescale`` to ``max_timescale`` steps (MemoryPPO raises the latter for long horizons).
 
@@ -147,8 +148,7 @@ class PseudoMambaCore(MemoryCore):
             self.last_backend = "torch"
             hs = chunked_linear_scan(a, b, h0, self.chunk_size)
         y = torch.sigmoid(zo) * hs
-        self.aux = {"gate": gate, "state_norm": hs.detach().norm(dim=-1)}
-        return y, (hs[-1],)
+        return y, (hs[-1],), {"gate": gate, "state_norm": hs.detach().norm(dim=-1)}
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, chunk_size={self.chunk_size}, backend={self.backend!r}"

@@ -16,8 +16,8 @@ key-value slots and, per step (all rows at once)::
 
 Reads use the slots as they were before this step's write. The slot choice is discrete (argmin,
 first index on ties); the write is differentiable in g and v, so the gate can be trained and
-penalised: ``aux["gate"]`` (T, B, 1) keeps its graph for a sparsity term, ``aux["attention"]``
-(T, B, K) and ``aux["state_norm"]`` (T, B, norm of the slots) are detached.
+penalised: the reading ``"gate"`` (T, B, 1) keeps its graph for a sparsity term, ``"attention"``
+(T, B, K) and ``"memory_norm"`` (T, B, norm of the slots) are detached (``base.READINGS``).
 
 Usage rules. "recency": usage decays, so a slot that is neither read nor written becomes the
 next one to be overwritten, however strongly it was written: a cue written once and not read
@@ -139,12 +139,12 @@ class SlotMemoryCore(MemoryCore):
             gates.append(g)
             attns.append(attn.detach())
             norms.append(slots.detach().flatten(1).norm(dim=1))
-        self.aux = {
+        readings = {
             "gate": torch.stack(gates),
             "attention": torch.stack(attns),
-            "state_norm": torch.stack(norms),
+            "memory_norm": torch.stack(norms),
         }
-        return torch.stack(ys), (*controller_state, slots, usage)
+        return torch.stack(ys), (*controller_state, slots, usage), readings
 
     def extra_repr(self) -> str:
         return (

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from ..validation import check_int
-from .base import MemoryCore, State, reset_segments
+from .base import MemoryCore, Readings, State, reset_segments
 
 
 class FusedRNNCore(MemoryCore):
@@ -61,15 +61,16 @@ class FusedRNNCore(MemoryCore):
         h_n = (h_n,) if self.n_state_tensors == 1 else tuple(h_n)
         return y, tuple(s.transpose(0, 1).contiguous() for s in h_n)
 
-    def _forward(self, x: torch.Tensor, state: State, starts: torch.Tensor) -> tuple[torch.Tensor, State]:
+    def _forward(
+        self, x: torch.Tensor, state: State, starts: torch.Tensor
+    ) -> tuple[torch.Tensor, State, Readings]:
         ys = []
         for t0, t1 in reset_segments(starts):
             state = self.reset_state(state, starts[t0])
             y, state = self._run_fused(x[t0:t1], state)
             ys.append(y)
         y = ys[0] if len(ys) == 1 else torch.cat(ys, dim=0)
-        self.aux = {"state_norm": y.detach().norm(dim=-1)}
-        return y, state
+        return y, state, {"output_norm": y.detach().norm(dim=-1)}
 
     def extra_repr(self) -> str:
         chrono = f", max_timescale={self.max_timescale}" if self.max_timescale else ""

@@ -163,9 +163,9 @@ class TransformerCore(MemoryCore):
             y, keys, values, valid, norm = self._block_forward(x[t0:t1], keys, values, valid, starts[t0:t1])
             ys.append(y)
             norms.append(norm)
-        self.aux = {"state_norm": torch.cat(norms)}  # norm of the keys/values each step adds to the cache
         length = valid.to(x.dtype)[:, None]
-        return (ys[0] if len(ys) == 1 else torch.cat(ys)), (keys, values, length)
+        y = ys[0] if len(ys) == 1 else torch.cat(ys)
+        return y, (keys, values, length), {"written_kv_norm": torch.cat(norms)}
 
     def extra_repr(self) -> str:
         return (

@@ -1,9 +1,11 @@
 """Render one episode of a saved agent: what it saw, did, earned, and what its memory did.
 
-Panels over time: observation (heatmap), action, reward, then memory activity read from the
-core's ``aux`` after every step: the write gate, the read attention over slots and the state
-norm. A core that writes no aux gets the norm of each state tensor instead, so every core shows
-something. The PNG is the whole episode; the GIF replays it with a cursor and the future greyed.
+Panels over time: observation (heatmap), action, reward, then memory activity from the readings
+each step's ``predict`` returns for the acting core (``cores.base.READINGS``): the write gate, the
+read attention over slots and the core's norm, labelled with what it measures (output, state,
+memory or written keys/values). A core that reports no readings gets the norm of each state
+tensor instead, so every core shows something. The PNG is the whole episode; the GIF replays it
+with a cursor and the future greyed.
 """
 
 from __future__ import annotations
@@ -15,37 +17,26 @@ import numpy as np
 MAX_GIF_FRAMES = 120
 
 
-def _memory_core(model):
-    from memory_agents.cores import MemoryCore
-
-    for module in model.policy.modules():
-        if isinstance(module, MemoryCore):
-            return module
-    return None
-
-
 def record_episode(model, env, deterministic: bool = True) -> dict:
-    """Run one episode on a 1-env VecEnv; return per-step arrays (obs, action, reward, memory)."""
-    core = _memory_core(model)
+    """Run one episode on a 1-env VecEnv; return per-step arrays (obs, action, reward, memory).
+
+    The agent acts through ``model.policy.predict`` (what ``model.predict`` calls, less DQN's
+    epsilon exploration), which also returns the step's readings of the acting core."""
+    from memory_agents.cores import NORM_READINGS
+
+    memory_keys = ("gate", "attention", *NORM_READINGS)
     obs = env.reset()
     state, start = None, np.ones(1, dtype=bool)
-    trace = {
-        "obs": [],
-        "action": [],
-        "reward": [],
-        "gate": [],
-        "attention": [],
-        "state_norm": [],
-        "fallback": [],
-    }
+    trace = {"obs": [], "action": [], "reward": [], **{k: [] for k in memory_keys}, "fallback": []}
     info = {}
     while True:
         trace["obs"].append(np.asarray(obs[0], dtype=np.float32).reshape(-1))
-        action, state = model.predict(obs, state=state, episode_start=start, deterministic=deterministic)
-        aux = getattr(core, "aux", {}) or {}
-        for key in ("gate", "attention", "state_norm"):
-            if key in aux:
-                trace[key].append(aux[key].detach().float().cpu().numpy()[-1, 0].reshape(-1))
+        action, state, readings = model.policy.predict(
+            obs, state=state, episode_start=start, deterministic=deterministic, return_readings=True
+        )
+        for key, value in readings[0].items():
+            if key in trace:
+                trace[key].append(value[-1, 0].reshape(-1))
         trace["fallback"].append(np.array([float(np.linalg.norm(np.asarray(s)[0])) for s in (state or ())]))
         obs, reward, done, infos = env.step(action)
         trace["action"].append(int(np.asarray(action).reshape(-1)[0]))
@@ -58,16 +49,15 @@ def record_episode(model, env, deterministic: bool = True) -> dict:
     out["n_actions"] = int(getattr(env.action_space, "n", 0)) or None
     out["success"] = bool(info.get("is_success", False))
     out["return"] = float(np.sum(trace["reward"]))
-    out["memory_source"] = (
-        "aux: " + ", ".join(k for k in ("gate", "attention", "state_norm") if k in out)
-        if any(k in out for k in ("gate", "attention", "state_norm"))
-        else "state tensor norms"
-    )
+    shown = [k for k in memory_keys if k in out]
+    out["memory_source"] = "readings: " + ", ".join(shown) if shown else "state tensor norms"
     return out
 
 
 def _memory_panels(trace: dict) -> list[tuple[str, np.ndarray, str]]:
     """(title, data, kind) for each memory panel: kind 'line' (T,) / 'heat' (T, K)."""
+    from memory_agents.cores import NORM_READINGS
+
     panels = []
     if "gate" in trace:
         g = trace["gate"]
@@ -76,14 +66,10 @@ def _memory_panels(trace: dict) -> list[tuple[str, np.ndarray, str]]:
         )
     if "attention" in trace:
         panels.append(("read attention over slots", trace["attention"], "heat"))
-    if "state_norm" in trace:
-        panels.append(
-            (
-                "state norm",
-                trace["state_norm"][:, 0] if trace["state_norm"].ndim == 2 else trace["state_norm"],
-                "line",
-            )
-        )
+    for key in NORM_READINGS:  # each labelled with what it is the norm of
+        if key in trace:
+            norm = trace[key]
+            panels.append((key.replace("_", " "), norm[:, 0] if norm.ndim == 2 else norm, "line"))
     if not panels and "fallback" in trace and trace["fallback"].size:
         fb = trace["fallback"]
         panels.append(
