@@ -1,15 +1,18 @@
 """TrialReplayDQN on NeuroGym: greedy trial accuracy vs env steps, and wall time, MPN vs GRU.
 
-    uv run python benchmarks/dqn_neurogym.py                              # 2 tasks x 2 cores x seed 0, 12k steps
-    uv run python benchmarks/dqn_neurogym.py --steps 60000 --seeds 0 1 2 --checkpoints 6
-    uv run python benchmarks/dqn_neurogym.py --tasks DelayMatchSample --cores mpn --algo-kwargs '{"gamma": 0.99}'
+    uv run python benchmarks/dqn_neurogym.py                     # 2 tasks x MPN, GRU x seed 0, the CLI's DQN budget
+    uv run python benchmarks/dqn_neurogym.py --seeds 0 1 2 --checkpoints 6
+    uv run python benchmarks/dqn_neurogym.py --tasks DelayMatchSample --cores mpn --algo-kwargs '{"gamma": 0.9}'
+    uv run python benchmarks/dqn_neurogym.py --cores mpn --memory-kwargs '{"mpn": {"m_bound": null}}'
 
-Each run trains ``TrialReplayDQN`` with its defaults (MPN: hidden 128, eta 1.0, lambda 0.95;
-GRU: hidden 128) on ``MemoryGym/NeuroGym-<task>-v0`` (10 trials per episode). At each checkpoint
-the greedy policy plays ``--eval-trials`` trials of a separate env (memory carried across trials,
-reset at episode starts) and its trial accuracy is printed. "wall" is training time only (the
-evaluations are excluded); it depends on the machine's load, so compare rows of one run.
-The first row per task is a uniform random policy (the chance level of NeuroGym's scoring).
+Each run trains ``TrialReplayDQN`` with its defaults (core defaults, hidden 128) on
+``MemoryGym/NeuroGym-<task>-v0`` (10 trials per episode) with the steps and parallel envs that
+``memory-suite train --algo dqn`` uses by default (``--steps`` / ``--envs`` to change them). At
+each checkpoint the greedy policy plays ``--eval-trials`` trials of a separate env (memory carried
+across trials, reset at episode starts) and its trial accuracy is printed. "wall" is training
+time only (the evaluations are excluded); it depends on the machine's load, so compare rows of
+one run. The first row per task is a uniform random policy (the chance level of NeuroGym's
+scoring); a "mean" row follows the seeds of a core.
 """
 
 from __future__ import annotations
@@ -22,11 +25,13 @@ import time
 import gymnasium as gym
 import numpy as np
 import torch
+from memory_agents.budgets import DQN_BUDGET
 from memory_agents.dqn import evaluate_trial_accuracy
+from memory_agents.suite.config import env_seeds
 from stable_baselines3.common.callbacks import BaseCallback
 
 import memory_gym_envs  # noqa: F401  (registers the ids)
-from memory_agents import TrialReplayDQN
+from memory_agents import TrialReplayDQN, make_vec_env
 
 
 class RandomPolicy:
@@ -63,12 +68,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tasks", nargs="+", default=["ContextDecisionMaking", "DelayMatchSample"])
     parser.add_argument("--cores", nargs="+", default=["mpn", "gru"])
-    parser.add_argument("--steps", type=int, default=12_000, help="env steps per run (default 12000)")
+    parser.add_argument(
+        "--steps", type=int, default=DQN_BUDGET.steps, help=f"env steps per run (default {DQN_BUDGET.steps})"
+    )
+    parser.add_argument(
+        "--envs", type=int, default=DQN_BUDGET.num_envs, help=f"parallel envs (default {DQN_BUDGET.num_envs})"
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--checkpoints", type=int, default=4, help="evaluations per run, evenly spaced")
     parser.add_argument("--eval-trials", type=int, default=200)
     parser.add_argument("--trials-per-episode", type=int, default=10)
     parser.add_argument("--algo-kwargs", type=json.loads, default={}, help="JSON dict for TrialReplayDQN")
+    parser.add_argument(
+        "--memory-kwargs",
+        type=json.loads,
+        default={},
+        help='JSON {core: kwargs}, e.g. \'{"mpn": {"eta": 0.5}}\'',
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     args = parser.parse_args()
     if args.steps < args.checkpoints:
@@ -76,8 +92,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     print(
         f"# {platform.node()} {platform.processor() or platform.machine()}, torch {torch.__version__}, "
-        f"{args.threads} thread(s); steps={args.steps} seeds={args.seeds} eval_trials={args.eval_trials} "
-        f"algo_kwargs={args.algo_kwargs}"
+        f"{args.threads} thread(s); steps={args.steps} envs={args.envs} seeds={args.seeds} "
+        f"eval_trials={args.eval_trials} algo_kwargs={args.algo_kwargs} memory_kwargs={args.memory_kwargs}"
     )
     at = [round(args.steps * (k + 1) / args.checkpoints) for k in range(args.checkpoints)]
     env_kwargs = {"trials_per_episode": args.trials_per_episode}
@@ -95,9 +111,11 @@ def main() -> None:
             for seed in args.seeds:
                 model = TrialReplayDQN(
                     "MemoryQPolicy",
-                    gym.make(env_id, **env_kwargs),
+                    make_vec_env(
+                        env_id, num_envs=args.envs, seed=env_seeds(seed).train, env_kwargs=env_kwargs
+                    ),
                     seed=seed,
-                    policy_kwargs=dict(memory=core),
+                    policy_kwargs=dict(memory=core, memory_kwargs=args.memory_kwargs.get(core, {})),
                     **args.algo_kwargs,
                 )
                 cb = Checkpoints(at, make_eval_env, args.eval_trials)
@@ -111,7 +129,9 @@ def main() -> None:
                     flush=True,
                 )
             if len(args.seeds) > 1:
-                print(f"{task:<22} {core:<6} {'med':>4}  final {np.median(finals):.2f}")
+                print(
+                    f"{task:<22} {core:<6} {'mean':>4}  final {np.mean(finals):.2f} (min {min(finals):.2f})"
+                )
 
 
 if __name__ == "__main__":

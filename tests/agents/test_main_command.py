@@ -7,7 +7,7 @@ import sys
 
 import pytest
 from memory_agents.__main__ import main
-from memory_agents.budgets import DEFAULT_BUDGET, preset_budget
+from memory_agents.budgets import DEFAULT_BUDGET, DQN_BUDGET, preset_budget
 from memory_agents.suite import cli
 
 TINY = [
@@ -59,7 +59,8 @@ def test_each_flag_overrides_only_its_key():
     # NeuroGym: no horizon, so MemoryPPO keeps its own n_steps; dqn: no budget at all
     assert "n_steps" not in _spec("--task", "NeuroGym-GoNogo").algo_kwargs
     spec = _spec("--task", "NeuroGym-GoNogo", "--algo", "dqn", "--core", "mpn")
-    assert spec.budget is None and spec.algo_kwargs == {} and (spec.steps, spec.num_envs) == (20_000, 8)
+    assert spec.budget is None and spec.algo_kwargs == {}
+    assert (spec.steps, spec.num_envs) == (DQN_BUDGET.steps, DQN_BUDGET.num_envs)
     with pytest.raises(ValueError, match="--lr 0.1 contradicts --algo-kwargs learning_rate=0.2"):
         _spec("--lr", "0.1", "--algo-kwargs", '{"learning_rate": 0.2}')
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["Budget", "preset_budget", "DEFAULT_BUDGET", "BUDGETS"]
+__all__ = ["Budget", "preset_budget", "DEFAULT_BUDGET", "BUDGETS", "DQN_BUDGET"]
 
 
 @dataclass(frozen=True)
@@ -108,3 +108,8 @@ BUDGETS: dict[tuple[str, str], Budget] = _table()
 def preset_budget(task: str, difficulty: str | None) -> Budget:
     """The budget of a task (short name) at a difficulty; DEFAULT_BUDGET where none is published."""
     return BUDGETS.get((task, difficulty or "easy"), DEFAULT_BUDGET)
+
+
+#: ``memory-suite train --algo dqn`` (TrialReplayDQN, its own defaults): env steps and parallel envs.
+#: What it reaches on NeuroGym tasks: the README's DQN section (benchmarks/dqn_neurogym.py).
+DQN_BUDGET = _b(20_000, 8)

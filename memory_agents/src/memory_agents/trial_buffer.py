@@ -77,6 +77,13 @@ class TrialBatch:
     trials: list[Trial]
 
 
+def _rows(state: np.ndarray | torch.Tensor, rows: list[int]) -> np.ndarray:
+    """Rows ``rows`` of one state tensor as a new numpy array (never a view of the caller's memory)."""
+    if isinstance(state, torch.Tensor):
+        return state.detach()[rows].cpu().numpy()
+    return state[rows]
+
+
 class _Stream:
     """The trial being written for one env, plus the episode's recent history for burn-in."""
 
@@ -156,18 +163,21 @@ class TrialReplayBuffer:
         dones = np.asarray(dones, dtype=bool).reshape(n)
         terminated = np.asarray(terminated, dtype=bool).reshape(n)
         trial_ends = np.asarray(trial_ends, dtype=bool).reshape(n) | dones
-        states = tuple(
-            s.detach().cpu().numpy() if isinstance(s, torch.Tensor) else np.asarray(s) for s in states
-        )
+        states = tuple(s if isinstance(s, torch.Tensor) else np.asarray(s) for s in states)
         for s in states:
             if s.shape[0] != n:
                 raise ValueError(
-                    f"states must have n_envs={n} rows first, got a state tensor of shape {s.shape}"
+                    f"states must have n_envs={n} rows first, got a state tensor of shape {tuple(s.shape)}"
                 )
+        # The state is kept only where a trial starts, and for burn-in's history: copy just those rows.
+        keep = [i for i in range(n) if self.burn_in > 0 or not self._streams[i].actions]
+        if keep:
+            states = tuple(_rows(s, keep) for s in states)
+        row_of = {i: k for k, i in enumerate(keep)}
         done_trials = []
         for i in range(n):
             stream = self._streams[i]
-            row_state = tuple(s[i].copy() for s in states)
+            row_state = tuple(s[row_of[i]] for s in states) if i in row_of else None
             if not stream.actions:
                 stream.start_state = row_state
                 if stream.history:

@@ -13,16 +13,18 @@ import json
 import sys
 from pathlib import Path
 
+from ..budgets import DQN_BUDGET
 from ..recurrent_modes import RECURRENT_MODES
 from . import catalog
 
 DEFAULT_OUT = "suite_results"
 #: The task `train` (and the main command) uses when none is given.
 DEFAULT_TASK = "DelayedCue"
-#: `train` defaults where no budget applies (algo dqn); PPO runs take their preset's budget.
+#: `train` defaults where no preset budget applies (algo dqn: ``budgets.DQN_BUDGET``); PPO runs
+#: take their preset's budget.
 TRAIN_CLI_DEFAULTS = {
-    "steps": 20_000,
-    "num_envs": 8,
+    "steps": DQN_BUDGET.steps,
+    "num_envs": DQN_BUDGET.num_envs,
     "recurrent_mode": "full",
     "device": "auto",
     "eval_episodes": 100,
@@ -440,6 +442,7 @@ def cmd_train(args) -> int:
         f"success {row['success']:.3f} [{lo:.3f}, {hi:.3f}] over {row['eval_episodes']} fresh episodes"
         + (f" ({', '.join(marks)})" if marks else "")
         + f"; return {row['return']:.3f}"
+        + (f"; trial accuracy {row['trial_accuracy']:.3f}" if row.get("trial_accuracy") is not None else "")
     )
     print(
         f"saved agent: {row['checkpoint']}  (TensorBoard: {run_dir / 'tb'}; "
@@ -472,6 +475,8 @@ def cmd_eval(args) -> int:
         print(
             f"  return  {res['return']:.3f}  95% CI [{res['return_ci'][0]:.3f}, {res['return_ci'][1]:.3f}] (Student t)"
         )
+        if res["trial_accuracy"] is not None:
+            print(f"  trial accuracy {res['trial_accuracy']:.3f} (correct / completed trials)")
     return 0
 
 

@@ -12,14 +12,20 @@ from ..validation import check_int
 from .stats import mean_interval, wilson_interval
 
 
-def run_episodes(model, env, n_episodes: int, deterministic: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """(success per episode as 0/1, return per episode) for ``n_episodes`` episodes of ``env``."""
+def run_episodes(
+    model, env, n_episodes: int, deterministic: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(success per episode as 0/1, return per episode, trials) for ``n_episodes`` episodes of ``env``.
+
+    ``trials`` is (n_episodes, 2): correct and completed trials per episode, where the env scores
+    trials (NeuroGym tasks report ``trial_accuracy`` and ``trials_completed`` at episode end);
+    None for envs that do not."""
     check_int("episodes", n_episodes, 1)
     n_envs = env.num_envs
     targets = np.array([(n_episodes + i) // n_envs for i in range(n_envs)], dtype=np.int64)
     counts = np.zeros(n_envs, dtype=np.int64)
     running = np.zeros(n_envs, dtype=np.float64)
-    successes, returns = [], []
+    successes, returns, trials = [], [], []
     obs = env.reset()
     state = None
     starts = np.ones(n_envs, dtype=bool)
@@ -37,22 +43,38 @@ def run_episodes(model, env, n_episodes: int, deterministic: bool = True) -> tup
                     )
                 successes.append(float(bool(info["is_success"])))
                 returns.append(float(running[i]))
+                if "trials_completed" in info:
+                    done = float(info["trials_completed"])
+                    trials.append((float(info["trial_accuracy"]) * done, done))
                 counts[i] += 1
             running[i] = 0.0
         starts = np.asarray(dones, dtype=bool)
-    return np.asarray(successes), np.asarray(returns)
+    scored = len(trials) == len(successes)
+    return np.asarray(successes), np.asarray(returns), np.asarray(trials) if scored else None
 
 
-def summarize(successes, returns, confidence: float = 0.95) -> dict:
+def summarize(successes, returns, trials=None, confidence: float = 0.95) -> dict:
+    """Success rate and mean return with intervals; ``trial_accuracy``: correct / completed trials
+    over all episodes (None where ``trials`` is None: the env does not score trials)."""
     n = len(successes)
     k = int(np.sum(successes))
     lo, hi = wilson_interval(k, n, confidence)
     mean, rlo, rhi = mean_interval(returns, confidence)
-    return {"episodes": n, "success": k / n, "success_ci": [lo, hi], "return": mean, "return_ci": [rlo, rhi]}
+    trial_accuracy = None
+    if trials is not None and trials[:, 1].sum() > 0:
+        trial_accuracy = float(trials[:, 0].sum() / trials[:, 1].sum())
+    return {
+        "episodes": n,
+        "success": k / n,
+        "success_ci": [lo, hi],
+        "return": mean,
+        "return_ci": [rlo, rhi],
+        "trial_accuracy": trial_accuracy,
+    }
 
 
 def evaluate_agent(model, env, n_episodes: int, deterministic: bool = True) -> dict:
-    """{'episodes', 'success', 'success_ci', 'return', 'return_ci'} over ``n_episodes``."""
+    """{'episodes', 'success', 'success_ci', 'return', 'return_ci', 'trial_accuracy'} over ``n_episodes``."""
     return summarize(*run_episodes(model, env, n_episodes, deterministic))
 
 

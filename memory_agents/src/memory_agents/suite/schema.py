@@ -96,6 +96,10 @@ OPTIONAL_ROW_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
         (dict, type(None)),
         "null, or where the run's curriculum ended: its value and the steps it advanced at",
     ),
+    "trial_accuracy": (
+        _OPT_NUM,
+        "evaluation share of correct trials (tasks that score trials, e.g. NeuroGym), else null",
+    ),
 }
 CURVE_FIELDS = ("step", "success", "return", "episodes")
 
@@ -155,6 +159,7 @@ def make_row(spec, status: str, env_info: dict, fields: dict | None = None) -> d
         "finished_at": now_iso(),
         "resumed_from_step": None,
         "curriculum": None,
+        "trial_accuracy": None,
     }
     fields = fields or {}
     unknown = sorted(set(fields) - set(row))

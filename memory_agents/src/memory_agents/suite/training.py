@@ -258,6 +258,7 @@ def train_run(
             "return": ev["return"],
             "return_ci": ev["return_ci"],
             "eval_episodes": ev["episodes"],
+            "trial_accuracy": ev["trial_accuracy"],
             "target_success": None if spec.env_kwargs else catalog.target_success(spec.task, spec.difficulty),
             "wall_time": time.perf_counter() - start,
             "train_time": train_time,
