@@ -364,7 +364,15 @@ def test_package_exports_and_neurogym_defaults():
     # eta 1.0, not the 0.1: at 0.1 the Hebbian read-out is too weak to learn (README 'MPN eta')
     assert float(core.eta) == pytest.approx(1.0) and float(core.lambda_) == pytest.approx(0.95)
     assert core.input_dim == 3  # the observation as it is: the constant input is the core's plastic_bias
-    assert model.batch_size == 4 and model.buffer_size == 500 and model.exploration_rate == pytest.approx(0.3)
+    # bounded Hebbian matrix (dqn.CORE_DEFAULTS); memory_kwargs override it
+    assert core.m_bound == 1.0 and model.policy.memory_kwargs == {"m_bound": 1.0}
+    free = TrialReplayDQN("MemoryQPolicy", CueTrials(), policy_kwargs=dict(memory_kwargs={"m_bound": None}))
+    assert free.policy.q_net.core.m_bound is None and free.policy.q_net_target.core.m_bound is None
+    gru = TrialReplayDQN("MemoryQPolicy", CueTrials(), policy_kwargs=dict(memory="gru"))
+    assert gru.policy.memory_kwargs == {}
+    assert (
+        model.batch_size == 32 and model.buffer_size == 500 and model.exploration_rate == pytest.approx(0.3)
+    )
 
 
 @pytest.mark.parametrize(

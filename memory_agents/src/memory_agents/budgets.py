@@ -112,4 +112,4 @@ def preset_budget(task: str, difficulty: str | None) -> Budget:
 
 #: ``memory-suite train --algo dqn`` (TrialReplayDQN, its own defaults): env steps and parallel envs.
 #: What it reaches on NeuroGym tasks: the README's DQN section (benchmarks/dqn_neurogym.py).
-DQN_BUDGET = _b(20_000, 8)
+DQN_BUDGET = _b(60_000, 8)

@@ -49,6 +49,13 @@ from .trial_buffer import TrialBatch, TrialReplayBuffer
 
 SelfTrialReplayDQN = TypeVar("SelfTrialReplayDQN", bound="TrialReplayDQN")
 
+#: Core arguments TrialReplayDQN's Q-network uses unless ``memory_kwargs`` says otherwise.
+#: MPN: the MPN work's modulation bound (M in [-1, 1], so a synapse's gain 1 + M stays in [0, 2]).
+#: Unbounded, M grows with every write of the stimulus periods: the gains drift far from 1 and the
+#: plastic-bias trace saturates the read-out, so weak evidence summed over a noisy stimulus is lost
+#: (README, "Trial-replay DQN").
+CORE_DEFAULTS: dict[str, dict[str, Any]] = {"mpn": {"m_bound": 1.0}}
+
 
 def _check_float(name: str, value, low: float, high: float, low_open: bool = False) -> float:
     ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool)
@@ -124,7 +131,8 @@ class MemoryQPolicy(BasePolicy):
 
     Args (through ``policy_kwargs``):
         memory: core name for ``make_core`` (default "mpn").
-        memory_kwargs: extra core arguments (MPN defaults: eta=1.0, lambda_=0.95).
+        memory_kwargs: extra core arguments, on top of ``CORE_DEFAULTS`` (MPN: the core's eta=1.0,
+            lambda_=0.95, and m_bound=1.0).
         hidden_dim: core output size (default 128).
     """
 
@@ -155,7 +163,10 @@ class MemoryQPolicy(BasePolicy):
             normalize_images=False,
         )
         self.memory = memory
-        self.memory_kwargs = check_kwargs_dict("memory_kwargs", memory_kwargs)
+        self.memory_kwargs = {
+            **CORE_DEFAULTS.get(memory, {}),
+            **check_kwargs_dict("memory_kwargs", memory_kwargs),
+        }
         self.hidden_dim = hidden_dim
         obs_dim = int(np.prod(observation_space.shape))
         n_actions = int(action_space.n)
@@ -341,11 +352,13 @@ class TrialReplayDQN(BaseAlgorithm):
     Args:
         policy: "MemoryQPolicy" or a ``MemoryQPolicy`` subclass.
         env: a gymnasium env, an SB3 VecEnv (several envs are collected in parallel) or an id.
-        learning_rate: Adam learning rate (float or SB3 schedule). Default 3e-3: on NeuroGym
-            PerceptualDecisionMaking the MPN core barely moved at 1e-3 within 10k-30k steps.
+        learning_rate: Adam learning rate (float or SB3 schedule). Default 3e-3: at 1e-3 the MPN core
+            learns NeuroGym tasks far more slowly (README, "Trial-replay DQN").
         buffer_size: replay capacity in trials (oldest whole trial evicted first).
         learning_starts: trials to collect before the first gradient step.
-        batch_size: trials per gradient step.
+        batch_size: trials per gradient step. Default 32: with 4, the greedy policy swings from
+            one evaluation to the next; a batch of 32 short trials costs little more time than 4
+            (the step loop, not the batch, dominates).
         tau: target update coefficient (1 = hard copy).
         gamma: discount.
         train_freq: completed trials (summed over envs) per training call.
@@ -370,7 +383,7 @@ class TrialReplayDQN(BaseAlgorithm):
         learning_rate: float | Schedule = 3e-3,
         buffer_size: int = 500,
         learning_starts: int = 10,
-        batch_size: int = 4,
+        batch_size: int = 32,
         tau: float = 1.0,
         gamma: float = 0.99,
         train_freq: int = 1,

@@ -21,9 +21,7 @@ By default M is not clamped: with ``activation="tanh"`` (|h| <= 1) it stays boun
 
 Default eta is 1.0 (the MPN work's initial eta), not a small rate: the cue reaches a later step
 only through ``W * M`` with ``M ~ eta * h * x``, so the memory read-out and its gradient scale with
-eta. At eta=0.1 the query-step output barely depends on the cue at init (relative change ~0.01
-vs ~0.2 at eta=1.0, 4 cues, delay 10, hidden 64) and MemoryPPO stayed at chance on DelayedCue
-(4 cues, delay 10) after 150k steps; at eta=1.0 it reaches 1.0 (benchmarks/mpn_memory_probe.py).
+eta (README, "MPN eta"; benchmarks/mpn_memory_probe.py measures both).
 """
 
 from __future__ import annotations
