@@ -164,7 +164,7 @@ class MemoryQPolicy(BasePolicy):
         )
         self.memory = memory
         self.memory_kwargs = {
-            **CORE_DEFAULTS.get(memory, {}),
+            **(CORE_DEFAULTS.get(memory, {}) if isinstance(memory, str) else {}),  # make_core names a bad one
             **check_kwargs_dict("memory_kwargs", memory_kwargs),
         }
         self.hidden_dim = hidden_dim
