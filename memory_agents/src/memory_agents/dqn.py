@@ -46,6 +46,7 @@ from torch.nn import functional as F
 from .cores import make_core
 from .cores.base import MAX_SIZE, Readings, State, check_kwargs_dict, check_positive_int, readings_to_numpy
 from .trial_buffer import TrialBatch, TrialReplayBuffer
+from .validation import SB3_SEED_LIMIT, check_float, check_int, check_schedule
 
 SelfTrialReplayDQN = TypeVar("SelfTrialReplayDQN", bound="TrialReplayDQN")
 
@@ -57,26 +58,11 @@ SelfTrialReplayDQN = TypeVar("SelfTrialReplayDQN", bound="TrialReplayDQN")
 CORE_DEFAULTS: dict[str, dict[str, Any]] = {"mpn": {"m_bound": 1.0}}
 
 
-def _check_float(name: str, value, low: float, high: float, low_open: bool = False) -> float:
-    ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool)
-    if ok:
-        value = float(value)
-        ok = (low < value if low_open else low <= value) and value <= high
-    if not ok:
-        interval = f"{'(' if low_open else '['}{low}, {high}]"
-        raise ValueError(f"{name} must be a number in {interval}, got {value!r}")
-    return value
-
-
 def _check_sb3_args(learning_rate, seed, stats_window_size, policy_kwargs) -> tuple:
     """Arguments SB3's base class takes unchecked and fails on deep inside (an assert, numpy's seed
     error, a ``**`` of a non-mapping): checked first, so the error names them; returned as SB3 wants them."""
-    if not callable(learning_rate):
-        learning_rate = _check_float("learning_rate", learning_rate, 0.0, float("inf"), low_open=True)
-    if seed is not None and (
-        isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32
-    ):
-        raise ValueError(f"seed must be an integer in [0, 2**32 - 1] or None, got {seed!r}")
+    learning_rate = check_schedule("learning_rate", learning_rate)
+    seed = check_int("seed", seed, 0, SB3_SEED_LIMIT - 1, optional=True)
     stats_window_size = check_positive_int("stats_window_size", stats_window_size, 1, MAX_SIZE)
     return learning_rate, seed, stats_window_size, check_kwargs_dict("policy_kwargs", policy_kwargs)
 
@@ -424,19 +410,19 @@ class TrialReplayDQN(BaseAlgorithm):
         self.buffer_size = check_positive_int("buffer_size", buffer_size, 1, MAX_SIZE)
         self.learning_starts = check_positive_int("learning_starts", learning_starts, 0)
         self.batch_size = check_positive_int("batch_size", batch_size, 1)
-        self.tau = _check_float("tau", tau, 0.0, 1.0, low_open=True)
-        self.gamma = _check_float("gamma", gamma, 0.0, 1.0)
+        self.tau = check_float("tau", tau, 0.0, 1.0, low_open=True)
+        self.gamma = check_float("gamma", gamma, 0.0, 1.0)
         self.train_freq = check_positive_int("train_freq", train_freq, 1)
         self.gradient_steps = check_positive_int("gradient_steps", gradient_steps, 0)
         self.target_update_interval = check_positive_int("target_update_interval", target_update_interval, 1)
-        self.exploration_fraction = _check_float(
+        self.exploration_fraction = check_float(
             "exploration_fraction", exploration_fraction, 0.0, 1.0, low_open=True
         )
-        self.exploration_initial_eps = _check_float(
+        self.exploration_initial_eps = check_float(
             "exploration_initial_eps", exploration_initial_eps, 0.0, 1.0
         )
-        self.exploration_final_eps = _check_float("exploration_final_eps", exploration_final_eps, 0.0, 1.0)
-        self.max_grad_norm = _check_float("max_grad_norm", max_grad_norm, 0.0, float("inf"), low_open=True)
+        self.exploration_final_eps = check_float("exploration_final_eps", exploration_final_eps, 0.0, 1.0)
+        self.max_grad_norm = check_float("max_grad_norm", max_grad_norm, 0.0, low_open=True)
         self.bptt_chunk_size = (
             None if bptt_chunk_size is None else check_positive_int("bptt_chunk_size", bptt_chunk_size, 1)
         )
@@ -444,7 +430,7 @@ class TrialReplayDQN(BaseAlgorithm):
         if not isinstance(replay_start_state, str) or replay_start_state not in ("stored", "zero"):
             raise ValueError(f"replay_start_state must be 'stored' or 'zero', got {replay_start_state!r}")
         self.replay_start_state = replay_start_state
-        self.gate_coef = _check_float("gate_coef", gate_coef, 0.0, float("inf"))
+        self.gate_coef = check_float("gate_coef", gate_coef, 0.0)
         self.exploration_rate = self.exploration_initial_eps
         self.replay_buffer: TrialReplayBuffer | None = None
         self.trial_correct_buffer: deque = deque(maxlen=stats_window_size)

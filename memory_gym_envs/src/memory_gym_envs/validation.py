@@ -56,6 +56,8 @@ def _interval(low: float, high: float, low_open: bool, high_open: bool) -> str:
     low_s, high_s = _num(low), _num(high)
     if high == math.inf and not high_open:
         high_open = True
+    if low == -math.inf and high == math.inf:
+        return ""
     if low == -math.inf:
         return f"{'<' if high_open else '<='} {high_s}"
     if high == math.inf:
@@ -109,7 +111,8 @@ def check_float(
         none = " or None" if optional else ""
         kind = "a number" if math.isfinite(low) and math.isfinite(high) else "a finite number"
         interval = _interval(low, high, low_open, high_open)
-        raise ValueError(f"{_subject(name, owner)} must be {kind} {interval}{none}, got {value!r}")
+        interval = f" {interval}" if interval else ""
+        raise ValueError(f"{_subject(name, owner)} must be {kind}{interval}{none}, got {value!r}")
     return float(value)
 
 

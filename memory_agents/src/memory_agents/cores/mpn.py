@@ -31,6 +31,7 @@ import math
 import torch
 from torch import nn
 
+from ..validation import check_float
 from .base import MemoryCore, register_core
 
 _ACTIVATIONS = {
@@ -42,12 +43,6 @@ _ACTIVATIONS = {
 
 
 _RAW_LIMIT = 15.0  # |logit| bound for a learned lambda: lambda <= lambda_max * sigmoid(15) < lambda_max
-
-
-def _check_real(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite real number, got {value!r}")
-    return float(value)
 
 
 @register_core("mpn")
@@ -80,9 +75,9 @@ class MPNCore(MemoryCore):
         m_bound: float | None = None,
     ):
         super().__init__(input_dim, hidden_dim)
-        eta = _check_real("eta", eta)
-        lam = _check_real("lambda_", lambda_)
-        lambda_max = _check_real("lambda_max", lambda_max)
+        eta = check_float("eta", eta)
+        lam = check_float("lambda_", lambda_)
+        lambda_max = check_float("lambda_max", lambda_max)
         if not 0.0 < lambda_max <= 1.0:
             raise ValueError(f"lambda_max must be in (0, 1], got {lambda_max!r}")
         lam_low_ok = lam > 0.0 if learn_lambda else lam >= 0.0
@@ -101,7 +96,7 @@ class MPNCore(MemoryCore):
         self.lambda_max = lambda_max
         self.plastic_bias = bool(plastic_bias)
         if m_bound is not None:
-            m_bound = _check_real("m_bound", m_bound)
+            m_bound = check_float("m_bound", m_bound)
             if m_bound <= 0.0:
                 raise ValueError(f"m_bound must be > 0 or None, got {m_bound!r}")
         self.m_bound = m_bound

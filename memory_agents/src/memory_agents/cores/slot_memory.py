@@ -40,6 +40,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..validation import check_choice, check_float
 from .base import MemoryCore, State, check_positive_int
 
 USAGE_RULES = ("recency", "strength")
@@ -71,16 +72,8 @@ class SlotMemoryCore(MemoryCore):
         super().__init__(input_dim, hidden_dim)
         self.num_slots = check_positive_int("num_slots", num_slots)
         self.slot_dim = check_positive_int("slot_dim", hidden_dim if slot_dim is None else slot_dim)
-        if (
-            isinstance(usage_decay, bool)
-            or not isinstance(usage_decay, (int, float))
-            or not 0.0 <= usage_decay < 1.0
-        ):
-            raise ValueError(f"usage_decay must be a number in [0, 1), got {usage_decay!r}")
-        self.usage_decay = float(usage_decay)
-        if usage_rule not in USAGE_RULES:
-            raise ValueError(f"usage_rule must be one of {USAGE_RULES}, got {usage_rule!r}")
-        self.usage_rule = usage_rule
+        self.usage_decay = check_float("usage_decay", usage_decay, 0.0, 1.0, high_open=True)
+        self.usage_rule = check_choice("usage_rule", usage_rule, USAGE_RULES)
 
     def _build_memory(self, controller_dim: int) -> None:
         """The read query, write gate, write value and output layers (after the controller's)."""
