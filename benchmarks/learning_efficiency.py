@@ -90,11 +90,19 @@ def main() -> None:
     parser.add_argument(
         "--memory-kwargs", type=json.loads, default={}, help="core options as JSON, e.g. '{\"num_slots\": 4}'"
     )
+    parser.add_argument(
+        "--batch-size",
+        default="auto",
+        help="MemoryPPO batch_size: 'auto' (default), 'none' (the whole rollout) or env steps",
+    )
     parser.add_argument("--quick", action="store_true", help="delay 10, budget 150k")
     parser.add_argument("--no-baseline", action="store_true", help="skip sb3-contrib RecurrentPPO")
     args = parser.parse_args()
     if args.quick:
         args.delay, args.budget = 10, 150_000
+    batch_size = {"auto": "auto", "none": None}.get(args.batch_size.lower(), None)
+    if args.batch_size.lower() not in ("auto", "none"):
+        batch_size = int(args.batch_size)
     torch.set_num_threads(args.threads)
     env_kwargs = dict(num_cues=4, delay=args.delay)
     print(
@@ -110,12 +118,16 @@ def main() -> None:
             env,
             n_steps=64,
             n_epochs=args.n_epochs,
+            batch_size=batch_size,
             learning_rate=args.lr,
             seed=seed,
             policy_kwargs=dict(memory=args.core, hidden_dim=64, memory_kwargs=dict(args.memory_kwargs)),
         )
         options = f" {json.dumps(args.memory_kwargs)}" if args.memory_kwargs else ""
-        label = f"MemoryPPO {args.core}{options} 64, {args.num_envs} envs, {args.n_epochs} ep, lr {args.lr:g}, seed {seed}"
+        label = (
+            f"MemoryPPO {args.core}{options} 64, {args.num_envs} envs, {args.n_epochs} ep, lr {args.lr:g}, "
+            f"batch {args.batch_size}, seed {seed}"
+        )
         reached.append(run(label, model, args.budget, args.target, env_kwargs))
     hits = [r for r in reached if r is not None]
     if hits:
