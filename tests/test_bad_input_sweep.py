@@ -15,6 +15,7 @@ import pytest
 import torch
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from memory_agents.suite.config import TOP_KEYS, TRAIN_DEFAULTS
 from memory_gym_envs.difficulty import task_params
 from memory_gym_envs.tasks import TASK_CLASSES
 
@@ -260,37 +261,12 @@ YAML_VALUES = st.recursive(
     ),
     max_leaves=6,
 )
-TRAIN_KEYS = [
-    "steps",
-    "num_envs",
-    "recurrent_mode",
-    "device",
-    "eval_episodes",
-    "curve_points",
-    "curriculum",
-    "checkpoint_every",
-]
+TRAIN_KEYS = list(TRAIN_DEFAULTS)  # every train key the suite YAML takes
 
 
 @SWEEP
 @given(
-    key=st.sampled_from(
-        [
-            "name",
-            "description",
-            "tasks",
-            "difficulties",
-            "cores",
-            "seeds",
-            "algo",
-            "train",
-            "ppo",
-            "dqn",
-            "policy",
-            "budget",
-            "bogus",
-        ]
-    ),
+    key=st.sampled_from([*TOP_KEYS, "bogus"]),
     value=YAML_VALUES,
     train_key=st.sampled_from(TRAIN_KEYS),
     train_value=YAML_VALUES,
