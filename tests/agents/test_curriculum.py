@@ -168,3 +168,29 @@ def test_fixed_n_steps_never_follow():
     model.get_env().env_method("set_task_param", "delay", (2, 2))
     model.learn(42 * 4)
     assert model.n_steps == 42
+
+
+def test_episode_length_curriculum_grows_distractor_navigation_on_the_live_env():
+    """DistractorNavigation's published budget grows its episode length from the shortest one
+    that reaches every cell; each stage draws lengths from [start, stage] on the live env."""
+    from memory_agents.budgets import preset_budget
+
+    spec = parse_curriculum(dict(preset_budget("DistractorNavigation", "easy").curriculum)).with_target(60)
+    assert spec.param == "episode_length" and spec.start == 9
+    assert spec.build_kwargs() == {"episode_length": (9, 60)}
+    env = make_vec_env(
+        "MemoryGym/DistractorNavigation-v0",
+        num_envs=4,
+        seed=0,
+        difficulty="easy",
+        env_kwargs=spec.build_kwargs(),
+    )
+    model = MemoryPPO("MemoryPolicy", env, n_epochs=1, policy_kwargs=dict(hidden_dim=8))
+    model.set_logger(configure(None, []))
+    cb = start(model, spec)
+    task = env.venv.task
+    assert task.length_range == (9, 9) and task.live_max_steps == 9
+    feed(cb, [True] * 200 + [False] * 56)  # 0.78 < 0.8: hold
+    assert cb.value == 9
+    feed(cb, [True] * 256)
+    assert cb.value == 18 and task.length_range == (9, 18)

@@ -157,3 +157,87 @@ def test_property_fixed_length_reward_bounds_success(grid_size, episode_length, 
     np.testing.assert_array_equal(task.success(), np.abs(total - 1) < 1e-9)  # success = perfect
     if oracle:
         assert task.success().all()
+
+
+RANGED = dict(grid_size=4, episode_length=(7, 30), num_decoys=5)
+
+
+def _episodes(env, policy, steps):
+    """Play ``steps`` vector steps; (row, length, success) of every finished episode (the step
+    after an episode's end is the autoreset step, not counted)."""
+    out, length = [], np.zeros(env.num_envs, dtype=int)
+    pending = np.zeros(env.num_envs, dtype=bool)
+    for _ in range(steps):
+        _, _, term, trunc, infos = env.step(policy())
+        length += ~pending
+        done = term | trunc
+        for i in np.flatnonzero(done):
+            out.append((i, length[i], bool(infos["is_success"][i])))
+        length[done] = 0
+        pending = done
+    return out
+
+
+def test_episode_length_range_is_drawn_per_episode_and_oracle_scores_one():
+    env = MemoryVectorEnv(DistractorNavigation, num_envs=32, **RANGED)
+    env.reset(seed=7)
+    episodes = _episodes(env, env.oracle_action, 600)
+    lengths = np.array([n for _, n, _ in episodes])
+    assert lengths.min() == 7 and lengths.max() == 30 and len(np.unique(lengths)) == 24
+    assert all(ok for *_, ok in episodes)
+    assert env.task.max_steps == env.task.horizon == 30
+    # The decoys of every row flash inside its own episode.
+    task = env.task
+    decoys = task.markers.times[:, 1 : 1 + RANGED["num_decoys"]]
+    assert np.all(decoys >= 1) and np.all(decoys < task.length[:, None])
+
+
+def test_memoryless_policy_stays_at_its_ceiling_with_a_length_range():
+    res = evaluate(DistractorNavigation, "memoryless", episodes=1000, seed=8, **dict(RANGED, grid_size=2))
+    assert abs(res.success_rate - 0.25) < 0.06  # sd 0.014
+
+
+def test_fixed_length_draws_nothing_extra():
+    """A fixed length (or a one-value range) gives the same episodes as before ranges existed."""
+    a = MemoryVectorEnv(DistractorNavigation, num_envs=16, **SMALL)
+    b = MemoryVectorEnv(DistractorNavigation, num_envs=16, **dict(SMALL, episode_length=(12, 12)))
+    a.reset(seed=9)
+    b.reset(seed=9)
+    np.testing.assert_array_equal(a.task.markers.times, b.task.markers.times)
+    np.testing.assert_array_equal(a.task.goal, b.task.goal)
+
+
+def test_set_episode_length_on_a_live_env_applies_at_episode_boundaries():
+    env = MemoryVectorEnv(DistractorNavigation, num_envs=8, **RANGED)
+    env.reset(seed=10)
+    env.set_task_param("episode_length", (7, 10))
+    assert env.task.live_max_steps == 10
+    episodes = _episodes(env, env.oracle_action, 200)
+    # Each row's first episode was drawn from the built range; every later one from [7, 10].
+    seen, later = set(), []
+    for i, n, _ in episodes:
+        if i in seen:
+            later.append(n)
+        seen.add(i)
+    assert len(seen) == 8 and later and all(7 <= n <= 10 for n in later)
+    assert all(ok for *_, ok in episodes)
+    with pytest.raises(ValueError, match=r"episode_length \(within the built range \[7, 30\]\).*got 31"):
+        env.set_task_param("episode_length", (7, 31))
+
+
+@pytest.mark.parametrize(
+    "length, match",
+    [
+        ((6, 20), r"episode_length \(low end of the range\)' must be an integer in \[7, 1000000\], got 6"),
+        ((20, 9), r"episode_length \(high end of the range\)' must be an integer in \[20, 1000000\], got 9"),
+        ((7, 8, 9), r"'episode_length' must be an int or a \(low, high\) pair"),
+    ],
+)
+def test_bad_episode_length_ranges_name_the_value(length, match):
+    with pytest.raises(ValueError, match=match):
+        DistractorNavigation(2, **dict(RANGED, episode_length=length))
+
+
+def test_decoys_must_fit_the_shortest_episode():
+    with pytest.raises(ValueError, match="num_decoys"):
+        DistractorNavigation(2, grid_size=4, episode_length=(7, 30), num_decoys=7)

@@ -44,3 +44,22 @@ def test_hash_uniform_is_stateless_and_in_unit_interval():
     np.testing.assert_array_equal(u, hash_uniform(keys, np.array([5, 5, 5])))
     assert np.all((u >= 0) & (u < 1))
     assert len(set(hash_uniform(np.uint64(9), np.arange(100)).tolist())) == 100
+
+
+def test_distinct_with_one_population_per_row():
+    """Per-row populations (episodes of different lengths): values distinct and inside each row's
+    range, every value of the range reachable, and a scalar population gives the old draws."""
+    from memory_gym_envs.rng import RowRNG
+
+    n, k = 2000, 3
+    rng = RowRNG(n)
+    rng.seed(np.arange(n), np.arange(n))
+    pop = np.arange(n) % 8 + 3  # 3..10
+    out = rng.distinct(np.arange(n), pop, k, ordered=True)
+    assert np.all(np.diff(out, axis=1) > 0) and np.all(out >= 0) and np.all(out < pop[:, None])
+    for p in (3, 10):
+        assert set(np.unique(out[pop == p])) == set(range(p))
+    a, b = RowRNG(4), RowRNG(4)
+    for r in (a, b):
+        r.seed(np.arange(4), np.arange(4))
+    np.testing.assert_array_equal(a.distinct(np.arange(4), 50, 3), b.distinct(np.arange(4), np.int64(50), 3))

@@ -82,6 +82,16 @@ def _curriculum(task: str, difficulty: str) -> dict | None:
         }
     if task in DELAY_TASKS and difficulty != "easy":
         return {"param": "delay", "start": 20, "threshold": 0.8}
+    if task == "DistractorNavigation":
+        # The goal is rewarded only at the episode's end: over the preset's length a random
+        # walk's final cell says almost nothing about any one move, and PPO stayed at the
+        # memoryless level, while short episodes learn (README, long horizons). Start at the
+        # shortest episode that reaches every cell (and fits the decoys) and grow it.
+        from memory_gym_envs import get_preset
+
+        params = get_preset(task, difficulty).params
+        start = max(2 * params["grid_size"] - 1, params["num_decoys"] + 1)
+        return {"param": "episode_length", "start": start, "threshold": 0.8}
     return None
 
 

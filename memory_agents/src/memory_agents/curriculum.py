@@ -5,10 +5,11 @@ Why: at long horizons a recurrent agent never sees a rewarded query (memory task
 reaches the junction (T-maze without slack), so it gets no signal to learn from. Starting where
 it does, and moving on only once it succeeds, gives it one. The parameter changes on the live
 native vector env (``set_task_param``), from each row's next episode on: no rebuild, and the
-envs keep running. The env is built so that every stage lies inside it (``build_kwargs``): a delay
-curriculum builds ``delay=(start, target)`` and samples each episode's delay from
-``[start, value]``, so short delays stay in the mix and timing alone cannot solve a stage; a slack
-curriculum builds ``slack=start`` and shrinks the time limit toward the target's.
+envs keep running. The env is built so that every stage lies inside it (``build_kwargs``): a
+growing parameter (a delay, DistractorNavigation's episode length) builds ``(start, target)`` and
+samples each episode's value from ``[start, stage]``, so short ones stay in the mix and timing
+alone cannot solve a stage; a slack curriculum builds ``slack=start`` and shrinks the time limit
+toward the target's.
 
 The state lives on the model (``model.curriculum_state``), so it is saved with it and a resumed
 run continues from its stage. Each stage is logged to TensorBoard as ``curriculum/<param>``.
@@ -27,7 +28,11 @@ from .validation import check_choice, check_float, check_int
 
 __all__ = ["CurriculumSpec", "CurriculumCallback", "parse_curriculum"]
 
-PARAMS = ("delay", "slack")
+#: Parameters that grow, each episode drawing its value from [start, stage] (short ones stay in
+#: the mix, and timing alone cannot solve a stage), and parameters that shrink to the target.
+GROWING = ("delay", "episode_length")
+SHRINKING = ("slack",)
+PARAMS = GROWING + SHRINKING
 
 
 @dataclass(frozen=True)
@@ -46,7 +51,7 @@ class CurriculumSpec:
     def __post_init__(self):
         check_choice("curriculum param", self.param, PARAMS)
         for key in ("start", "target", "window"):
-            low = 1 if key in ("window",) or (key == "start" and self.param == "delay") else 0
+            low = 1 if key in ("window",) or (key == "start" and self.param in GROWING) else 0
             check_int(f"curriculum {key}", getattr(self, key), low, optional=key == "target")
         check_float("curriculum threshold", self.threshold, 0.0, 1.0, low_open=True)
         check_float("curriculum factor", self.factor, 1.0, low_open=True)
@@ -56,7 +61,7 @@ class CurriculumSpec:
         spec = CurriculumSpec(
             **{**asdict(self), "target": int(target) if self.target is None else self.target}
         )
-        growing = spec.param == "delay"
+        growing = spec.param in GROWING
         if (growing and spec.start > spec.target) or (not growing and spec.start < spec.target):
             word = "<=" if growing else ">="
             raise ValueError(
@@ -74,15 +79,15 @@ class CurriculumSpec:
 
     def build_kwargs(self) -> dict[str, Any]:
         """Env kwargs that make every stage reachable on the live env."""
-        if self.param == "delay":
-            return (
-                {"delay": (self.start, self.target)} if self.target > self.start else {"delay": self.target}
-            )
+        if self.param in GROWING:
+            value = (self.start, self.target) if self.target > self.start else self.target
+            return {self.param: value}
         return {self.param: self.start}
 
     def live_value(self, value: int) -> Any:
-        """What ``set_task_param`` gets at a stage: the delay range [start, value], or the value."""
-        if self.param == "delay":
+        """What ``set_task_param`` gets at a stage: the range [start, value] of a growing
+        parameter, or the value."""
+        if self.param in GROWING:
             return (self.start, value)
         return value
 

@@ -122,16 +122,21 @@ class RowRNG:
             high = high[:, None]
         return (self.random(rows, n) * high).astype(np.int64)
 
-    def distinct(self, rows: np.ndarray, population: int, n: int, ordered: bool = False) -> np.ndarray:
+    def distinct(self, rows: np.ndarray, population, n: int, ordered: bool = False) -> np.ndarray:
         """(len(rows), n) distinct ints from range(population) per row, in random order, or
-        ascending with ``ordered=True`` (cheaper when the caller wants them sorted anyway)."""
-        if population <= 2 * n:  # close to a permutation: sort a full row of random keys
+        ascending with ``ordered=True`` (cheaper when the caller wants them sorted anyway).
+        ``population`` is a scalar or one value per row (each >= n): episodes of different
+        lengths draw their event times from their own range."""
+        per_row = np.ndim(population) == 1
+        if not per_row and population <= 2 * n:  # close to a permutation: sort a row of random keys
             out = np.argsort(self.random(rows, population), axis=1, kind="stable")[:, :n]
             return np.sort(out, axis=1) if ordered else out
         # Otherwise Floyd's algorithm: n draws per row (not `population`), every n-subset equally
         # likely; then sort or shuffle.
+        pop = np.asarray(population, dtype=np.int64)
         out = np.empty((len(rows), n), dtype=np.int64)
-        for i, j in enumerate(range(population - n, population)):
+        for i in range(n):
+            j = pop - n + i  # scalar, or one value per row
             r = self.integers(rows, j + 1, 1)[:, 0]
             out[:, i] = np.where((out[:, :i] == r[:, None]).any(axis=1), j, r)
         if ordered:

@@ -20,6 +20,7 @@ __all__ = [
     "is_int",
     "is_real",
     "check_int",
+    "check_int_range",
     "check_float",
     "check_choice",
     "check_seed",
@@ -86,6 +87,24 @@ def check_int(
         none = " or None" if optional else ""
         raise ValueError(f"{_subject(name, owner)} must be an integer{allowed}{none}, got {value!r}")
     return int(value)
+
+
+def check_int_range(
+    name: str, value: Any, low: int, high: int, *, owner: str | None = None
+) -> tuple[int, int]:
+    """``value`` as (a, b): an int in [low, high] gives (v, v); a pair gives low <= a <= b <= high.
+
+    Why: task parameters that a curriculum grows (a delay, an episode length) are drawn per
+    episode from a range, so that timing alone cannot solve them; every such parameter takes
+    either form and fails with the same wording."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        if len(value) != 2:
+            raise ValueError(f"{_subject(name, owner)} must be an int or a (low, high) pair, got {value!r}")
+        a = check_int(f"{name} (low end of the range)", value[0], low, high, owner=owner)
+        b = check_int(f"{name} (high end of the range)", value[1], a, high, owner=owner)
+        return a, b
+    v = check_int(name, value, low, high, owner=owner)
+    return v, v
 
 
 def check_float(

@@ -46,7 +46,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..rng import RowRNG
-from ..validation import MAX_SIZE, check_int
+from ..validation import MAX_SIZE, check_int, check_int_range
 
 __all__ = ["BatchedTask", "count_reward", "light"]
 
@@ -95,15 +95,8 @@ class BatchedTask:
     def _check_delay(self, value: Any, low: int = 0, high: int = 1_000_000) -> int:
         """Validate ``delay`` (an int in [low, high], or a pair (a, b) with 1 <= a <= b <= high);
         return the delay the task is built for (a). Call before ``super().__init__``."""
-        if isinstance(value, (list, tuple, np.ndarray)):
-            if len(value) != 2:
-                raise ValueError(
-                    f"{self.name}: parameter 'delay' must be an int or a (low, high) pair, got {value!r}"
-                )
-            a = check_int("delay (low end of the range)", value[0], max(low, 1), high, owner=self.name)
-            b = check_int("delay (high end of the range)", value[1], a, high, owner=self.name)
-        else:
-            a = b = check_int("delay", value, low, high, owner=self.name)
+        pair = isinstance(value, (list, tuple, np.ndarray))
+        a, b = check_int_range("delay", value, max(low, 1) if pair else low, high, owner=self.name)
         self._delay_bounds = (a, b)
         return a
 
@@ -142,11 +135,7 @@ class BatchedTask:
     def _set_delay(self, value: Any) -> None:
         """Sample delays from ``value`` (int or (low, high)), within the range the task was built with."""
         lo, hi = self._delay_bounds
-        pair = value if isinstance(value, (list, tuple, np.ndarray)) else (value, value)
-        if len(pair) != 2:
-            raise ValueError(f"{self.name}: delay must be an int or a (low, high) pair, got {value!r}")
-        a = check_int(f"delay (within the built range [{lo}, {hi}])", pair[0], lo, hi, owner=self.name)
-        b = check_int(f"delay (within the built range [{lo}, {hi}])", pair[1], a, hi, owner=self.name)
+        a, b = check_int_range(f"delay (within the built range [{lo}, {hi}])", value, lo, hi, owner=self.name)
         self.delay_range = (a, b)
 
     def _draw_extra_delay(self, rows: np.ndarray) -> None:

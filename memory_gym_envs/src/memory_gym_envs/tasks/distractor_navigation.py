@@ -6,7 +6,7 @@ import numpy as np
 
 from ..presets import preset
 from ..render import AGENT, DECOY, FLOOR, GOAL, MARKER
-from ..validation import check_int
+from ..validation import check_int, check_int_range
 from .base import BatchedTask
 from .schedule import EventSchedule
 
@@ -24,7 +24,9 @@ class DistractorNavigation(BatchedTask):
     saw before its memory could act. Afterwards ``num_decoys`` (M) decoy markers, each on a
     uniform cell other than the goal, flash at distinct random steps in [1, T) in exactly the same
     channel as the goal did. The episode has ``episode_length`` (T) steps; its last step pays 1
-    (and succeeds) when the agent stands on the true goal after it, else 0.
+    (and succeeds) when the agent stands on the true goal after it, else 0. ``episode_length``
+    may be a range (a, b): each episode draws its T from it (live-settable, so a curriculum can
+    grow it), and the agent, which sees no clock, must hold the goal whenever the episode ends.
 
     Observation ``[marker_flag, agent x one-hot (S), agent y one-hot (S), marker x one-hot (S),
     marker y one-hot (S)]``; actions 0 stay, 1 up, 2 down, 3 left, 4 right (moves into a wall stay
@@ -45,18 +47,24 @@ class DistractorNavigation(BatchedTask):
         "extreme": preset(0.4, grid_size=11, episode_length=10_000, num_decoys=100),
     }
 
-    def __init__(self, num_envs: int, *, grid_size: int, episode_length: int, num_decoys: int):
+    extra_live_params = ("episode_length",)
+
+    def __init__(self, num_envs: int, *, grid_size: int, episode_length, num_decoys: int):
         self.grid_size = check_int("grid_size", grid_size, 2, 64, owner=self.name)
         # Step 0 is the display step; the remaining T - 1 moves must reach any cell.
-        self.episode_length = check_int(
+        self._length_bounds = check_int_range(
             "episode_length", episode_length, 2 * self.grid_size - 1, 1_000_000, owner=self.name
         )
-        self.num_decoys = check_int("num_decoys", num_decoys, 0, self.episode_length - 1, owner=self.name)
+        lo, hi = self._length_bounds
+        self.episode_length = lo if lo == hi else (lo, hi)
+        self.num_decoys = check_int("num_decoys", num_decoys, 0, lo - 1, owner=self.name)
         super().__init__(num_envs)
         s, n = self.grid_size, self.num_envs
         self.obs_size = 1 + 4 * s
         self.num_actions = 5
-        self.horizon = self.episode_length
+        self.horizon = hi
+        self.length_range = self._length_bounds  # live: set_param("episode_length", ...) narrows it
+        self.length = np.full(n, hi, dtype=np.int64)  # each row's episode length
         self.cell = np.zeros(n, dtype=np.int64)  # the agent's cell, y * S + x
         # Markers: event 0 is the goal shown at step 0, events 1..M the decoys.
         self.markers = EventSchedule(n, 1 + self.num_decoys)
@@ -97,7 +105,10 @@ class DistractorNavigation(BatchedTask):
         start_goal = self.rng.integers(rows, cells, 2)
         self.cell[rows] = start_goal[:, 0]
         goal = start_goal[:, 1]
-        self.markers.sample(self.rng, rows, 1, self.episode_length, first=0)
+        a, b = self.length_range
+        length = a + (self.rng.integers(rows, b - a + 1, 1)[:, 0] if b > a else 0)
+        self.length[rows] = length
+        self.markers.sample(self.rng, rows, 1, length, first=0)
         decoy = self.rng.integers(rows, cells - 1, m)
         self.marker_cell[rows, 0] = goal
         self.marker_cell[rows, 1 : m + 1] = decoy + (decoy >= goal[:, None])  # uniform over cells != goal
@@ -117,13 +128,23 @@ class DistractorNavigation(BatchedTask):
             moved[goal_shown] = self.cell[goal_shown]
             self.markers.advance(rows)
         self.cell = moved
-        final = self.t >= self.episode_length - 1
+        final = self.t >= self.length - 1
         if final.any():
             return (final & (moved == self.goal)).astype(np.float64), final
         return np.zeros(self.num_envs), final
 
     def _success(self) -> np.ndarray:
         return self.cell == self.goal
+
+    @property
+    def live_max_steps(self) -> int:
+        return self.length_range[1]
+
+    def _set_episode_length(self, value) -> None:
+        lo, hi = self._length_bounds
+        self.length_range = check_int_range(
+            f"episode_length (within the built range [{lo}, {hi}])", value, lo, hi, owner=self.name
+        )
 
     def oracle_action(self):
         gx, gy = self.goal % self.grid_size, self.goal // self.grid_size

@@ -23,9 +23,10 @@ class EventSchedule:
         self.index = np.zeros(num_envs, dtype=np.int64)
         self.next_time = np.full(num_envs, -1, dtype=np.int64)
 
-    def sample(self, rng: RowRNG, rows: np.ndarray, low: int, high: int, first: int | None = None) -> None:
+    def sample(self, rng: RowRNG, rows: np.ndarray, low: int, high, first: int | None = None) -> None:
         """New events for ``rows`` at distinct times in [low, high), each set equally likely; with
-        ``first`` (< low), event 0 is fixed at that time and only the other count - 1 are drawn."""
+        ``first`` (< low), event 0 is fixed at that time and only the other count - 1 are drawn.
+        ``high`` is a scalar or one value per row (episodes of different lengths)."""
         fixed = 0 if first is None else 1
         if fixed:
             self.times[rows, 0] = first
