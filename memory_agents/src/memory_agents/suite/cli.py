@@ -187,6 +187,12 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
         "--hidden-dim", "--hidden", dest="hidden_dim", type=int, default=64, help="core hidden size"
     )
     p.add_argument(
+        "--memory-kwargs",
+        type=json_object,
+        default={},
+        help='JSON core options (suite YAML memory_kwargs), e.g. \'{"usage_rule": "strength"}\'',
+    )
+    p.add_argument(
         "--log-dir",
         "--logdir",
         dest="log_dir",
@@ -359,6 +365,7 @@ def train_spec(args):
         RunSpec,
         check_algo_kwargs,
         check_core_for_algo,
+        check_memory_kwargs,
         check_policy_kwargs,
         resolve_settings,
     )
@@ -381,6 +388,7 @@ def train_spec(args):
     check_core_for_algo(core, args.algo)
     check_algo_kwargs(args.algo, algo_kwargs)
     check_policy_kwargs(args.algo, policy_kwargs)
+    check_memory_kwargs(core, args.memory_kwargs, args.hidden_dim)
     given = {
         k: getattr(args, k)
         for k in ("steps", "num_envs", "recurrent_mode", "device", "eval_episodes", "checkpoint_every")
@@ -406,6 +414,7 @@ def train_spec(args):
         algo=args.algo,
         algo_kwargs=algo_kwargs,
         policy_kwargs=policy_kwargs,
+        memory_kwargs=dict(args.memory_kwargs),
         env_kwargs=env_kwargs,
         budget=budget,
         **settings,
