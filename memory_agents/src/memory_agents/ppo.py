@@ -38,7 +38,7 @@ from .validation import (
     check_kwargs_dict,
     check_schedule,
 )
-from .vec_env import episode_horizon
+from .vec_env import episode_horizon, memory_span
 
 #: Rollout length when n_steps="auto" and the env does not say how long its episodes are.
 FALLBACK_N_STEPS = 128
@@ -78,8 +78,10 @@ class MemoryPPO(OnPolicyAlgorithm):
             episode, ``vec_env.episode_horizon``), so that full BPTT re-runs whole episodes; 128
             when the env does not say. Fixed-length tasks stay aligned, so each rollout is then
             exactly one episode per env. In full mode "auto" follows the env's *live* horizon:
-            while a curriculum holds the episodes shorter, the rollouts are too. Cores whose ``max_timescale`` defaults to None (GRU,
-            LSTM) get the horizon there too (chrono initialisation, see ``cores.torch_rnn``).
+            while a curriculum holds the episodes shorter, the rollouts are too. Cores whose
+            ``max_timescale`` defaults to None (GRU, LSTM) get the task's memory span there
+            (``vec_env.memory_span``: the horizon unless the task says its answers look back less
+            far; chrono initialisation, see ``cores.torch_rnn``).
         recurrent_mode: "full" (exact BPTT over the whole rollout, minibatches of whole env
             trajectories), "truncated" (chunks of ``bptt_len`` steps re-run from the state stored
             at each chunk, after ``burn_in`` gradient-free steps), "cached" (one step from the state
@@ -172,10 +174,11 @@ class MemoryPPO(OnPolicyAlgorithm):
         else:
             self.follow_horizon = False
         self.n_steps = n_steps
-        if self.horizon:  # e.g. GRU / LSTM chrono init spread up to the horizon
+        span = memory_span(self.env) if self.env is not None else None
+        if span:  # e.g. GRU / LSTM chrono init spread up to the task's memory span
             memory_kwargs = check_kwargs_dict("memory_kwargs", self.policy_kwargs.get("memory_kwargs"))
             memory_kwargs.update(
-                horizon_defaults(self.policy_kwargs.get("memory", "gru"), self.horizon, memory_kwargs)
+                horizon_defaults(self.policy_kwargs.get("memory", "gru"), span, memory_kwargs)
             )
             self.policy_kwargs = {**self.policy_kwargs, "memory_kwargs": memory_kwargs}
         self.batch_size = batch_size

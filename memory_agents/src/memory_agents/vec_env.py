@@ -165,6 +165,19 @@ def episode_horizon(env, live: bool = False) -> int | None:
     return int(horizon) if horizon else None
 
 
+def memory_span(env) -> int | None:
+    """How far back ``env``'s actions may need to look (a MemoryGym task's ``memory_span``), else
+    its longest episode (``episode_horizon``): what a core's memory timescales should cover."""
+    task = getattr(getattr(env, "venv", None), "task", None)
+    if task is None and isinstance(env, VecEnv):
+        try:
+            task = getattr(env.get_attr("unwrapped", [0])[0], "task", None)
+        except (AttributeError, IndexError, NotImplementedError):
+            task = None
+    span = getattr(task, "memory_span", None)
+    return int(span) if span else episode_horizon(env)
+
+
 def make_vec_env(
     env_id: str,
     num_envs: int = 8,

@@ -115,6 +115,13 @@ class BatchedTask:
         return self.horizon + (self.delay_range[1] - self._delay_bounds[0])
 
     @property
+    def memory_span(self) -> int:
+        """How many steps back an action may need to look (its longest dependency), which is
+        what a core's memory timescales should cover. The whole episode unless a task knows
+        better (NBack: n + 1), so that a core is not primed to integrate over steps it must forget."""
+        return self.max_steps
+
+    @property
     def live_params(self) -> tuple[str, ...]:
         """Parameters ``set_param`` can change on a live env: 'delay' for delay tasks, plus the
         task's ``extra_live_params`` (each with a ``_set_<name>`` method)."""
