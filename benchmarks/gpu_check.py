@@ -871,7 +871,7 @@ def time_to_target(args, result: Result) -> None:
     from collections import deque
 
     import numpy as np
-    from memory_agents.curriculum import CurriculumCallback
+    from memory_agents.curriculum import CurriculumCallback, build_kwargs
     from memory_agents.suite import catalog, cli, training
     from memory_agents.suite.config import curriculum_spec, env_seeds
     from memory_agents.suite.evaluation import evaluate_agent
@@ -940,7 +940,7 @@ def time_to_target(args, result: Result) -> None:
             curriculum = curriculum_spec(spec.task, spec.difficulty, spec.env_kwargs, spec.curriculum)
             seeds = env_seeds(spec.seed)
             env = training.make_env(
-                spec, spec.num_envs, seeds.train, curriculum.build_kwargs() if curriculum else None
+                spec, spec.num_envs, seeds.train, build_kwargs(curriculum) if curriculum else None
             )
             model = training._build_model(spec, env, Path(tmp) / difficulty, None)
             env.seed(seeds.train)  # as train_run: model construction reseeded the env with the model seed

@@ -55,6 +55,6 @@ def test_trained_run_records_the_curriculum(tmp_path, capsys):
     assert code == 0
     row = json.loads(next(tmp_path.glob("*/run.json")).read_text())
     state = row["curriculum"]
-    assert state["spec"]["target"] == 12 and state["value"] > 2  # easy threshold: it advanced
+    assert state["specs"][0]["target"] == 12 and state["value"] > 2  # easy threshold: it advanced
     assert [h["value"] for h in state["history"]][0] == 2
     assert row["config"]["env_kwargs"] == {"num_cues": 2, "delay": 12}  # evaluated on the task itself

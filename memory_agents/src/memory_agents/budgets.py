@@ -22,24 +22,27 @@ __all__ = ["Budget", "preset_budget", "DEFAULT_BUDGET", "BUDGETS", "DQN_BUDGET"]
 @dataclass(frozen=True)
 class Budget:
     """``steps`` env steps with ``num_envs`` envs; ``ppo``: MemoryPPO kwargs besides ``n_steps``;
-    ``curriculum``: a ``memory_agents.curriculum.CurriculumSpec`` as a dict, or None."""
+    ``curriculum``: ``memory_agents.curriculum.CurriculumSpec`` dicts run in order (empty: none)."""
 
     steps: int
     num_envs: int
     ppo: Mapping[str, Any] = field(default_factory=dict)
-    curriculum: Mapping[str, Any] | None = None
+    curriculum: tuple[Mapping[str, Any], ...] = ()
 
     def algo_kwargs(self) -> dict[str, Any]:
         """MemoryPPO kwargs. No ``n_steps``: MemoryPPO's "auto" takes the training env's horizon."""
         return dict(self.ppo)
 
+    def curriculum_record(self) -> dict | list | None:
+        """The curriculum as a run gives it (suite YAML / ``--curriculum``): None, one spec's dict,
+        or a list of them run in order."""
+        specs = [dict(spec) for spec in self.curriculum]
+        return None if not specs else specs[0] if len(specs) == 1 else specs
 
-def _b(steps: int, num_envs: int = 64, curriculum: dict | None = None, **ppo: Any) -> Budget:
+
+def _b(steps: int, num_envs: int = 64, curriculum: list[dict] = (), **ppo: Any) -> Budget:
     return Budget(
-        steps,
-        num_envs,
-        MappingProxyType(dict(ppo)),
-        None if curriculum is None else MappingProxyType(dict(curriculum)),
+        steps, num_envs, MappingProxyType(dict(ppo)), tuple(MappingProxyType(c) for c in curriculum)
     )
 
 
@@ -68,20 +71,24 @@ DELAY_TASKS = (
 TMAZES = ("TMazePassive", "TMazeActive")
 
 
-def _curriculum(task: str, difficulty: str) -> dict | None:
-    """T-mazes: start with a corridor's worth of slack, so that a walker that explores still
-    reaches the junction, and shrink it to none. Delay tasks beyond easy: start at delay 20 and
-    grow it (DelayedCue medium: 0.85 with it, at chance without)."""
+def _curriculum(task: str, difficulty: str) -> list[dict]:
+    """T-mazes: start on the easy corridor with a corridor's worth of slack, so that a walker that
+    explores still reaches the junction, and shrink the slack to none; then grow the corridor to
+    the preset's. The walk is learned where a cell pays most (the progress reward is spread over
+    the episode's corridor: 2^-9 per cell at 100, 2^-14 at 2,500, where the slack-only curriculum
+    never reached the junction) and the memory is stretched stage by stage, short corridors
+    staying in the mix. Delay tasks beyond easy: start at delay 20 and grow it (DelayedCue
+    medium: 0.85 with it, at chance without)."""
     if task in TMAZES:
         from memory_gym_envs import get_preset
 
-        return {
-            "param": "slack",
-            "start": get_preset(task, difficulty).params["corridor_length"],
-            "threshold": 0.4,
-        }
+        easy = get_preset(task, "easy").params["corridor_length"]
+        slack = [{"param": "slack", "start": easy, "threshold": 0.4}]
+        if get_preset(task, difficulty).params["corridor_length"] == easy:
+            return slack
+        return [*slack, {"param": "corridor_length", "start": easy, "threshold": 0.8}]
     if task in DELAY_TASKS and difficulty != "easy":
-        return {"param": "delay", "start": 20, "threshold": 0.8}
+        return [{"param": "delay", "start": 20, "threshold": 0.8}]
     if task == "DistractorNavigation":
         # The goal is rewarded only at the episode's end: over the preset's length a random
         # walk's final cell says almost nothing about any one move, and PPO stayed at the
@@ -91,8 +98,8 @@ def _curriculum(task: str, difficulty: str) -> dict | None:
 
         params = get_preset(task, difficulty).params
         start = max(2 * params["grid_size"] - 1, params["num_decoys"] + 1)
-        return {"param": "episode_length", "start": start, "threshold": 0.8}
-    return None
+        return [{"param": "episode_length", "start": start, "threshold": 0.8}]
+    return []
 
 
 def _table() -> dict[tuple[str, str], Budget]:

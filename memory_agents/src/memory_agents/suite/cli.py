@@ -43,13 +43,19 @@ def json_object(text: str) -> dict:
     return value
 
 
-def curriculum_arg(text: str) -> dict | None:
-    """argparse type: a curriculum as JSON ('{"param": "delay", "start": 10}'), or 'none'."""
+def curriculum_arg(text: str) -> dict | list | None:
+    """argparse type: a curriculum as JSON ('{"param": "delay", "start": 10}', or a list of such
+    objects run in order), or 'none'."""
     if text.strip().lower() == "none":
         return None
-    value = json_object(text)
     from memory_agents.curriculum import parse_curriculum
 
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        value = None
+    if not isinstance(value, list):
+        value = json_object(text)  # an object, or its error for anything else
     try:
         parse_curriculum(value)
     except ValueError as exc:
@@ -218,7 +224,8 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
         type=curriculum_arg,
         default=argparse.SUPPRESS,
         help='grow a live task parameter while training succeeds, JSON such as \'{"param": "delay", '
-        '"start": 10, "threshold": 0.9}\' (memory_agents.curriculum); "none" turns off the budget\'s',
+        '"start": 10, "threshold": 0.9}\' or a JSON list of such specs run in order '
+        '(memory_agents.curriculum); "none" turns off the budget\'s',
     )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 

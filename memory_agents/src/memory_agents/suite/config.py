@@ -145,8 +145,9 @@ class RunSpec:
     variant: str | None = None
     #: The published budget the settings came from (``resolve_settings``); a record, not hashed.
     budget: dict | None = None
-    #: A ``memory_agents.curriculum.CurriculumSpec`` as a dict (its target defaults to the task's value).
-    curriculum: dict | None = None
+    #: A ``memory_agents.curriculum.CurriculumSpec`` as a dict, or a list of them run in order (each
+    #: target defaults to the task's value).
+    curriculum: dict | list | None = None
     #: Steps between checkpoints (None: a tenth of ``steps``; 0: none); not hashed: results do not depend on it.
     checkpoint_every: int | None = TRAIN_DEFAULTS["checkpoint_every"]
 
@@ -461,7 +462,7 @@ def budget_for(task: str, difficulty: str, env_kwargs: dict | None = None) -> di
     preset = None if difficulty == catalog.NO_PRESET else difficulty
     published = not env_kwargs and (task, preset) in BUDGETS
     budget = preset_budget(task, preset) if published else DEFAULT_BUDGET
-    curriculum = None if budget.curriculum is None else dict(budget.curriculum)
+    curriculum = budget.curriculum_record()
     horizon = catalog.task_horizon(task, difficulty, env_kwargs)
     # No n_steps: MemoryPPO's "auto" takes the training env's longest episode (which a
     # curriculum, e.g. T-maze slack, can make longer than the task's).
@@ -475,14 +476,16 @@ def budget_for(task: str, difficulty: str, env_kwargs: dict | None = None) -> di
     }
 
 
-def curriculum_spec(task: str, difficulty: str, env_kwargs: dict | None, curriculum: dict | None):
-    """The run's CurriculumSpec with its target resolved (the task's own value), or None."""
+def curriculum_spec(task: str, difficulty: str, env_kwargs: dict | None, curriculum: dict | list | None):
+    """The run's CurriculumSpecs with their targets resolved (the task's own values), or None."""
     if curriculum is None:
         return None
     from memory_agents.curriculum import parse_curriculum
 
-    spec = parse_curriculum(curriculum)
-    return spec.with_target(catalog.task_value(task, difficulty, env_kwargs, spec.param))
+    return tuple(
+        spec.with_target(catalog.task_value(task, difficulty, env_kwargs, spec.param))
+        for spec in parse_curriculum(curriculum)
+    )
 
 
 def resolve_settings(

@@ -186,7 +186,9 @@ def train_run(
         checkpoints.clear(run_dir, keep=resume)  # an earlier, finished attempt's; this one starts over
     resume_from = record["model"] if record else resume
     curriculum = curriculum_spec(spec.task, spec.difficulty, spec.env_kwargs, spec.curriculum)
-    env = make_env(spec, spec.num_envs, seeds.train, curriculum.build_kwargs() if curriculum else None)
+    if curriculum is not None:
+        from memory_agents.curriculum import CurriculumCallback, build_kwargs
+    env = make_env(spec, spec.num_envs, seeds.train, build_kwargs(curriculum) if curriculum else None)
     model = _build_model(spec, env, run_dir, resume_from)
     if record and record.get("replay_buffer"):
         model.load_replay_buffer(record["replay_buffer"])
@@ -214,8 +216,6 @@ def train_run(
         _restore_curve(curve, record["extra"].get("curve"), done_steps)
     callbacks = [curve]
     if curriculum is not None:
-        from memory_agents.curriculum import CurriculumCallback
-
         callbacks.append(CurriculumCallback(curriculum))
     every = spec.checkpoint_interval
     tracked = bool(every or record)  # the record must end up finished, or a rerun would resume again

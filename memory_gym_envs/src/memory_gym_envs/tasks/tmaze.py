@@ -19,32 +19,63 @@ Reward: each corridor cell reached for the first time on the way to the junction
 floating point); the correct arm pays ``1 - L * cell_reward``. The oracle's return is exactly 1.0;
 a wrong arm keeps only the progress reward. The progress reward stands in for the paper's
 per-step penalty (returns must stay in [0, 1]) and gives a learner a signal to walk the corridor.
+
+Corridor ranges. ``corridor_length=(low, high)`` draws each episode's L from [low, high], and
+``set_param('corridor_length', ...)`` narrows the range on a live env (from each row's next
+episode on), like a delay range: a curriculum grows the corridor where walking is cheap to learn.
+The rewards above follow each episode's own L, so every episode's return stays exact, in [0, 1],
+and 1.0 for the oracle; a short corridor pays more per cell, which is what makes its walk easy to
+learn. ``cell_reward`` / ``arm_reward`` are those of the longest corridor.
 """
 
 from __future__ import annotations
 
-import math
+from typing import Any
 
 import numpy as np
 
 from ..presets import preset
 from ..render import AGENT, CUE_UP, FLOOR, GOAL, WALL
 from ..validation import check_float, check_int
-from .base import BatchedTask
+from .base import BatchedTask, light
 
 __all__ = ["TMazePassive", "TMazeActive"]
 
 RIGHT, LEFT, UP, DOWN = 0, 1, 2, 3
+MAX_CORRIDOR = 1_000_000
+
+
+def _cell_rewards(progress_reward: float, lengths):
+    """Per corridor length: the largest power of two <= progress_reward / length (0 without progress)."""
+    lengths = np.asarray(lengths, dtype=np.float64)
+    if progress_reward <= 0:
+        return np.zeros_like(lengths)
+    return np.ldexp(1.0, np.frexp(progress_reward / lengths)[1] - 1)
+
+
+def _corridor_range(name: str, value: Any, low: int, high: int, owner: str) -> tuple[int, int]:
+    """``value`` (an int, or a (low, high) pair) as a range (a, b) with low <= a <= b <= high."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        if len(value) != 2:
+            raise ValueError(
+                f"{owner}: parameter {name!r} must be an int or a (low, high) pair, got {value!r}"
+            )
+        a = check_int(f"{name} (low end of the range)", value[0], low, high, owner=owner)
+        return a, check_int(f"{name} (high end of the range)", value[1], a, high, owner=owner)
+    a = check_int(name, value, low, high, owner=owner)
+    return a, a
 
 
 class _TMaze(BatchedTask):
     """Shared logic; subclasses only choose where the agent starts (``active``)."""
 
     active = False
-    extra_live_params = ("slack",)
+    extra_live_params = ("slack", "corridor_length")
 
-    def __init__(self, num_envs: int, *, corridor_length: int, slack: int = 0, progress_reward: float = 0.25):
-        self.corridor_length = check_int("corridor_length", corridor_length, 1, 1_000_000, owner=self.name)
+    def __init__(self, num_envs: int, *, corridor_length: Any, slack: int = 0, progress_reward: float = 0.25):
+        #: Built range of corridor lengths; ``corridor_length`` is its longest.
+        self.corridor_range = _corridor_range("corridor_length", corridor_length, 1, MAX_CORRIDOR, self.name)
+        self.corridor_length = self.corridor_range[1]
         self.slack = check_int("slack", slack, 0, 1_000_000, owner=self.name)
         self.progress_reward = check_float("progress_reward", progress_reward, 0.0, 0.5, owner=self.name)
         smallest = self.corridor_length * 2.0**-30  # keeps every partial return exact
@@ -57,85 +88,80 @@ class _TMaze(BatchedTask):
         self.obs_size = 5
         self.num_actions = 4
         self.start = 1 if self.active else 0
-        self.junction = self.start + self.corridor_length
         self.horizon = self.corridor_length + 1 + 2 * self.start + self.slack
-        if self.progress_reward > 0:  # the largest power of two <= progress_reward / L
-            self.cell_reward = math.ldexp(1.0, math.frexp(self.progress_reward / self.corridor_length)[1] - 1)
-        else:
-            self.cell_reward = 0.0
+        self.cell_reward = float(_cell_rewards(self.progress_reward, self.corridor_length))
         self.arm_reward = 1.0 - self.corridor_length * self.cell_reward
-        # State of a row: s = 2 * position + cue (0 = up, 1 = down). Everything a step needs is a
-        # lookup by s or by (s, action), so a step is a handful of array gathers.
-        positions = np.arange(self.junction + 1)
-        at_cue, at_junction = positions == 0, positions == self.junction
-        code = np.where(at_junction, 4, np.where(at_cue, 0, 3))  # obs flag column of each position
-        obs_rows = np.zeros((2 * (self.junction + 1), 5), dtype=np.float32)
-        for cue in (0, 1):
-            states = 2 * positions + cue
-            obs_rows[states, code] = 1.0
-            obs_rows[states[at_cue], 1 + cue] = 1.0  # the cue, seen only on the cue cell
-        self._obs_rows = obs_rows
-        right = np.where(at_junction, positions, positions + 1)
-        left = np.maximum(positions - 1, 0)
-        moves = np.stack([right, left, positions, positions], axis=1)  # (position, action)
-        self._next_state = (2 * moves[:, None, :] + np.array([0, 1])[None, :, None]).reshape(-1)
-        turns = np.zeros((self.junction + 1, 2, 4), dtype=bool)
-        turns[self.junction, :, UP:] = True
-        self._turns = turns.reshape(-1)
-        correct = np.zeros_like(turns)
-        correct[self.junction, 0, UP] = correct[self.junction, 1, DOWN] = True
-        self._correct_turn = correct.reshape(-1)
         n = self.num_envs
-        self.state = np.zeros(n, dtype=np.int64)
+        # Each row's episode: its corridor (junction cell, rewards), cue, position, farthest cell
+        # reached and time limit. The live corridor range and slack can change on a live env (a
+        # curriculum), from each row's next episode on.
+        self.live_corridor = self.corridor_range
+        self.live_slack = self.slack
+        self.length = np.full(n, self.corridor_length, dtype=np.int64)
+        self.junction = self.start + self.length
+        self.row_cell_reward = np.full(n, self.cell_reward)
+        self.row_arm_reward = np.full(n, self.arm_reward)
+        self.pos = np.zeros(n, dtype=np.int64)
+        self.cue = np.zeros(n, dtype=np.int64)
         self.farthest = np.zeros(n, dtype=np.int64)
         self.correct = np.zeros(n, dtype=bool)
-        # Time limit of each row's episode: slack can shrink on a live env (a curriculum that
-        # starts with room to explore), from each row's next episode on.
-        self.live_slack = self.slack
         self.limit = np.full(n, self.horizon, dtype=np.int64)
 
-    @property
-    def pos(self):
-        return self.state >> 1
-
-    @property
-    def cue(self):
-        return self.state & 1
-
     def _new_episodes(self, rows: np.ndarray) -> None:
-        self.state[rows] = 2 * self.start + self.rng.integers(rows, 2, 1)[:, 0]
+        self.cue[rows] = self.rng.integers(rows, 2, 1)[:, 0]
+        a, b = self.live_corridor
+        if self.corridor_range[1] > self.corridor_range[0]:  # fixed corridors keep their streams
+            length = a + (self.rng.integers(rows, b - a + 1, 1)[:, 0] if b > a else 0)
+            self.length[rows] = length
+            self.junction[rows] = self.start + length
+            self.row_cell_reward[rows] = _cell_rewards(self.progress_reward, length)
+            self.row_arm_reward[rows] = 1.0 - length * self.row_cell_reward[rows]
+        self.pos[rows] = self.start
         self.farthest[rows] = self.start
         self.correct[rows] = False
-        self.limit[rows] = self.horizon - self.slack + self.live_slack
+        self.limit[rows] = self.length[rows] + 1 + 2 * self.start + self.live_slack
 
     def _observe(self) -> np.ndarray:
-        return np.take(self._obs_rows, self.state, axis=0)  # a fresh array
+        obs = np.zeros((self.num_envs, 5), dtype=np.float32)
+        rows = np.arange(self.num_envs)
+        at_cue = self.pos == 0
+        light(obs, rows, np.where(at_cue, 0, np.where(self.pos == self.junction, 4, 3)))
+        light(obs, rows[at_cue], 1 + self.cue[at_cue])  # the cue, seen only on the cue cell
+        return obs
 
     def _step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        idx = self.state * 4 + actions
-        self.state = np.take(self._next_state, idx)
-        self.correct = np.take(self._correct_turn, idx)
-        reward = self.correct * self.arm_reward
-        if self.cell_reward:
-            pos = self.state >> 1
-            new_cell = pos > self.farthest
-            np.maximum(self.farthest, pos, out=self.farthest)
-            reward += new_cell * self.cell_reward
+        at_junction = self.pos == self.junction
+        turns = at_junction & (actions >= UP)
+        self.correct = turns & (actions - UP == self.cue)
+        # Right stops at the junction, left at the cue cell; up / down in the corridor stay put.
+        moves = ((actions == RIGHT) & ~at_junction).astype(np.int64) - (actions == LEFT)
+        self.pos = np.maximum(self.pos + moves, 0)
+        reward = self.correct * self.row_arm_reward
+        if self.progress_reward:
+            new_cell = self.pos > self.farthest
+            np.maximum(self.farthest, self.pos, out=self.farthest)
+            reward += new_cell * self.row_cell_reward
         # Running out of time ends the episode as a failure (terminated, not truncated): the limit is
         # part of the task, and bootstrapping past it would make dawdling at the junction look as
         # good as turning.
-        return reward, np.take(self._turns, idx) | (self.t >= self.limit - 1)
+        return reward, turns | (self.t >= self.limit - 1)
 
     def _success(self) -> np.ndarray:
         return self.correct.copy()
 
     @property
     def live_max_steps(self):
-        return self.horizon - self.slack + self.live_slack
+        return self.live_corridor[1] + 1 + 2 * self.start + self.live_slack
 
     def _set_slack(self, value: int) -> None:
         self.live_slack = check_int(
             f"slack (within the built slack [0, {self.slack}])", value, 0, self.slack, owner=self.name
+        )
+
+    def _set_corridor_length(self, value: Any) -> None:
+        lo, hi = self.corridor_range
+        self.live_corridor = _corridor_range(
+            f"corridor_length (within the built range [{lo}, {hi}])", value, lo, hi, self.name
         )
 
     def oracle_action(self):
@@ -156,19 +182,21 @@ class _TMaze(BatchedTask):
 
     @property
     def memoryless_return(self):
-        return self.corridor_length * self.cell_reward + 0.5 * self.arm_reward
+        # All progress, then half the arm reward: 0.5 + L * cell / 2, averaged over the built range.
+        lengths = np.arange(self.corridor_range[0], self.corridor_range[1] + 1)
+        return float(0.5 + 0.5 * np.mean(lengths * _cell_rewards(self.progress_reward, lengths)))
 
     def render_state(self, row: int) -> dict:
         """The maze seen from above: up arm, corridor (cue cell in the cue's colour, then the
         cells to the junction) and down arm; the cued arm is the goal; the agent on its cell."""
-        pos, cue = int(self.pos[row]), int(self.cue[row])
-        maze = np.full((3, self.junction + 1), WALL, dtype=np.int64)
+        pos, cue, junction = int(self.pos[row]), int(self.cue[row]), int(self.junction[row])
+        maze = np.full((3, junction + 1), WALL, dtype=np.int64)
         maze[1] = FLOOR
-        maze[[0, 2], self.junction] = FLOOR
-        maze[2 * cue, self.junction] = GOAL
+        maze[[0, 2], junction] = FLOOR
+        maze[2 * cue, junction] = GOAL
         maze[1, 0] = CUE_UP + cue
         maze[1, pos] = AGENT
-        return {"maze": maze, "cue": ("up", "down")[cue], "pos": f"{pos}/{self.junction}"}
+        return {"maze": maze, "cue": ("up", "down")[cue], "pos": f"{pos}/{junction}"}
 
 
 class TMazePassive(_TMaze):
