@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import numpy as np
 import pytest
-from memory_agents.curriculum import CurriculumCallback, CurriculumSpec, parse_curriculum
+from memory_agents.curriculum import CurriculumCallback, CurriculumSpec, build_kwargs, parse_curriculum
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import configure
 
@@ -175,7 +177,8 @@ def test_episode_length_curriculum_grows_distractor_navigation_on_the_live_env()
     that reaches every cell; each stage draws lengths from [start, stage] on the live env."""
     from memory_agents.budgets import preset_budget
 
-    spec = parse_curriculum(dict(preset_budget("DistractorNavigation", "easy").curriculum)).with_target(60)
+    (spec,) = parse_curriculum(preset_budget("DistractorNavigation", "easy").curriculum_record())
+    spec = spec.with_target(60)
     assert spec.param == "episode_length" and spec.start == 9
     assert spec.build_kwargs() == {"episode_length": (9, 60)}
     env = make_vec_env(
@@ -194,3 +197,88 @@ def test_episode_length_curriculum_grows_distractor_navigation_on_the_live_env()
     assert cb.value == 9
     feed(cb, [True] * 256)
     assert cb.value == 18 and task.length_range == (9, 18)
+
+
+TMAZE_SPECS = (
+    CurriculumSpec(param="slack", start=8, threshold=0.4, window=4).with_target(0),
+    CurriculumSpec(param="corridor_length", start=8, threshold=0.8, window=4).with_target(40),
+)
+
+
+def make_tmaze_model(seed=0, **kwargs):
+    env = make_vec_env(
+        "MemoryGym/TMazePassive-v0", num_envs=4, seed=seed, env_kwargs=build_kwargs(TMAZE_SPECS)
+    )
+    model = MemoryPPO("MemoryPolicy", env, n_epochs=1, policy_kwargs=dict(hidden_dim=8), **kwargs)
+    if not kwargs.get("tensorboard_log"):
+        model.set_logger(configure(None, []))
+    return model
+
+
+def test_a_sequence_sheds_slack_then_grows_the_corridor():
+    model = make_tmaze_model()
+    task = task_of(model)
+    assert task.corridor_range == (8, 40) and task.slack == 8
+    cb = start(model, TMAZE_SPECS)
+    assert cb.values() == {"slack": 8, "corridor_length": 8}
+    assert task.live_corridor == (8, 8) and task.live_max_steps == 8 + 1 + 8
+    seen = []
+    for _ in range(4):  # slack 8 -> 4 -> 2 -> 1 -> 0 at 0.5 >= 0.4
+        feed(cb, [True, True, False, False])
+        seen.append(cb.values()["slack"])
+    assert seen == [4, 2, 1, 0] and cb.stage == 0
+    feed(cb, [True, True, False, False])  # slack done: the corridor spec takes over at its start
+    assert cb.stage == 1 and cb.values() == {"slack": 0, "corridor_length": 8}
+    feed(cb, [True, True, True, False])  # 0.75 < 0.8: hold
+    assert cb.values()["corridor_length"] == 8
+    for expected in (16, 32, 40, 40):
+        feed(cb, [True] * 4)
+        assert cb.values()["corridor_length"] == expected
+    assert task.live_corridor == (8, 40) and task.live_slack == 0
+    history = model.curriculum_state["history"]
+    assert [(h["param"], h["value"]) for h in history] == [
+        ("slack", 8), ("slack", 4), ("slack", 2), ("slack", 1), ("slack", 0),
+        ("corridor_length", 8), ("corridor_length", 16), ("corridor_length", 32),
+    ]  # fmt: skip
+
+
+def test_a_sequence_state_survives_save_and_load(tmp_path):
+    model = make_tmaze_model()
+    cb = start(model, TMAZE_SPECS)
+    for _ in range(6):
+        feed(cb, [True] * 4)
+    assert cb.values() == {"slack": 0, "corridor_length": 16}
+    model.save(tmp_path / "model.zip")
+    loaded = MemoryPPO.load(tmp_path / "model.zip", env=make_tmaze_model(seed=1).get_env())
+    loaded.set_logger(configure(None, []))
+    cb2 = start(loaded, TMAZE_SPECS)
+    assert cb2.stage == 1 and cb2.values() == {"slack": 0, "corridor_length": 16}
+    assert task_of(loaded).live_corridor == (8, 16) and task_of(loaded).live_slack == 0
+
+
+def test_a_state_saved_before_sequences_resumes():
+    model = make_tmaze_model()
+    spec = TMAZE_SPECS[0]
+    model.curriculum_state = {"spec": asdict(spec), "value": 2, "history": [{"step": 5, "value": 8}]}
+    cb = start(model, spec)
+    assert cb.value == 2 and model.curriculum_state["stage"] == 0 and task_of(model).live_slack == 2
+
+
+def test_learn_logs_every_param_of_a_sequence(tmp_path):
+    model = make_tmaze_model(tensorboard_log=str(tmp_path))
+    model.learn(2 * 17 * model.n_envs, callback=CurriculumCallback(TMAZE_SPECS))
+    events = b"".join(f.read_bytes() for f in tmp_path.rglob("events.out.tfevents*"))
+    assert b"curriculum/slack" in events and b"curriculum/corridor_length" in events
+
+
+@pytest.mark.parametrize(
+    "data, match",
+    [
+        ([], r"at least one spec, got \[\]"),
+        ([{"param": "slack", "start": 5}, {"param": "slack", "start": 3}], "each param once"),
+        ([{"param": "slack", "start": 5}, "x"], "curriculum must be a mapping"),
+    ],
+)
+def test_bad_sequences_name_the_problem(data, match):
+    with pytest.raises(ValueError, match=match):
+        parse_curriculum(data)

@@ -205,3 +205,58 @@ def test_no_stochastic_memoryless_policy_beats_one_half(cls):
 
         res = evaluate(cls, policy, episodes=1500, seed=int(rng.integers(1000)), corridor_length=3, slack=4)
         assert 0.05 < res.success_rate <= 0.5 + 0.05  # episodes do end at arms; 1500: sd <= 0.013
+
+
+@pytest.mark.parametrize("cls", TASKS)
+def test_corridor_range_is_sampled_per_episode_and_the_oracle_scores_one(cls):
+    res = evaluate(cls, "oracle", episodes=300, corridor_length=(3, 40), seed=1)
+    assert res.success_rate == 1.0 and np.all(res.returns == 1.0)  # each episode's rewards are exact
+    task = cls(300, corridor_length=(3, 40))
+    rows = np.arange(300)
+    task.seed(rows, rows.astype(np.uint64))
+    task.reset(rows)
+    assert task.length.min() >= 3 and task.length.max() <= 40 and len(np.unique(task.length)) > 20
+    # a short corridor pays more per cell: the progress reward is spread over the episode's own L
+    short, long = task.length == task.length.min(), task.length == task.length.max()
+    assert task.row_cell_reward[short][0] > task.row_cell_reward[long][0]
+    assert task.horizon == 40 + 1 + 2 * cls.active and task.cell_reward == task.row_cell_reward[long][0]
+
+
+@pytest.mark.parametrize("cls", TASKS)
+def test_memoryless_policy_sits_at_one_half_on_a_corridor_range(cls):
+    res = evaluate(cls, "memoryless", episodes=800, corridor_length=(20, 200), seed=7)
+    task = cls(1, corridor_length=(20, 200))
+    assert task.memoryless_ceiling == 0.5 and abs(res.success_rate - 0.5) < 0.06
+    assert abs(res.mean_return - task.memoryless_return) < 0.06
+
+
+def test_corridor_range_narrows_on_a_live_env():
+    env = MemoryVectorEnv(TMazePassive, num_envs=64, corridor_length=(5, 50))
+    env.reset(seed=0)
+    assert env.task.live_max_steps == 51
+    env.task.set_param("corridor_length", (5, 8))
+    assert env.task.live_max_steps == 9
+    env.reset(seed=1)
+    assert set(np.unique(env.task.length)) == {5, 6, 7, 8}
+    env.task.set_param("corridor_length", 12)  # one length
+    env.reset(seed=2)
+    assert np.all(env.task.length == 12) and np.all(env.task.limit == 13)
+    with pytest.raises(ValueError, match=r"within the built range \[5, 50\]\).*got 60"):
+        env.task.set_param("corridor_length", (10, 60))
+
+
+def test_fixed_corridor_keeps_its_random_streams():
+    """A range draws an extra number per episode; a fixed corridor must not (same episodes as before)."""
+    fixed = MemoryVectorEnv(TMazePassive, num_envs=32, corridor_length=9)
+    ranged = MemoryVectorEnv(TMazePassive, num_envs=32, corridor_length=(9, 9))
+    fixed.reset(seed=3), ranged.reset(seed=3)
+    assert np.array_equal(fixed.task.cue, ranged.task.cue)
+
+
+@pytest.mark.parametrize(
+    "value, match",
+    [((5, 3), r"high end of the range\)' must be an integer in \[5, 1000000\], got 3"), ((1, 2, 3), "pair")],
+)
+def test_bad_corridor_range_names_the_problem(value, match):
+    with pytest.raises(ValueError, match=match):
+        TMazePassive(2, corridor_length=value)

@@ -36,7 +36,7 @@ import numpy as np
 
 from ..presets import preset
 from ..render import AGENT, CUE_UP, FLOOR, GOAL, WALL
-from ..validation import check_float, check_int
+from ..validation import check_float, check_int, check_int_range
 from .base import BatchedTask, light
 
 __all__ = ["TMazePassive", "TMazeActive"]
@@ -53,19 +53,6 @@ def _cell_rewards(progress_reward: float, lengths):
     return np.ldexp(1.0, np.frexp(progress_reward / lengths)[1] - 1)
 
 
-def _corridor_range(name: str, value: Any, low: int, high: int, owner: str) -> tuple[int, int]:
-    """``value`` (an int, or a (low, high) pair) as a range (a, b) with low <= a <= b <= high."""
-    if isinstance(value, (list, tuple, np.ndarray)):
-        if len(value) != 2:
-            raise ValueError(
-                f"{owner}: parameter {name!r} must be an int or a (low, high) pair, got {value!r}"
-            )
-        a = check_int(f"{name} (low end of the range)", value[0], low, high, owner=owner)
-        return a, check_int(f"{name} (high end of the range)", value[1], a, high, owner=owner)
-    a = check_int(name, value, low, high, owner=owner)
-    return a, a
-
-
 class _TMaze(BatchedTask):
     """Shared logic; subclasses only choose where the agent starts (``active``)."""
 
@@ -74,7 +61,9 @@ class _TMaze(BatchedTask):
 
     def __init__(self, num_envs: int, *, corridor_length: Any, slack: int = 0, progress_reward: float = 0.25):
         #: Built range of corridor lengths; ``corridor_length`` is its longest.
-        self.corridor_range = _corridor_range("corridor_length", corridor_length, 1, MAX_CORRIDOR, self.name)
+        self.corridor_range = check_int_range(
+            "corridor_length", corridor_length, 1, MAX_CORRIDOR, owner=self.name
+        )
         self.corridor_length = self.corridor_range[1]
         self.slack = check_int("slack", slack, 0, 1_000_000, owner=self.name)
         self.progress_reward = check_float("progress_reward", progress_reward, 0.0, 0.5, owner=self.name)
@@ -160,8 +149,8 @@ class _TMaze(BatchedTask):
 
     def _set_corridor_length(self, value: Any) -> None:
         lo, hi = self.corridor_range
-        self.live_corridor = _corridor_range(
-            f"corridor_length (within the built range [{lo}, {hi}])", value, lo, hi, self.name
+        self.live_corridor = check_int_range(
+            f"corridor_length (within the built range [{lo}, {hi}])", value, lo, hi, owner=self.name
         )
 
     def oracle_action(self):
