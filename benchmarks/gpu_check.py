@@ -946,7 +946,9 @@ def time_to_target(args, result: Result) -> None:
             env.seed(seeds.train)  # as train_run: model construction reseeded the env with the model seed
             left = args.deadline - 20 - time.time()  # the evaluation and exit after each run
             cap_s = 3.0 if args.smoke else max(left * share - (15 if difficulty == "easy" else 0), 1.0)
-            stop = TargetStop(target, curriculum.target if curriculum else None, time.perf_counter() + cap_s)
+            stop = TargetStop(
+                target, curriculum[-1].target if curriculum else None, time.perf_counter() + cap_s
+            )
             callbacks = ([CurriculumCallback(curriculum)] if curriculum else []) + [stop]
             t0 = time.perf_counter()
             model.learn(training.whole_rollouts(model, spec.steps), callback=callbacks)
@@ -969,7 +971,7 @@ def time_to_target(args, result: Result) -> None:
                 "eval_success": ev["success"],
                 "eval_ci": ev["success_ci"],
                 "curriculum_stage": stage,
-                "curriculum_target": curriculum.target if curriculum else None,
+                "curriculum_target": curriculum[-1].target if curriculum else None,
             }
             if stop.reached:
                 what = f"{difficulty} {target:g} at {stop.reached:,} steps in {seconds:.0f} s"
@@ -979,8 +981,8 @@ def time_to_target(args, result: Result) -> None:
                 )
             else:
                 what = f"{difficulty} not reached in {seconds:.0f} s cap ({model.num_timesteps:,} steps)"
-            if curriculum and stage != curriculum.target:
-                what += f", delay stage {stage}/{curriculum.target}"
+            if curriculum and stage != curriculum[-1].target:
+                what += f", delay stage {stage}/{curriculum[-1].target}"
             what += f", eval {ev['success']:.2f}"
             print(
                 f"  {spec.core} {what}; training success over the last {window} episodes at the final stage: "
