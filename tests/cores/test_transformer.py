@@ -29,10 +29,10 @@ def test_output_ignores_inputs_older_than_the_window(n_layers):
     assert torch.all(g[T - 1 - reach :] > 0), "an input inside the window did not reach the output"
 
 
-def test_positions_are_relative_and_never_run_out():
-    """At t = 10,000 outputs are finite and equal a fresh run over the last n_layers*window steps."""
+def test_alibi_positions_are_relative_and_never_run_out():
+    """ALiBi only: at t = 10,000 outputs are finite and equal a fresh run over the last n_layers*window steps."""
     W, L, T = 8, 2, 10_001
-    core = build(window=W, n_layers=L, block_len=32)
+    core = build(window=W, n_layers=L, block_len=32, episode_positions=False)
     x = torch.randn(T, 2, D, dtype=torch.float64)
     with torch.no_grad():
         y, state = core(x)
@@ -41,7 +41,22 @@ def test_positions_are_relative_and_never_run_out():
         torch.testing.assert_close(y[-1], y_fresh[-1])
         y_next, state = core(torch.randn(1, 2, D, dtype=torch.float64), state)  # single step after 10k
     assert torch.isfinite(y_next).all()
-    assert state[2].flatten().tolist() == [W, W]
+    assert state[2].flatten().tolist() == [T + 1, T + 1]  # episode steps so far
+
+
+def test_episode_positions_tell_steps_apart_and_count_from_each_reset():
+    """The same inputs at different episode steps give different outputs; a reset restarts the count."""
+    W, T = 8, 10_001
+    core = build(window=W, block_len=32)
+    x = torch.randn(1, 1, D, dtype=torch.float64).expand(T, 2, D).contiguous()
+    starts = torch.zeros(T, 2, dtype=torch.bool)
+    starts[T - 3, 1] = True
+    with torch.no_grad():
+        y, state = core(x, None, starts)
+    assert torch.isfinite(y).all()
+    assert (y[W + 1, 0] - y[W + 2, 0]).abs().max() > 1e-6  # same window contents, other episode step
+    assert state[2].flatten().tolist() == [T, 3]
+    torch.testing.assert_close(y[T - 3 :, 1], y[:3, 0])  # after the reset: steps 0, 1, 2 again
 
 
 def test_cache_fills_right_aligned_and_reset_clears_it():
@@ -60,7 +75,7 @@ def test_cache_fills_right_aligned_and_reset_clears_it():
     with torch.no_grad():
         y2, (k2, v2, length2) = core(x2, (k, v, length), starts)
         y_fresh, (kf, vf, lf) = core(x2[:, 1:2])
-    assert length2.flatten().tolist() == [6, 3, 6]
+    assert length2.flatten().tolist() == [7, 3, 7]  # episode steps so far (the cache keeps W = 6)
     assert torch.all(k2[1, :, : W - 3] == 0)
     torch.testing.assert_close(y2[:, 1], y_fresh[:, 0])
     torch.testing.assert_close(k2[1], kf[0])

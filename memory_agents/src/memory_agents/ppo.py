@@ -78,10 +78,11 @@ class MemoryPPO(OnPolicyAlgorithm):
             episode, ``vec_env.episode_horizon``), so that full BPTT re-runs whole episodes; 128
             when the env does not say. Fixed-length tasks stay aligned, so each rollout is then
             exactly one episode per env. In full mode "auto" follows the env's *live* horizon:
-            while a curriculum holds the episodes shorter, the rollouts are too. Cores whose
-            ``max_timescale`` defaults to None (GRU, LSTM) get the task's memory span there
+            while a curriculum holds the episodes shorter, the rollouts are too. The core's
+            horizon option (``cores.base.horizon_defaults``: GRU / LSTM chrono init, Mamba2 step
+            sizes, the transformer's window) follows the task's memory span
             (``vec_env.memory_span``: the horizon unless the task says its answers look back less
-            far; chrono initialisation, see ``cores.torch_rnn``).
+            far).
         recurrent_mode: "full" (exact BPTT over the whole rollout, minibatches of whole env
             trajectories), "truncated" (chunks of ``bptt_len`` steps re-run from the state stored
             at each chunk, after ``burn_in`` gradient-free steps), "cached" (one step from the state

@@ -82,6 +82,8 @@ class MemoryCore(nn.Module):
     """
 
     gradient_reach: int | None = None
+    #: The option ``horizon_defaults`` sets from the task's horizon (value: ``horizon_timescale``).
+    horizon_param: str = "max_timescale"
 
     def __init__(self, input_dim: int, hidden_dim: int):
         super().__init__()
@@ -216,8 +218,8 @@ class MemoryCore(nn.Module):
 
     @classmethod
     def horizon_timescale(cls, horizon: int) -> int | None:
-        """The ``max_timescale`` for episodes of ``horizon`` steps (None: keep the default);
-        used by ``horizon_defaults`` for cores that take a ``max_timescale``."""
+        """The value of ``horizon_param`` (by default ``max_timescale``) for episodes of ``horizon``
+        steps (None: keep the default); used by ``horizon_defaults``."""
         return max(int(horizon), 2)
 
     def extra_repr(self) -> str:
@@ -254,16 +256,18 @@ CHRONO_MIN_HORIZON = 16
 
 
 def horizon_defaults(name: str, horizon: int, given: dict) -> dict:
-    """Core kwargs that follow the task's horizon: ``max_timescale=cls.horizon_timescale(horizon)``
-    for a core whose ``max_timescale`` defaults to None (GRU / LSTM chrono init, Mamba2 step
-    sizes, Pseudo-Mamba decays), unless ``given`` sets it, the horizon is below
-    CHRONO_MIN_HORIZON or the core keeps its default there (``horizon_timescale`` is None)."""
+    """Core kwargs that follow the task's horizon: ``{cls.horizon_param: cls.horizon_timescale(horizon)}``
+    for a core whose option ``horizon_param`` defaults to None (``max_timescale``: GRU / LSTM chrono
+    init, Mamba2 step sizes, Pseudo-Mamba decays; ``window``: the transformer's attention span),
+    unless ``given`` sets it, the horizon is below CHRONO_MIN_HORIZON or the core keeps its
+    default there (``horizon_timescale`` is None)."""
     cls = _REGISTRY.get(name) if isinstance(name, str) else None  # a bad name fails later, in make_core
-    param = None if cls is None else inspect.signature(cls.__init__).parameters.get("max_timescale")
-    if param is None or param.default is not None or "max_timescale" in given or horizon < CHRONO_MIN_HORIZON:
+    key = None if cls is None else cls.horizon_param
+    param = None if cls is None else inspect.signature(cls.__init__).parameters.get(key)
+    if param is None or param.default is not None or key in given or horizon < CHRONO_MIN_HORIZON:
         return {}
-    timescale = cls.horizon_timescale(int(horizon))
-    return {} if timescale is None else {"max_timescale": timescale}
+    value = cls.horizon_timescale(int(horizon))
+    return {} if value is None else {key: value}
 
 
 def make_core(name: str, input_dim: int, hidden_dim: int, **kwargs) -> MemoryCore:

@@ -86,6 +86,11 @@ class StudyRecallTask(BatchedTask):
     def _answer(self, j: np.ndarray) -> np.ndarray:
         return self.answers.ravel().take(self._row_base + j)
 
+    def scored(self) -> np.ndarray:
+        """Whether each row's current step is a recall step, the only steps whose action counts
+        (e.g. for a probe that clones the oracle on the steps that matter)."""
+        return self._recall_index()[1]
+
     def _step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         terminated = self.t == self.horizon - 1
         j, in_recall = self._recall_index()
