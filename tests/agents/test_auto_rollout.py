@@ -84,3 +84,13 @@ def test_auto_batch_size_in_the_model_and_bad_values():
     assert MemoryPPO("MemoryPolicy", env, batch_size=None)._sequences_per_batch == 64
     with pytest.raises(ValueError, match="batch_size must be an integer >= 1, 'auto' or None .*got 'big'"):
         MemoryPPO("MemoryPolicy", env, batch_size="big")
+
+
+@pytest.mark.parametrize(("task", "window"), [("PatternBinding", 72), ("DelayedCue", 64)])
+def test_transformer_window_covers_the_episode(task, window):
+    """The last step of an episode attends to its first: the window grows to a longer horizon."""
+    env = make_vec_env(f"MemoryGym/{task}-v0", num_envs=2, seed=0, difficulty="easy")
+    kw = dict(n_epochs=1, policy_kwargs=dict(hidden_dim=8, memory="transformer"))
+    assert MemoryPPO("MemoryPolicy", env, **kw).policy.memory_core.window == window  # horizons 72 / 62
+    kw["policy_kwargs"]["memory_kwargs"] = {"window": 16}
+    assert MemoryPPO("MemoryPolicy", env, **kw).policy.memory_core.window == 16  # given wins

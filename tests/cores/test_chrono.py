@@ -98,3 +98,7 @@ def test_horizon_defaults_per_core():
     assert horizon_defaults("pseudo_mamba", short, {}) == {}
     assert horizon_defaults("pseudo_mamba", 2000, {}) == {"max_timescale": HORIZON_FACTOR * 2000}
     assert horizon_defaults("pseudo_memory", 2000, {}) == {}  # no max_timescale option
+    # the transformer's horizon option is its window, grown past the default to cover the episode
+    assert horizon_defaults("transformer", 2000, {}) == {"window": 2000}
+    assert horizon_defaults("transformer", 40, {}) == {}
+    assert horizon_defaults("transformer", 2000, {"window": 8}) == {}
