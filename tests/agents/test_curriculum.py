@@ -282,3 +282,30 @@ def test_learn_logs_every_param_of_a_sequence(tmp_path):
 def test_bad_sequences_name_the_problem(data, match):
     with pytest.raises(ValueError, match=match):
         parse_curriculum(data)
+
+
+def test_tmaze_active_budget_starts_passive_then_mixes_in_the_active_start():
+    """TMazeActive's published curriculum: every episode starts on the cue cell until the turn
+    follows the cue (success 0.8), then half start one cell further (start_offset in [0, 1]);
+    the slack shrinks after that."""
+    from memory_agents.budgets import preset_budget
+    from memory_agents.curriculum import build_kwargs
+
+    specs = parse_curriculum([dict(s) for s in preset_budget("TMazeActive", "easy").curriculum])
+    specs = tuple(s.with_target(t) for s, t in zip(specs, (1, 0)))
+    assert [s.param for s in specs] == ["start_offset", "slack"]
+    env = make_vec_env(
+        "MemoryGym/TMazeActive-v0",
+        num_envs=4,
+        seed=0,
+        env_kwargs={"corridor_length": 10, **build_kwargs(specs)},
+    )
+    model = MemoryPPO("MemoryPolicy", env, n_epochs=1, policy_kwargs=dict(hidden_dim=8))
+    model.set_logger(configure(None, []))
+    cb = CurriculumCallback(specs)
+    cb.init_callback(model)
+    cb.on_training_start({}, {})
+    task = env.venv.task
+    assert task.live_start == (0, 0) and task.live_slack == 100
+    feed(cb, [True] * 256)
+    assert task.live_start == (0, 1) and task.live_slack == 100

@@ -260,3 +260,41 @@ def test_fixed_corridor_keeps_its_random_streams():
 def test_bad_corridor_range_names_the_problem(value, match):
     with pytest.raises(ValueError, match=match):
         TMazePassive(2, corridor_length=value)
+
+
+def test_start_offset_range_mixes_passive_and_active_starts_and_the_oracle_scores_one():
+    res = evaluate(TMazeActive, "oracle", episodes=300, corridor_length=(3, 20), start_offset=(0, 3), seed=2)
+    assert res.success_rate == 1.0 and np.all(res.returns == 1.0)
+    task = TMazeActive(400, corridor_length=10, start_offset=(0, 1))
+    rows = np.arange(400)
+    task.seed(rows, rows.astype(np.uint64))
+    task.reset(rows)
+    assert set(np.unique(task.row_start)) == {0, 1} and abs(task.row_start.mean() - 0.5) < 0.1
+    np.testing.assert_array_equal(task.pos, task.row_start)
+    np.testing.assert_array_equal(task.limit, 10 + 1 + 2 * task.row_start)  # no slack: the shortest path
+    assert task.horizon == 13 and task.start_offset == 1
+    obs = task.observe()
+    np.testing.assert_array_equal(obs[:, 0] > 0, task.row_start == 0)  # only passive starts see the cue
+
+
+def test_memoryless_policy_sits_at_one_half_with_mixed_starts():
+    res = evaluate(TMazeActive, "memoryless", episodes=800, corridor_length=12, start_offset=(0, 1), seed=4)
+    assert abs(res.success_rate - 0.5) < 0.06
+
+
+def test_start_offset_narrows_on_a_live_env_and_fixed_starts_keep_their_streams():
+    env = MemoryVectorEnv(TMazeActive, num_envs=64, corridor_length=10, start_offset=(0, 1))
+    env.reset(seed=0)
+    assert env.task.live_max_steps == 13
+    env.task.set_param("start_offset", 0)
+    assert env.task.live_max_steps == 11
+    env.reset(seed=1)
+    assert np.all(env.task.row_start == 0)
+    with pytest.raises(ValueError, match=r"start_offset \(within the built range \[0, 1\]\).*got 2"):
+        env.task.set_param("start_offset", (0, 2))
+    fixed = MemoryVectorEnv(TMazeActive, num_envs=32, corridor_length=9)
+    ranged = MemoryVectorEnv(TMazeActive, num_envs=32, corridor_length=9, start_offset=(1, 1))
+    fixed.reset(seed=3), ranged.reset(seed=3)
+    assert np.array_equal(fixed.task.cue, ranged.task.cue) and np.all(fixed.task.row_start == 1)
+    with pytest.raises(ValueError, match=r"start_offset.*must be an integer in \[0, 1000\], got -1"):
+        TMazeActive(2, corridor_length=5, start_offset=-1)

@@ -36,7 +36,9 @@ __all__ = ["CurriculumSpec", "CurriculumCallback", "parse_curriculum", "build_kw
 
 #: Parameters that grow, each episode drawing its value from [start, stage] (short ones stay in
 #: the mix, and timing alone cannot solve a stage), and parameters that shrink to the target.
-GROWING = ("delay", "episode_length", "corridor_length")
+GROWING = ("delay", "episode_length", "corridor_length", "start_offset")
+#: The smallest start of a growing parameter (1 unless listed: a delay range starts at 1).
+MIN_START = {"start_offset": 0}
 SHRINKING = ("slack",)
 PARAMS = GROWING + SHRINKING
 
@@ -57,7 +59,9 @@ class CurriculumSpec:
     def __post_init__(self):
         check_choice("curriculum param", self.param, PARAMS)
         for key in ("start", "target", "window"):
-            low = 1 if key in ("window",) or (key == "start" and self.growing) else 0
+            low = 1 if key == "window" else 0
+            if key == "start" and self.growing:
+                low = MIN_START.get(self.param, 1)
             check_int(f"curriculum {key}", getattr(self, key), low, optional=key == "target")
         check_float("curriculum threshold", self.threshold, 0.0, 1.0, low_open=True)
         check_float("curriculum factor", self.factor, 1.0, low_open=True)

@@ -5,7 +5,7 @@ A corridor of ``corridor_length`` (L) cells ends at a junction with an up arm an
 the cue cell; the active maze starts one cell to its right, so the agent must first step back to
 look. The agent then walks right to the junction and turns into an arm: the episode ends there,
 and succeeds when the arm is the one the cue named. The time limit is the shortest successful
-path (L + 1 steps passive, L + 3 active) plus ``slack``; reaching it ends the episode as a failure
+path (L + 1 steps passive, L + 1 + 2 x start_offset active, so L + 3 by default) plus ``slack``; reaching it ends the episode as a failure
 (``terminated``, as in the paper's fixed horizon: the agent sees no clock, the limit is part of
 the task).
 
@@ -58,6 +58,8 @@ class _TMaze(BatchedTask):
 
     active = False
     extra_live_params = ("slack", "corridor_length")
+    #: Cells between the cue cell and the start: (0, 0) passive; the active maze's start_offset.
+    start_range = (0, 0)
 
     def __init__(self, num_envs: int, *, corridor_length: Any, slack: int = 0, progress_reward: float = 0.25):
         #: Built range of corridor lengths; ``corridor_length`` is its longest.
@@ -76,7 +78,7 @@ class _TMaze(BatchedTask):
         super().__init__(num_envs)
         self.obs_size = 5
         self.num_actions = 4
-        self.start = 1 if self.active else 0
+        self.start = self.start_range[1]  # the farthest start: it sets the longest episode
         self.horizon = self.corridor_length + 1 + 2 * self.start + self.slack
         self.cell_reward = float(_cell_rewards(self.progress_reward, self.corridor_length))
         self.arm_reward = 1.0 - self.corridor_length * self.cell_reward
@@ -86,8 +88,10 @@ class _TMaze(BatchedTask):
         # curriculum), from each row's next episode on.
         self.live_corridor = self.corridor_range
         self.live_slack = self.slack
+        self.live_start = self.start_range
         self.length = np.full(n, self.corridor_length, dtype=np.int64)
-        self.junction = self.start + self.length
+        self.row_start = np.full(n, self.start, dtype=np.int64)
+        self.junction = self.row_start + self.length
         self.row_cell_reward = np.full(n, self.cell_reward)
         self.row_arm_reward = np.full(n, self.arm_reward)
         self.pos = np.zeros(n, dtype=np.int64)
@@ -102,13 +106,17 @@ class _TMaze(BatchedTask):
         if self.corridor_range[1] > self.corridor_range[0]:  # fixed corridors keep their streams
             length = a + (self.rng.integers(rows, b - a + 1, 1)[:, 0] if b > a else 0)
             self.length[rows] = length
-            self.junction[rows] = self.start + length
             self.row_cell_reward[rows] = _cell_rewards(self.progress_reward, length)
             self.row_arm_reward[rows] = 1.0 - length * self.row_cell_reward[rows]
-        self.pos[rows] = self.start
-        self.farthest[rows] = self.start
+        a, b = self.live_start
+        if self.start_range[1] > self.start_range[0]:  # so do fixed starts
+            self.row_start[rows] = a + (self.rng.integers(rows, b - a + 1, 1)[:, 0] if b > a else 0)
+        start = self.row_start[rows]
+        self.junction[rows] = start + self.length[rows]
+        self.pos[rows] = start
+        self.farthest[rows] = start
         self.correct[rows] = False
-        self.limit[rows] = self.length[rows] + 1 + 2 * self.start + self.live_slack
+        self.limit[rows] = self.length[rows] + 1 + 2 * start + self.live_slack
 
     def _observe(self) -> np.ndarray:
         obs = np.zeros((self.num_envs, 5), dtype=np.float32)
@@ -140,7 +148,7 @@ class _TMaze(BatchedTask):
 
     @property
     def live_max_steps(self):
-        return self.live_corridor[1] + 1 + 2 * self.start + self.live_slack
+        return self.live_corridor[1] + 1 + 2 * self.live_start[1] + self.live_slack
 
     def _set_slack(self, value: int) -> None:
         self.live_slack = check_int(
@@ -154,12 +162,10 @@ class _TMaze(BatchedTask):
         )
 
     def oracle_action(self):
-        """Look at the cue first (active maze), walk to the junction, turn to the cued arm."""
-        pos = self.pos
-        action = np.where(pos < self.junction, RIGHT, UP + self.cue)
-        if self.active:
-            action[self.t == 0] = LEFT
-        return action
+        """Look at the cue first (active maze: walk left to the cue cell), walk to the junction,
+        turn to the cued arm."""
+        action = np.where(self.pos < self.junction, RIGHT, UP + self.cue)
+        return np.where(self.t < self.row_start, LEFT, action)
 
     def memoryless_action(self, obs):
         # Walk right; at the junction the cue is no longer visible, so guess "up".
@@ -203,11 +209,38 @@ class TMazePassive(_TMaze):
 
 
 class TMazeActive(_TMaze):
-    """Active T-maze: the cue cell is one step behind the start; the agent must go and look."""
+    """Active T-maze: the cue cell is ``start_offset`` (default 1) steps behind the start; the agent
+    must go and look. A range (a, b) draws each episode's offset: with (0, 1), half the episodes
+    start on the cue cell (passive), so the turn learns to use the cue there and looking back pays
+    at once in the others (a curriculum grows it from 0, see memory_agents.budgets). The time limit
+    is the corridor plus the walk back and forth (L + 1 + 2 * offset) plus slack."""
 
     name = "TMazeActive"
     description = "cue only in a side cell behind the start: go look, walk the corridor, turn to the cued arm"
     active = True
+    extra_live_params = (*_TMaze.extra_live_params, "start_offset")
+
+    def __init__(
+        self,
+        num_envs: int,
+        *,
+        corridor_length: Any,
+        slack: int = 0,
+        progress_reward: float = 0.25,
+        start_offset: Any = 1,
+    ):
+        self.start_range = check_int_range("start_offset", start_offset, 0, 1_000, owner=self.name)
+        self.start_offset = self.start_range[1]  # the farthest start (a curriculum's target)
+        super().__init__(
+            num_envs, corridor_length=corridor_length, slack=slack, progress_reward=progress_reward
+        )
+
+    def _set_start_offset(self, value: Any) -> None:
+        lo, hi = self.start_range
+        self.live_start = check_int_range(
+            f"start_offset (within the built range [{lo}, {hi}])", value, lo, hi, owner=self.name
+        )
+
     presets = {
         "easy": preset(0.9, corridor_length=100),
         "medium": preset(0.85, corridor_length=500),
