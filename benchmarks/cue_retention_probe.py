@@ -31,6 +31,10 @@ def _four_delays(d: int) -> int:
     return 4 * d
 
 
+def _past_delay(d: int) -> int:
+    return d + 1
+
+
 #: label -> (core, kwargs); a callable kwarg is called with the delay (e.g. timescale = delay).
 VARIANTS = {
     "gru": ("gru", {}),
@@ -45,6 +49,9 @@ VARIANTS = {
     "pseudo_memory": ("pseudo_memory", {}),
     "mamba2_memory": ("mamba2_memory", {}),
     "mamba2_memory max=D": ("mamba2_memory", {"max_timescale": _delay}),
+    # Attention keeps the cue exactly while it is in the window, but spreads its weights over
+    # every cached step: the read of the cue thins out as the blank steps pile up.
+    "transformer window>D": ("transformer", {"window": _past_delay}),
 }
 
 
