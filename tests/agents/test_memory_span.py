@@ -6,6 +6,7 @@ its whole episode, a GRU learned its medium preset more slowly (README, long hor
 from __future__ import annotations
 
 import gymnasium as gym
+import pytest
 from memory_agents.vec_env import episode_horizon, memory_span
 
 import memory_gym_envs  # noqa: F401
@@ -33,3 +34,24 @@ def test_memory_ppo_sizes_chrono_init_by_the_span_not_the_horizon():
     assert MemoryPPO("MemoryPolicy", cue, policy_kwargs=dict(hidden_dim=8)).policy.memory_kwargs == {
         "max_timescale": 32
     }
+
+
+def test_memory_span_kwarg_overrides_the_tasks():
+    """A curriculum that starts short sizes the core for its first stage (the T-maze budgets beyond
+    easy: the easy maze with its slack), not for the target corridor."""
+    from memory_agents.budgets import preset_budget
+
+    maze = make_vec_env(
+        "MemoryGym/TMazePassive-v0", num_envs=2, env_kwargs={"corridor_length": (100, 2500), "slack": 100}
+    )
+    assert memory_span(maze) == 2601
+    kwargs = preset_budget("TMazePassive", "hard").algo_kwargs()
+    assert kwargs["memory_span"] == 201 and "memory_span" not in preset_budget("TMazePassive", "easy").ppo
+    model = MemoryPPO("MemoryPolicy", maze, policy_kwargs=dict(hidden_dim=8), **kwargs)
+    assert model.policy.memory_kwargs == {"max_timescale": 201} and model.n_steps == 2601
+    given = dict(hidden_dim=8, memory_kwargs={"max_timescale": 50})  # explicit core kwargs still win
+    assert MemoryPPO("MemoryPolicy", maze, policy_kwargs=given, memory_span=201).policy.memory_kwargs == {
+        "max_timescale": 50
+    }
+    with pytest.raises(ValueError, match="memory_span.*got 0"):
+        MemoryPPO("MemoryPolicy", maze, memory_span=0)

@@ -113,13 +113,28 @@ def _curriculum(task: str, difficulty: str) -> list[dict]:
     return []
 
 
+def _ppo(task: str, difficulty: str) -> dict:
+    """T-mazes beyond easy also size the core's timescales (chrono init) for the curriculum's
+    first stage, the easy maze with its slack, not for the target corridor: with timescales
+    spread up to the target's horizon the GRU's state barely moved with the cue on the short
+    corridor and the cue-blind turn went deterministic, so the memory never emerged there
+    (README, long horizons: TMazePassive hard)."""
+    if task not in TMAZES:
+        return PPO
+    if difficulty == "easy":
+        return TMAZE_PPO
+    from memory_gym_envs import TASK_CLASSES, get_preset
+
+    easy = get_preset(task, "easy").params["corridor_length"]
+    cls = next(c for c in TASK_CLASSES if c.name == task)
+    return {**TMAZE_PPO, "memory_span": cls(1, corridor_length=easy, slack=easy).memory_span}
+
+
 def _table() -> dict[tuple[str, str], Budget]:
     from memory_gym_envs import DIFFICULTIES, TASK_CLASSES
 
     return {
-        (cls.name, d): _b(
-            STEPS[d], 64, _curriculum(cls.name, d), **(TMAZE_PPO if cls.name in TMAZES else PPO)
-        )
+        (cls.name, d): _b(STEPS[d], 64, _curriculum(cls.name, d), **_ppo(cls.name, d))
         for cls in TASK_CLASSES
         for d in DIFFICULTIES
     }

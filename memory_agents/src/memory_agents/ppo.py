@@ -38,7 +38,8 @@ from .validation import (
     check_kwargs_dict,
     check_schedule,
 )
-from .vec_env import episode_horizon, memory_span
+from .vec_env import episode_horizon
+from .vec_env import memory_span as env_memory_span
 
 #: Rollout length when n_steps="auto" and the env does not say how long its episodes are.
 FALLBACK_N_STEPS = 128
@@ -96,6 +97,11 @@ class MemoryPPO(OnPolicyAlgorithm):
             cost of an update grows with the sequential core steps (T) per minibatch more than
             with its width, so short rollouts stay one wide minibatch, with ``n_epochs=8``.
         gate_coef: weight of the mean write gate in the loss, for cores that report a gate.
+        memory_span: the span, in steps, that the core's timescales are initialised for (GRU / LSTM
+            chrono init, Mamba2 / Pseudo-Mamba step sizes); None (default): the task's
+            (``vec_env.memory_span``). A curriculum that starts short can ask for its first stage's
+            span: a GRU whose timescales spread up to the final horizon learns the first stage's
+            cue far more slowly (README, long horizons: TMazePassive hard).
         staged_rollout: run the rollout step through ``device_rollout.DeviceRollout`` (one packed
             host->device copy and one action copy per step, pinned buffers, the policy step in a
             CUDA graph where the core allows it). None (default): on where the device is CUDA.
@@ -130,6 +136,7 @@ class MemoryPPO(OnPolicyAlgorithm):
         bptt_len: int | None = None,
         burn_in: int = 0,
         gate_coef: float = 0.0,
+        memory_span: int | None = None,
         staged_rollout: bool | None = None,
         rollout_step: str = "auto",
         stats_window_size: int = 100,
@@ -175,7 +182,8 @@ class MemoryPPO(OnPolicyAlgorithm):
         else:
             self.follow_horizon = False
         self.n_steps = n_steps
-        span = memory_span(self.env) if self.env is not None else None
+        self.memory_span = check_int("memory_span", memory_span, 1, optional=True)
+        span = memory_span or (env_memory_span(self.env) if self.env is not None else None)
         if span:  # e.g. GRU / LSTM chrono init spread up to the task's memory span
             memory_kwargs = check_kwargs_dict("memory_kwargs", self.policy_kwargs.get("memory_kwargs"))
             memory_kwargs.update(
