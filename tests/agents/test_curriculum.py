@@ -284,16 +284,18 @@ def test_bad_sequences_name_the_problem(data, match):
         parse_curriculum(data)
 
 
-def test_tmaze_active_budget_starts_passive_then_mixes_in_the_active_start():
-    """TMazeActive's published curriculum: every episode starts on the cue cell until the turn
-    follows the cue (success 0.8), then half start one cell further (start_offset in [0, 1]);
-    the slack shrinks after that."""
-    from memory_agents.budgets import preset_budget
+def test_start_offset_curriculum_starts_passive_then_mixes_in_the_active_start():
+    """A start_offset curriculum (TMazeActive): every episode starts on the cue cell until the
+    turn follows the cue, then start_offset is drawn from [0, 1]; the slack shrinks after that."""
     from memory_agents.curriculum import build_kwargs
 
-    specs = parse_curriculum([dict(s) for s in preset_budget("TMazeActive", "easy").curriculum])
+    specs = parse_curriculum(
+        [
+            {"param": "start_offset", "start": 0, "threshold": 0.8, "window": 8},
+            {"param": "slack", "start": 20, "threshold": 0.8, "window": 8},
+        ]
+    )
     specs = tuple(s.with_target(t) for s, t in zip(specs, (1, 0)))
-    assert [s.param for s in specs] == ["start_offset", "slack"]
     env = make_vec_env(
         "MemoryGym/TMazeActive-v0",
         num_envs=4,
@@ -306,6 +308,8 @@ def test_tmaze_active_budget_starts_passive_then_mixes_in_the_active_start():
     cb.init_callback(model)
     cb.on_training_start({}, {})
     task = env.venv.task
-    assert task.live_start == (0, 0) and task.live_slack == 100
-    feed(cb, [True] * 256)
-    assert task.live_start == (0, 1) and task.live_slack == 100
+    assert task.live_start == (0, 0) and task.live_slack == 20
+    feed(cb, [True] * 6 + [False] * 2)  # 0.75 < 0.8: hold
+    assert task.live_start == (0, 0)
+    feed(cb, [True] * 8)
+    assert task.live_start == (0, 1) and task.live_slack == 20

@@ -84,16 +84,6 @@ def _curriculum(task: str, difficulty: str) -> list[dict]:
 
         easy = get_preset(task, "easy").params["corridor_length"]
         slack = [{"param": "slack", "start": easy, "threshold": 0.4}]
-        if task == "TMazeActive":
-            # Looking back costs steps and pays only once the turn uses the cue, so PPO never
-            # learned it: start every episode on the cue cell until the turn follows the cue,
-            # then mix in the active start (half the episodes), where looking back now pays at
-            # once; shrink the slack only once the look-back holds (success above the 0.5
-            # that walking straight gets).
-            slack = [
-                {"param": "start_offset", "start": 0, "threshold": 0.8},
-                {"param": "slack", "start": easy, "threshold": 0.8},
-            ]
         if get_preset(task, difficulty).params["corridor_length"] == easy:
             return slack
         return [*slack, {"param": "corridor_length", "start": easy, "threshold": 0.8}]

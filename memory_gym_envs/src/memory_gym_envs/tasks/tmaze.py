@@ -212,7 +212,7 @@ class TMazeActive(_TMaze):
     """Active T-maze: the cue cell is ``start_offset`` (default 1) steps behind the start; the agent
     must go and look. A range (a, b) draws each episode's offset: with (0, 1), half the episodes
     start on the cue cell (passive), so the turn learns to use the cue there and looking back pays
-    at once in the others (a curriculum grows it from 0, see memory_agents.budgets). The time limit
+    at once in the others (a curriculum can grow it from 0: ``param: start_offset``). The time limit
     is the corridor plus the walk back and forth (L + 1 + 2 * offset) plus slack."""
 
     name = "TMazeActive"
