@@ -1,7 +1,6 @@
-"""Memory span: a core's timescales cover how far back the task's answers look, not the episode.
-
-NBack answers depend on the last n + 1 steps however long the episode is; primed to integrate over
-its whole episode, a GRU learned its medium preset more slowly (README, long horizons)."""
+"""Memory span: the span a core's timescales are initialised for. By default the task's (its
+whole episode); budgets set a shorter one where the memory needed is shorter (NBack beyond easy:
+n + 1) or where a curriculum starts short (T-mazes beyond easy)."""
 
 from __future__ import annotations
 
@@ -14,22 +13,32 @@ from memory_agents import MemoryPPO, make_vec_env
 
 
 def test_tasks_report_their_memory_span():
-    assert gym.make("MemoryGym/NBack-v0", n=3, vocab_size=8, length=500).unwrapped.task.memory_span == 4
     cue = gym.make("MemoryGym/DelayedCue-v0", delay=(10, 40)).unwrapped.task
     assert cue.memory_span == cue.max_steps == 42  # a delay task needs the whole episode
+    nback = gym.make("MemoryGym/NBack-v0", n=3, vocab_size=8, length=500).unwrapped.task
+    assert nback.memory_span == 500
 
 
-def test_memory_ppo_sizes_chrono_init_by_the_span_not_the_horizon():
+def test_nback_budget_sizes_chrono_init_by_the_look_back_not_the_horizon():
+    from memory_agents.budgets import preset_budget
+
+    assert "memory_span" not in preset_budget("NBack", "easy").ppo
+    kwargs = preset_budget("NBack", "medium").algo_kwargs()
+    assert kwargs["memory_span"] == 4
     long_nback = make_vec_env(
         "MemoryGym/NBack-v0", num_envs=2, env_kwargs=dict(n=20, vocab_size=4, length=300)
     )
-    assert episode_horizon(long_nback) == 300 and memory_span(long_nback) == 21
-    model = MemoryPPO("MemoryPolicy", long_nback, policy_kwargs=dict(memory="gru", hidden_dim=8))
+    assert episode_horizon(long_nback) == memory_span(long_nback) == 300
+    model = MemoryPPO("MemoryPolicy", long_nback, policy_kwargs=dict(hidden_dim=8), memory_span=21)
     assert model.policy.memory_kwargs == {"max_timescale": 21}
     assert model.n_steps == 300  # the rollout still spans whole episodes
-    short = make_vec_env("MemoryGym/NBack-v0", num_envs=2, env_kwargs=dict(n=3, vocab_size=4, length=300))
     # Below the chrono threshold the core keeps torch's default init.
-    assert MemoryPPO("MemoryPolicy", short, policy_kwargs=dict(hidden_dim=8)).policy.memory_kwargs == {}
+    assert (
+        MemoryPPO(
+            "MemoryPolicy", long_nback, policy_kwargs=dict(hidden_dim=8), memory_span=4
+        ).policy.memory_kwargs
+        == {}
+    )
     cue = make_vec_env("MemoryGym/DelayedCue-v0", num_envs=2, env_kwargs={"delay": 30})
     assert MemoryPPO("MemoryPolicy", cue, policy_kwargs=dict(hidden_dim=8)).policy.memory_kwargs == {
         "max_timescale": 32

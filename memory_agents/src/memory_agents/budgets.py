@@ -104,11 +104,18 @@ def _curriculum(task: str, difficulty: str) -> list[dict]:
 
 
 def _ppo(task: str, difficulty: str) -> dict:
-    """T-mazes beyond easy also size the core's timescales (chrono init) for the curriculum's
+    """PPO settings. NBack beyond easy sizes the core's timescales for its n-step look-back.
+    T-mazes beyond easy also size the core's timescales (chrono init) for the curriculum's
     first stage, the easy maze with its slack, not for the target corridor: with timescales
     spread up to the target's horizon the GRU's state barely moved with the cue on the short
     corridor and the cue-blind turn went deterministic, so the memory never emerged there
     (README, long horizons: TMazePassive hard)."""
+    if task == "NBack" and difficulty != "easy":
+        # Every answer looks back n steps, however long the episode: chrono init spread to the
+        # 500-step horizon learned NBack medium far more slowly than timescales for n + 1.
+        from memory_gym_envs import get_preset
+
+        return {**PPO, "memory_span": get_preset(task, difficulty).params["n"] + 1}
     if task not in TMAZES:
         return PPO
     if difficulty == "easy":

@@ -116,9 +116,10 @@ class BatchedTask:
 
     @property
     def memory_span(self) -> int:
-        """How many steps back an action may need to look (its longest dependency), which is
-        what a core's memory timescales should cover. The whole episode unless a task knows
-        better (NBack: n + 1), so that a core is not primed to integrate over steps it must forget."""
+        """How many steps back an action may need to look, which is what MemoryPPO sizes a core's
+        memory timescales for by default: the whole episode. A task may say less; NBack does not,
+        because NBack easy learned less reliably with torch's init at span 3 than with chrono
+        init to its horizon (README, long horizons); its budgets beyond easy set the span."""
         return self.max_steps
 
     @property

@@ -115,11 +115,6 @@ class NBack(BatchedTask):
         return np.asarray(obs)[:, 1:].argmax(axis=1)
 
     @property
-    def memory_span(self) -> int:
-        """Every answer depends on the last n + 1 steps only, however long the episode."""
-        return self.n + 1
-
-    @property
     def memoryless_ceiling(self):
         need = math.ceil(self.success_threshold * self.num_answers - 1e-9)
         return _binomial_tail(self.num_answers, 1.0 / self.vocab_size, need)
