@@ -145,21 +145,27 @@ class GymnasiumVecEnv(VecEnv):
         return self.venv.render()
 
 
+def _task_and_spec(env) -> tuple[Any, Any]:
+    """The MemoryGym task behind ``env`` (our adapter's native vector env, or row 0 of another
+    SB3 VecEnv) and, for the latter, the gymnasium spec; Nones where the env does not say."""
+    task = getattr(getattr(env, "venv", None), "task", None)
+    if task is not None or not isinstance(env, VecEnv):
+        return task, None
+    try:
+        unwrapped, spec = env.get_attr("unwrapped", [0])[0], env.get_attr("spec", [0])[0]
+    except (AttributeError, IndexError, NotImplementedError):
+        return None, None
+    return getattr(unwrapped, "task", None), spec
+
+
 def episode_horizon(env, live: bool = False) -> int | None:
     """Longest episode of ``env`` in steps (a MemoryGym task's ``max_steps``, else the id's
     ``max_episode_steps``), or None when the env does not say. ``live``: under the task's live
     parameters (a curriculum stage, ``task.live_max_steps``) instead of the built ones."""
-    venv = getattr(env, "venv", None)
-    task = getattr(venv, "task", None)
-    if task is None and isinstance(env, VecEnv):
-        try:
-            unwrapped, spec = env.get_attr("unwrapped", [0])[0], env.get_attr("spec", [0])[0]
-        except (AttributeError, IndexError, NotImplementedError):
-            return None
-        task = getattr(unwrapped, "task", None)
-        if task is None:
-            limit = getattr(spec, "max_episode_steps", None)
-            return int(limit) if limit else None
+    task, spec = _task_and_spec(env)
+    if task is None:
+        limit = getattr(spec, "max_episode_steps", None)
+        return int(limit) if limit else None
     horizon = (live and getattr(task, "live_max_steps", None)) or getattr(task, "max_steps", None)
     horizon = horizon or getattr(task, "horizon", None)
     return int(horizon) if horizon else None
@@ -168,13 +174,7 @@ def episode_horizon(env, live: bool = False) -> int | None:
 def memory_span(env) -> int | None:
     """How far back ``env``'s actions may need to look (a MemoryGym task's ``memory_span``), else
     its longest episode (``episode_horizon``): what a core's memory timescales should cover."""
-    task = getattr(getattr(env, "venv", None), "task", None)
-    if task is None and isinstance(env, VecEnv):
-        try:
-            task = getattr(env.get_attr("unwrapped", [0])[0], "task", None)
-        except (AttributeError, IndexError, NotImplementedError):
-            task = None
-    span = getattr(task, "memory_span", None)
+    span = getattr(_task_and_spec(env)[0], "memory_span", None)
     return int(span) if span else episode_horizon(env)
 
 
