@@ -88,9 +88,10 @@ def filled_buffer(model, n_steps=60):
 
 
 # ----------------------------------------------------------------------------- TD targets
+@pytest.mark.parametrize("across", [False, True])
 @pytest.mark.parametrize("core", ["gru", "mpn"])
-def test_td_targets_use_next_step_of_same_trial_and_do_not_bootstrap_at_episode_end(core):
-    model = small_model(core, gamma=0.9)
+def test_td_targets_use_next_step_of_same_trial_and_do_not_bootstrap_at_episode_end(core, across):
+    model = small_model(core, gamma=0.9, bootstrap_across_trials=across)
     # perturb the target net so online and target differ (double DQN picks with online, values with target)
     with torch.no_grad():
         for p in model.policy.q_net_target.parameters():
@@ -118,10 +119,11 @@ def test_td_targets_use_next_step_of_same_trial_and_do_not_bootstrap_at_episode_
         L = trial.length
         for t in range(L):
             nxt = qs_tg[t + 1][qs_on[t + 1].argmax()]
-            boot = 0.0 if (trial.terminal and t == L - 1) else 1.0
+            # the last step bootstraps from the next trial only with bootstrap_across_trials
+            boot = 0.0 if t == L - 1 and (trial.terminal or not across) else 1.0
             expected = trial.rewards[t] + 0.9 * boot * float(nxt)
             assert float(targets[t, b]) == pytest.approx(expected, abs=1e-5)
-        if trial.terminal:
+        if trial.terminal or not across:
             assert float(targets[L - 1, b]) == pytest.approx(float(trial.rewards[L - 1]), abs=0)
         torch.testing.assert_close(q[: L + 1, b].detach(), torch.stack(qs_on), atol=1e-5, rtol=1e-5)
 
@@ -391,6 +393,12 @@ def test_package_exports_and_neurogym_defaults():
 def test_bad_arguments_raise_value_error_naming_them(kwargs, name):
     with pytest.raises(ValueError, match=name):
         small_model("gru", **kwargs)
+
+
+def test_bootstrap_across_trials_must_be_a_bool():
+    with pytest.raises(TypeError, match="bootstrap_across_trials"):
+        small_model("gru", bootstrap_across_trials="yes")
+    assert small_model("gru").bootstrap_across_trials is False
 
 
 def test_exploration_starts_at_0_3_and_anneals():

@@ -90,8 +90,26 @@ def test_collate_pads_with_masks_and_bootstrap_flags():
     torch.testing.assert_close(
         batch.bootstrap, torch.tensor([[1.0, 1.0], [1.0, 1.0], [0.0, 1.0], [0.0, 0.0]])
     )
+    # both trials reached their end: the last real step of each is flagged
+    torch.testing.assert_close(
+        batch.trial_end, torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 0.0], [0.0, 1.0]])
+    )
     assert torch.all(batch.obs[3:, 0] == 0)  # padding is zeros
     torch.testing.assert_close(batch.start_state[0], torch.tensor([[0.0], [2.0]]))
+
+
+def test_truncation_cuts_a_trial_without_ending_it():
+    buf = TrialReplayBuffer(capacity=10)
+    one = np.ones(1, bool)
+    no = np.zeros(1, bool)
+    state = (np.zeros((1, 1), np.float32),)
+    obs = np.zeros((1, 2), np.float32)
+    buf.add(obs, [0], [0.0], obs, no, no, one, state)  # the env reports a trial end
+    buf.add(obs, [0], [0.0], obs, one, no, no, state)  # truncated mid-trial
+    buf.add(obs, [0], [0.0], obs, one, one, no, state)  # terminated: the trial ends with the episode
+    assert [t.ended for t in buf.trials] == [True, False, True]
+    assert [t.terminal for t in buf.trials] == [False, False, True]
+    torch.testing.assert_close(buf.collate(list(buf.trials)).trial_end, torch.tensor([[1.0, 0.0, 1.0]]))
 
 
 def test_burn_in_prefix_comes_from_the_same_episode():

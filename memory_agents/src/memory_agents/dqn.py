@@ -14,9 +14,10 @@ algorithm replays complete trials (``TrialReplayBuffer``) as sequences:
   ``r_t + gamma * bootstrap_t * Q_target(o_{t+1}, argmax_a Q_online(o_{t+1}, a))`` where
   ``o_{t+1}`` is step ``t + 1`` of that same sequence. The last step's ``o_{L}`` is the stored
   observation that followed the trial (the next trial's first observation, with the memory
-  carried through the trial), so mid-episode trial ends bootstrap; ``bootstrap = 0`` only on
-  the last step of a trial that ended the episode by termination (a time-limit truncation
-  still bootstraps, as in SB3).
+  carried through the trial). ``bootstrap = 0`` on the last step of a trial that ended the
+  episode by termination (a time-limit truncation still bootstraps, as in SB3) and, unless
+  ``bootstrap_across_trials=True``, on the last step of every trial that reached its end: each
+  trial is then valued on its own rewards (see ``TrialReplayDQN``'s argument for why).
 - **Loss**: Huber over real (unpadded) steps, gradient-norm clipping, Adam. Truncated BPTT:
   ``bptt_chunk_size=k`` runs the online network in chunks of k steps, carrying the state
   but detaching it between chunks; ``None`` backpropagates through the whole trial.
@@ -357,6 +358,14 @@ class TrialReplayDQN(BaseAlgorithm):
         burn_in: same-episode steps replayed without gradient before each trial (0 = none).
         replay_start_state: "stored" (state the agent had at the trial start) or "zero".
         gate_coef: weight of the write-gate sparsity penalty for cores that expose a gate.
+        bootstrap_across_trials: whether a trial's last step bootstraps from the next trial.
+            Default False: the target stops at each trial's end (a trial cut by truncation still
+            bootstraps), so Q is the trial's own return. In NeuroGym the next trial does not
+            depend on the action, so bootstrapping across trials only adds the value of the rest
+            of the episode, which target updates carry back one step at a time: over the
+            default budget Q kept climbing, the memory had to count trials left to predict it,
+            and greedy accuracy fell as it rose (README, "Trial-replay DQN"). True: the whole
+            episode's return, for tasks whose trials do depend on earlier actions.
     """
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {"MemoryQPolicy": MemoryQPolicy}
@@ -383,6 +392,7 @@ class TrialReplayDQN(BaseAlgorithm):
         burn_in: int = 0,
         replay_start_state: str = "stored",
         gate_coef: float = 0.0,
+        bootstrap_across_trials: bool = False,
         stats_window_size: int = 100,
         tensorboard_log: str | None = None,
         policy_kwargs: dict[str, Any] | None = None,
@@ -431,6 +441,9 @@ class TrialReplayDQN(BaseAlgorithm):
             raise ValueError(f"replay_start_state must be 'stored' or 'zero', got {replay_start_state!r}")
         self.replay_start_state = replay_start_state
         self.gate_coef = check_float("gate_coef", gate_coef, 0.0)
+        if not isinstance(bootstrap_across_trials, bool):
+            raise TypeError(f"bootstrap_across_trials must be True or False, got {bootstrap_across_trials!r}")
+        self.bootstrap_across_trials = bootstrap_across_trials
         self.exploration_rate = self.exploration_initial_eps
         self.replay_buffer: TrialReplayBuffer | None = None
         self.trial_correct_buffer: deque = deque(maxlen=stats_window_size)
@@ -503,9 +516,10 @@ class TrialReplayDQN(BaseAlgorithm):
 
     def td_targets(self, batch: TrialBatch, q_online: torch.Tensor, q_target: torch.Tensor) -> torch.Tensor:
         """Targets (Lmax, B) for steps 0..Lmax-1 from Q over the same sequence's steps 1..Lmax."""
-        return double_q_targets(
-            q_online[1:].detach(), q_target[1:], batch.rewards, batch.bootstrap, self.gamma
+        bootstrap = (
+            batch.bootstrap if self.bootstrap_across_trials else batch.bootstrap * (1.0 - batch.trial_end)
         )
+        return double_q_targets(q_online[1:].detach(), q_target[1:], batch.rewards, bootstrap, self.gamma)
 
     def trial_loss(self, batch: TrialBatch) -> tuple[torch.Tensor, dict[str, float]]:
         """Masked Huber TD loss of one batch of trials (plus the gate penalty if configured)."""

@@ -13,6 +13,9 @@ Each stored trial of ``L`` steps keeps
   sequence, so the last step bootstraps from the replayed state after the whole trial;
 - ``actions``, ``rewards`` (``L`` each) and ``terminal``: the trial ended the episode by
   termination, so its last step does not bootstrap (a time-limit truncation does bootstrap);
+- ``ended``: the trial reached its own end (the env reported it, or terminated the episode)
+  rather than being cut by a time-limit truncation, so a learner that values trials one at a
+  time may stop bootstrapping there;
 - ``start_state``: the memory state with which the agent began the trial (the initial state
   for a trial that starts an episode), so replay can start where the agent really was;
 - ``prefix_obs``/``prefix_state``: up to ``burn_in`` observations of the same episode before
@@ -48,6 +51,7 @@ class Trial:
     episode_start: bool  # the trial is the first of its episode
     env_index: int
     serial: int  # order of completion over the buffer's life
+    ended: bool = True  # the default is what buffers pickled before this field read back
 
     @property
     def length(self) -> int:
@@ -60,7 +64,8 @@ class TrialBatch:
 
     obs (Lmax+1, B, D); actions/rewards/mask/bootstrap (Lmax, B); mask is 1 on real steps;
     bootstrap is 1 where the target adds gamma * Q(step t+1) (real steps except the last step
-    of a terminal trial); start_state tuple of (B, ...); prefix_obs (P, B, D) *left*-padded so
+    of a terminal trial); trial_end (Lmax, B) is 1 on the last step of a trial that ``ended``
+    (not on one cut by truncation); start_state tuple of (B, ...); prefix_obs (P, B, D) *left*-padded so
     every prefix ends at the trial start; prefix_lengths (B,); prefix_state tuple of (B, ...).
     """
 
@@ -69,6 +74,7 @@ class TrialBatch:
     rewards: torch.Tensor
     mask: torch.Tensor
     bootstrap: torch.Tensor
+    trial_end: torch.Tensor
     lengths: torch.Tensor
     start_state: tuple[torch.Tensor, ...]
     prefix_obs: torch.Tensor
@@ -151,7 +157,7 @@ class TrialReplayBuffer:
             next_obs: (n_envs, ...) observation after the step (the terminal one where done).
             dones: (n_envs,) the episode ended at this step (terminated or truncated).
             terminated: (n_envs,) the episode ended by termination (no bootstrap).
-            trial_ends: (n_envs,) the step ended a trial (``info["new_trial"]``).
+            trial_ends: (n_envs,) the env reported that the step ended a trial (``info["new_trial"]``).
             states: memory state before ``obs`` was consumed (after any episode reset),
                 a tuple of (n_envs, ...) arrays or tensors.
         """
@@ -162,7 +168,8 @@ class TrialReplayBuffer:
         rewards = np.asarray(rewards, dtype=np.float32).reshape(n)
         dones = np.asarray(dones, dtype=bool).reshape(n)
         terminated = np.asarray(terminated, dtype=bool).reshape(n)
-        trial_ends = np.asarray(trial_ends, dtype=bool).reshape(n) | dones
+        reported_ends = np.asarray(trial_ends, dtype=bool).reshape(n)
+        trial_ends = reported_ends | dones
         states = tuple(s if isinstance(s, torch.Tensor) else np.asarray(s) for s in states)
         for s in states:
             if s.shape[0] != n:
@@ -197,6 +204,7 @@ class TrialReplayBuffer:
                     actions=np.asarray(stream.actions, dtype=np.int64),
                     rewards=np.asarray(stream.rewards, dtype=np.float32),
                     terminal=bool(dones[i] and terminated[i]),
+                    ended=bool(reported_ends[i] or (dones[i] and terminated[i])),
                     start_state=stream.start_state,
                     prefix_obs=stream.prefix_obs,
                     prefix_state=stream.prefix_state,
@@ -233,6 +241,7 @@ class TrialReplayBuffer:
         rewards = np.zeros((L, B), dtype=np.float32)
         mask = np.zeros((L, B), dtype=np.float32)
         bootstrap = np.zeros((L, B), dtype=np.float32)
+        trial_end = np.zeros((L, B), dtype=np.float32)
         prefix = np.zeros((P, B, D), dtype=np.float32)
         for b, t in enumerate(trials):
             n = t.length
@@ -243,6 +252,7 @@ class TrialReplayBuffer:
             bootstrap[:n, b] = 1.0
             if t.terminal:
                 bootstrap[n - 1, b] = 0.0
+            trial_end[n - 1, b] = float(t.ended)
             if len(t.prefix_obs):
                 prefix[P - len(t.prefix_obs) :, b] = t.prefix_obs
 
@@ -258,6 +268,7 @@ class TrialReplayBuffer:
             rewards=as_t(rewards),
             mask=as_t(mask),
             bootstrap=as_t(bootstrap),
+            trial_end=as_t(trial_end),
             lengths=as_t(lengths, torch.long),
             start_state=stack_state([t.start_state for t in trials]),
             prefix_obs=as_t(prefix),
