@@ -19,7 +19,8 @@ def test_controller_is_a_mamba2_block_with_its_options():
     c = core.controller
     assert (c.d_state, c.headdim, c.chunk_size, c.max_timescale) == (4, 4, 8, 50)
     shapes = core.state_shapes()
-    assert shapes[:2] == c.state_shapes() and shapes[2:] == ((K, H), (K,))
+    assert shapes[:2] == c.state_shapes() and shapes[2:] == ((K, core.key_dim + H), (K,))
+    assert (core.usage_rule, core.key_dim) == ("strength", 16)  # its defaults (pseudo_memory: recency, 0)
     core(torch.randn(3, 2, D))
     assert core.last_backend == "torch"  # CPU: the chunked PyTorch scan
 

@@ -61,3 +61,36 @@ def test_bad_usage_rule_is_named():
     for name in SLOT_CORES:
         with pytest.raises(ValueError, match="usage_rule must be one of .* got 'lru'"):
             make_core(name, D, H, usage_rule="lru")
+
+
+@pytest.mark.parametrize("name", SLOT_CORES)
+def test_keys_address_the_read_and_values_are_what_it_returns(name):
+    """With key_dim > 0 a slot is [key, value]: the attention depends on the keys only, the read
+    vector on the values only; key_dim=0 reads by the values themselves."""
+    torch.manual_seed(0)
+    kd = 3
+    core = make_core(name, D, H, num_slots=K, key_dim=kd, **SLOT_CORES[name]).double()
+    assert core.state_shapes()[-2:] == ((K, kd + H), (K,))
+    B = 2
+    h = torch.randn(B, core.controller_dim, dtype=torch.float64)
+    x = torch.randn(B, D, dtype=torch.float64)
+    slots = torch.randn(B, K, kd + H, dtype=torch.float64)
+    usage = torch.zeros(B, K, dtype=torch.float64)
+    with torch.no_grad():
+        _, _, _, _, attn = core._memory_step(h, x, slots, usage)
+        other_values = slots.clone()
+        other_values[..., kd:] = torch.randn(B, K, H, dtype=torch.float64)
+        _, _, _, _, attn_v = core._memory_step(h, x, other_values, usage)
+        torch.testing.assert_close(attn_v, attn)  # values do not move the read
+        other_keys = slots.clone()
+        other_keys[..., :kd] = torch.randn(B, K, kd, dtype=torch.float64)
+        _, _, _, _, attn_k = core._memory_step(h, x, other_keys, usage)
+        assert not torch.allclose(attn_k, attn)  # keys do
+    content = make_core(name, D, H, num_slots=K, key_dim=0, **SLOT_CORES[name])
+    assert content.state_shapes()[-2:] == ((K, H), (K,))
+
+
+def test_bad_key_dim_is_named():
+    for name in SLOT_CORES:
+        with pytest.raises(ValueError, match="key_dim"):
+            make_core(name, D, H, key_dim=-1)

@@ -23,7 +23,12 @@ class Mamba2MemoryCore(SlotMemoryCore):
     """Slot memory with a least-used, sigmoid-gated write and a Mamba2 controller.
 
     Args:
-        num_slots, slot_dim, usage_decay, usage_rule: the slot memory (see ``SlotMemoryCore``).
+        num_slots, slot_dim, usage_decay, usage_rule, key_dim: the slot memory (see ``SlotMemoryCore``).
+            Its defaults here are ``usage_rule="strength"`` and ``key_dim=16`` (pseudo_memory keeps
+            "recency" and content reads): the Mamba2 controller forgets a cue that the slots must
+            then hold alone, so a strong write has to survive the small ones ("strength"), and the
+            query, the same whatever the cue, must find it whatever its value (a key). README,
+            "Mamba2 + slot memory", has the probe and the learning runs.
         controller_dim: model width of the Mamba2 block (None: hidden_dim).
         d_state, d_conv, expand, headdim, ngroups, chunk_size, max_timescale, backend: the
             Mamba2 block's options (see ``Mamba2Core``).
@@ -37,7 +42,8 @@ class Mamba2MemoryCore(SlotMemoryCore):
         slot_dim: int | None = None,
         controller_dim: int | None = None,
         usage_decay: float = 0.9,
-        usage_rule: str = "recency",
+        usage_rule: str = "strength",
+        key_dim: int = 16,
         d_state: int = 16,
         d_conv: int = 4,
         expand: int = 2,
@@ -47,7 +53,7 @@ class Mamba2MemoryCore(SlotMemoryCore):
         max_timescale: int | None = None,
         backend: str = "auto",
     ):
-        super().__init__(input_dim, hidden_dim, num_slots, slot_dim, usage_decay, usage_rule)
+        super().__init__(input_dim, hidden_dim, num_slots, slot_dim, usage_decay, usage_rule, key_dim)
         self.controller_dim = check_positive_int(
             "controller_dim", hidden_dim if controller_dim is None else controller_dim
         )

@@ -2,7 +2,7 @@
 
 Per step the controller is ``h = GRUCell(x_t, h)``; the slot read, the gated least-used write
 and the output ``y_t = W_o [h, r]`` are the shared slot memory (``slot_memory.py``).
-State: ``(h, slots, usage)`` of shapes (B, controller_dim), (B, K, slot_dim), (B, K).
+State: ``(h, slots, usage)`` of shapes (B, controller_dim), (B, K, key_dim + slot_dim), (B, K).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ class PseudoMemoryCore(SlotMemoryCore):
         controller_dim: size of the GRU controller state (None: hidden_dim).
         usage_decay: per-step decay of slot usage, in [0, 1). Default 0.9.
         usage_rule: which slot a write goes to, "recency" (default) or "strength" (see ``slot_memory``).
+        key_dim: size of each slot's key; 0 (default): the read compares the query with the values.
     """
 
     def __init__(
@@ -35,8 +36,9 @@ class PseudoMemoryCore(SlotMemoryCore):
         controller_dim: int | None = None,
         usage_decay: float = 0.9,
         usage_rule: str = "recency",
+        key_dim: int = 0,
     ):
-        super().__init__(input_dim, hidden_dim, num_slots, slot_dim, usage_decay, usage_rule)
+        super().__init__(input_dim, hidden_dim, num_slots, slot_dim, usage_decay, usage_rule, key_dim)
         self.controller_dim = check_positive_int(
             "controller_dim", hidden_dim if controller_dim is None else controller_dim
         )

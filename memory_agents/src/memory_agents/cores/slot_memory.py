@@ -4,15 +4,22 @@ A subclass supplies the controller (a GRU cell in ``pseudo_memory``, a Mamba2 bl
 ``mamba2_memory``) that turns the inputs into controller outputs ``h_t``; this class keeps K
 key-value slots and, per step (all rows at once)::
 
-    a      = softmax(slots @ W_q h / sqrt(slot_dim))          # content-based read, (B, K)
-    r      = a @ slots                                        # read vector
+    a      = softmax(keys @ W_q h / sqrt(key size))           # read by key, (B, K)
+    r      = a @ values                                       # read vector
     g      = sigmoid(w_g . [h, x_t] + b_g)                    # write gate, (B, 1)
-    v      = tanh(W_v [h, x_t])                               # what to write
+    v      = tanh(W_v [h, x_t])                               # what to write: [key, value]
     w      = onehot(argmin(usage))                            # least-used slot
     slots  = slots + g * w (v - slots)                        # g = 1 overwrites that slot
     usage  = usage_decay * usage + a + g * w                  # usage_rule "recency" (the default)
     usage  = usage + g * w (g - usage)                        # usage_rule "strength"
     y_t    = W_o [h, r]
+
+A slot is ``[key (key_dim), value (slot_dim)]``, written and blended as one vector. With
+``key_dim=0`` the key is the value itself (content-based read): a slot is then found only if
+what it holds lines up with the query, so cues whose values do not are read unequally (a
+DelayedCue agent read some cues' slot fully and another's no more than any other slot: README,
+"Mamba2 + slot memory"). A separate key lets the write say *where* a cue is apart from *what*
+it is.
 
 Reads use the slots as they were before this step's write. The slot choice is discrete (argmin,
 first index on ties); the write is differentiable in g and v, so the gate can be trained and
@@ -27,7 +34,7 @@ usage is the strength of the writes a slot holds, blended toward each new write'
 the slot's content is blended toward the new value; neither time nor reads lower it, so weak
 writes keep landing on weakly written slots and a strongly written slot is overwritten only
 when no slot holds weaker content.
-State: the controller's tensors, then ``slots`` (B, K, slot_dim) and ``usage`` (B, K).
+State: the controller's tensors, then ``slots`` (B, K, key_dim + slot_dim) and ``usage`` (B, K).
 The controller does not read the slots, so it may run over the whole sequence at once (a
 parallel scan); only the slot loop is sequential, because the write slot depends on past usage.
 """
@@ -58,6 +65,7 @@ class SlotMemoryCore(MemoryCore):
         usage_decay: per-step decay of slot usage, in [0, 1) (usage_rule "recency").
         usage_rule: "recency" (decayed reads and writes) or "strength" (the write strength a
             slot holds; see module docstring).
+        key_dim: size of each slot's key (0: the read compares the query with the values).
     """
 
     def __init__(
@@ -68,19 +76,21 @@ class SlotMemoryCore(MemoryCore):
         slot_dim: int | None = None,
         usage_decay: float = 0.9,
         usage_rule: str = "recency",
+        key_dim: int = 0,
     ):
         super().__init__(input_dim, hidden_dim)
         self.num_slots = check_positive_int("num_slots", num_slots)
         self.slot_dim = check_positive_int("slot_dim", hidden_dim if slot_dim is None else slot_dim)
         self.usage_decay = check_float("usage_decay", usage_decay, 0.0, 1.0, high_open=True)
         self.usage_rule = check_choice("usage_rule", usage_rule, USAGE_RULES)
+        self.key_dim = check_positive_int("key_dim", key_dim, 0)
 
     def _build_memory(self, controller_dim: int) -> None:
         """The read query, write gate, write value and output layers (after the controller's)."""
         Hc, Dm = controller_dim, self.slot_dim
-        self.query = nn.Linear(Hc, Dm, bias=False)
+        self.query = nn.Linear(Hc, self.key_dim or Dm, bias=False)
         self.gate = nn.Linear(Hc + self.input_dim, 1)
-        self.write = nn.Linear(Hc + self.input_dim, Dm)
+        self.write = nn.Linear(Hc + self.input_dim, self.key_dim + Dm)
         self.out = nn.Linear(Hc + Dm, self.hidden_dim)
 
     # ----------------------------------------------------------------- to implement
@@ -95,13 +105,18 @@ class SlotMemoryCore(MemoryCore):
 
     # ----------------------------------------------------------------- provided
     def state_shapes(self):
-        return (*self.controller_state_shapes(), (self.num_slots, self.slot_dim), (self.num_slots,))
+        return (
+            *self.controller_state_shapes(),
+            (self.num_slots, self.key_dim + self.slot_dim),
+            (self.num_slots,),
+        )
 
     def _memory_step(self, h, x_t, slots, usage):
         """One read / gated write; returns y, slots, usage, the gate (B, 1) and the read attention (B, K)."""
+        keys = slots[..., : self.key_dim] if self.key_dim else slots
         q = self.query(h)
-        attn = torch.softmax(torch.einsum("bkd,bd->bk", slots, q) / math.sqrt(self.slot_dim), dim=-1)
-        read = torch.einsum("bk,bkd->bd", attn, slots)
+        attn = torch.softmax(torch.einsum("bkd,bd->bk", keys, q) / math.sqrt(q.shape[-1]), dim=-1)
+        read = torch.einsum("bk,bkd->bd", attn, slots[..., self.key_dim :])
         hx = torch.cat([h, x_t], dim=-1)
         g = torch.sigmoid(self.gate(hx))  # (B, 1)
         v = torch.tanh(self.write(hx))  # (B, Dm)
@@ -142,5 +157,5 @@ class SlotMemoryCore(MemoryCore):
     def extra_repr(self) -> str:
         return (
             f"{super().extra_repr()}, num_slots={self.num_slots}, slot_dim={self.slot_dim}, "
-            f"usage_decay={self.usage_decay}, usage_rule={self.usage_rule!r}"
+            f"usage_decay={self.usage_decay}, usage_rule={self.usage_rule!r}, key_dim={self.key_dim}"
         )
