@@ -313,3 +313,27 @@ def test_start_offset_curriculum_starts_passive_then_mixes_in_the_active_start()
     assert task.live_start == (0, 0)
     feed(cb, [True] * 8)
     assert task.live_start == (0, 1) and task.live_slack == 20
+
+
+def test_num_decoys_curriculum_grows_the_distractors_from_none():
+    """A number-of-items parameter: DistractorNavigation's decoys grow from 0, each stage drawing
+    the count from [0, stage] on the live env."""
+    (spec,) = parse_curriculum({"param": "num_decoys", "start": 0, "threshold": 0.8})
+    spec = spec.with_target(3)
+    assert spec.build_kwargs() == {"num_decoys": (0, 3)}
+    env = make_vec_env(
+        "MemoryGym/DistractorNavigation-v0",
+        num_envs=4,
+        seed=0,
+        difficulty="easy",
+        env_kwargs=spec.build_kwargs(),
+    )
+    model = MemoryPPO("MemoryPolicy", env, n_epochs=1, policy_kwargs=dict(hidden_dim=8))
+    model.set_logger(configure(None, []))
+    cb = start(model, spec)
+    task = env.venv.task
+    assert task.decoy_range == (0, 0)
+    feed(cb, [False] * 256)
+    assert cb.value == 0
+    feed(cb, [True] * 256)
+    assert cb.value == 1 and task.decoy_range == (0, 1)

@@ -241,3 +241,57 @@ def test_bad_episode_length_ranges_name_the_value(length, match):
 def test_decoys_must_fit_the_shortest_episode():
     with pytest.raises(ValueError, match="num_decoys"):
         DistractorNavigation(2, grid_size=4, episode_length=(7, 30), num_decoys=7)
+
+
+DECOY_RANGED = dict(grid_size=4, episode_length=20, num_decoys=(0, 6))
+
+
+def _decoys_shown(env, steps):
+    """Play the oracle for ``steps`` steps; (decoys flashed, success) of every finished episode."""
+    out, shown = [], np.zeros(env.num_envs, dtype=int)
+    obs, _ = env.reset(seed=11)
+    for _ in range(steps):
+        shown += (obs[:, 0] > 0) & (env.task.t > 0)  # marker flag after the goal's step 0
+        obs, _, term, trunc, infos = env.step(env.oracle_action())
+        for i in np.flatnonzero(term | trunc):
+            out.append((shown[i], bool(infos["is_success"][i])))
+            shown[i] = 0
+    return out
+
+
+def test_decoy_count_range_is_drawn_per_episode_and_oracle_scores_one():
+    env = MemoryVectorEnv(DistractorNavigation, num_envs=32, **DECOY_RANGED)
+    episodes = _decoys_shown(env, 400)
+    counts = np.array([n for n, _ in episodes])
+    assert set(counts) == set(range(7)) and all(ok for _, ok in episodes)
+    # Kept decoys stay uniform over the episode: a few episodes' single decoys land late too.
+    task = env.task
+    times = task.markers.times[:, 1:-1]
+    kept = times[times >= 0]
+    assert kept.min() >= 1 and kept.max() < 20 and kept.max() >= 15
+
+
+def test_memoryless_policy_stays_at_its_ceiling_with_a_decoy_range():
+    res = evaluate(
+        DistractorNavigation, "memoryless", episodes=1000, seed=8, **dict(DECOY_RANGED, grid_size=2)
+    )
+    assert abs(res.success_rate - 0.25) < 0.06  # sd 0.014
+
+
+def test_fixed_decoy_count_draws_nothing_extra():
+    a = MemoryVectorEnv(DistractorNavigation, num_envs=16, **SMALL)
+    b = MemoryVectorEnv(DistractorNavigation, num_envs=16, **dict(SMALL, num_decoys=(4, 4)))
+    a.reset(seed=9)
+    b.reset(seed=9)
+    np.testing.assert_array_equal(a.task.markers.times, b.task.markers.times)
+    np.testing.assert_array_equal(a.task.marker_cell, b.task.marker_cell)
+
+
+def test_set_num_decoys_on_a_live_env_applies_at_episode_boundaries():
+    env = MemoryVectorEnv(DistractorNavigation, num_envs=8, **DECOY_RANGED)
+    env.reset(seed=10)
+    env.set_task_param("num_decoys", 0)
+    episodes = _decoys_shown(env, 200)
+    assert all(n == 0 for n, _ in episodes[8:])  # after each row's first (built-range) episode
+    with pytest.raises(ValueError, match=r"num_decoys \(within the built range \[0, 6\]\).*got 7"):
+        env.set_task_param("num_decoys", (0, 7))

@@ -27,6 +27,8 @@ class DistractorNavigation(BatchedTask):
     (and succeeds) when the agent stands on the true goal after it, else 0. ``episode_length``
     may be a range (a, b): each episode draws its T from it (live-settable, so a curriculum can
     grow it), and the agent, which sees no clock, must hold the goal whenever the episode ends.
+    ``num_decoys`` may be a range too (live-settable): each episode draws its M from it, so a
+    curriculum can grow the number of distractors from none.
 
     Observation ``[marker_flag, agent x one-hot (S), agent y one-hot (S), marker x one-hot (S),
     marker y one-hot (S)]``; actions 0 stay, 1 up, 2 down, 3 left, 4 right (moves into a wall stay
@@ -47,9 +49,9 @@ class DistractorNavigation(BatchedTask):
         "extreme": preset(0.4, grid_size=11, episode_length=10_000, num_decoys=100),
     }
 
-    extra_live_params = ("episode_length",)
+    extra_live_params = ("episode_length", "num_decoys")
 
-    def __init__(self, num_envs: int, *, grid_size: int, episode_length, num_decoys: int):
+    def __init__(self, num_envs: int, *, grid_size: int, episode_length, num_decoys):
         self.grid_size = check_int("grid_size", grid_size, 2, 64, owner=self.name)
         # Step 0 is the display step; the remaining T - 1 moves must reach any cell.
         self._length_bounds = check_int_range(
@@ -57,7 +59,10 @@ class DistractorNavigation(BatchedTask):
         )
         lo, hi = self._length_bounds
         self.episode_length = lo if lo == hi else (lo, hi)
-        self.num_decoys = check_int("num_decoys", num_decoys, 0, lo - 1, owner=self.name)
+        #: Built range of decoy counts; ``num_decoys`` is its largest (the arrays' width).
+        self._decoy_bounds = check_int_range("num_decoys", num_decoys, 0, lo - 1, owner=self.name)
+        self.num_decoys = self._decoy_bounds[1]
+        self.decoy_range = self._decoy_bounds  # live: set_param("num_decoys", ...) narrows it
         super().__init__(num_envs)
         s, n = self.grid_size, self.num_envs
         self.obs_size = 1 + 4 * s
@@ -108,7 +113,11 @@ class DistractorNavigation(BatchedTask):
         a, b = self.length_range
         length = a + (self.rng.integers(rows, b - a + 1, 1)[:, 0] if b > a else 0)
         self.length[rows] = length
-        self.markers.sample(self.rng, rows, 1, length, first=0)
+        counts = None
+        if self._decoy_bounds[1] > self._decoy_bounds[0]:  # fixed counts keep their streams
+            a, b = self.decoy_range
+            counts = 1 + a + (self.rng.integers(rows, b - a + 1, 1)[:, 0] if b > a else 0)
+        self.markers.sample(self.rng, rows, 1, length, first=0, counts=counts)
         decoy = self.rng.integers(rows, cells - 1, m)
         self.marker_cell[rows, 0] = goal
         self.marker_cell[rows, 1 : m + 1] = decoy + (decoy >= goal[:, None])  # uniform over cells != goal
@@ -144,6 +153,12 @@ class DistractorNavigation(BatchedTask):
         lo, hi = self._length_bounds
         self.length_range = check_int_range(
             f"episode_length (within the built range [{lo}, {hi}])", value, lo, hi, owner=self.name
+        )
+
+    def _set_num_decoys(self, value) -> None:
+        lo, hi = self._decoy_bounds
+        self.decoy_range = check_int_range(
+            f"num_decoys (within the built range [{lo}, {hi}])", value, lo, hi, owner=self.name
         )
 
     def oracle_action(self):

@@ -23,16 +23,29 @@ class EventSchedule:
         self.index = np.zeros(num_envs, dtype=np.int64)
         self.next_time = np.full(num_envs, -1, dtype=np.int64)
 
-    def sample(self, rng: RowRNG, rows: np.ndarray, low: int, high, first: int | None = None) -> None:
+    def sample(
+        self, rng: RowRNG, rows: np.ndarray, low: int, high, first: int | None = None, counts=None
+    ) -> None:
         """New events for ``rows`` at distinct times in [low, high), each set equally likely; with
         ``first`` (< low), event 0 is fixed at that time and only the other count - 1 are drawn.
-        ``high`` is a scalar or one value per row (episodes of different lengths)."""
+        ``high`` is a scalar or one value per row (episodes of different lengths). ``counts`` (a
+        scalar or one value per row, <= count): each row has only that many events, the rest never due; which
+        of the drawn times a row keeps is a uniform subset, so its times stay uniform too."""
         fixed = 0 if first is None else 1
         if fixed:
             self.times[rows, 0] = first
         if self.count > fixed:
             drawn = rng.distinct(rows, high - low, self.count - fixed, ordered=True)
-            self.times[rows, fixed : self.count] = low + drawn
+            times = low + drawn
+            if counts is not None:
+                keep = np.argsort(rng.random(rows, self.count - fixed), axis=1, kind="stable")
+                keep = (
+                    np.argsort(keep, axis=1, kind="stable")
+                    < np.broadcast_to(np.asarray(counts) - fixed, (len(rows),))[:, None]
+                )
+                times = np.sort(np.where(keep, times, np.iinfo(np.int64).max), axis=1)
+                times[times == np.iinfo(np.int64).max] = -1  # never due, after every kept event
+            self.times[rows, fixed : self.count] = times
         self.index[rows] = 0
         self.next_time[rows] = self.times[rows, 0]
 
