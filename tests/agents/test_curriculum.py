@@ -172,15 +172,9 @@ def test_fixed_n_steps_never_follow():
     assert model.n_steps == 42
 
 
-def test_episode_length_curriculum_grows_distractor_navigation_on_the_live_env():
-    """DistractorNavigation's published budget grows its episode length from the shortest one
-    that reaches every cell; each stage draws lengths from [start, stage] on the live env."""
-    from memory_agents.budgets import preset_budget
-
-    (spec,) = parse_curriculum(preset_budget("DistractorNavigation", "easy").curriculum_record())
-    spec = spec.with_target(60)
-    assert spec.param == "episode_length" and spec.start == 9
-    assert spec.build_kwargs() == {"episode_length": (9, 60)}
+def _start_on_distractor_navigation(spec):
+    """A tiny MemoryPPO on DistractorNavigation easy built for ``spec``, its curriculum started;
+    (callback, the live task)."""
     env = make_vec_env(
         "MemoryGym/DistractorNavigation-v0",
         num_envs=4,
@@ -190,8 +184,19 @@ def test_episode_length_curriculum_grows_distractor_navigation_on_the_live_env()
     )
     model = MemoryPPO("MemoryPolicy", env, n_epochs=1, policy_kwargs=dict(hidden_dim=8))
     model.set_logger(configure(None, []))
-    cb = start(model, spec)
-    task = env.venv.task
+    return start(model, spec), env.venv.task
+
+
+def test_episode_length_curriculum_grows_distractor_navigation_on_the_live_env():
+    """DistractorNavigation's published budget grows its episode length from the shortest one
+    that reaches every cell; each stage draws lengths from [start, stage] on the live env."""
+    from memory_agents.budgets import preset_budget
+
+    (spec,) = parse_curriculum(preset_budget("DistractorNavigation", "easy").curriculum_record())
+    spec = spec.with_target(60)
+    assert spec.param == "episode_length" and spec.start == 9
+    assert spec.build_kwargs() == {"episode_length": (9, 60)}
+    cb, task = _start_on_distractor_navigation(spec)
     assert task.length_range == (9, 9) and task.live_max_steps == 9
     feed(cb, [True] * 200 + [False] * 56)  # 0.78 < 0.8: hold
     assert cb.value == 9
@@ -321,17 +326,7 @@ def test_num_decoys_curriculum_grows_the_distractors_from_none():
     (spec,) = parse_curriculum({"param": "num_decoys", "start": 0, "threshold": 0.8})
     spec = spec.with_target(3)
     assert spec.build_kwargs() == {"num_decoys": (0, 3)}
-    env = make_vec_env(
-        "MemoryGym/DistractorNavigation-v0",
-        num_envs=4,
-        seed=0,
-        difficulty="easy",
-        env_kwargs=spec.build_kwargs(),
-    )
-    model = MemoryPPO("MemoryPolicy", env, n_epochs=1, policy_kwargs=dict(hidden_dim=8))
-    model.set_logger(configure(None, []))
-    cb = start(model, spec)
-    task = env.venv.task
+    cb, task = _start_on_distractor_navigation(spec)
     assert task.decoy_range == (0, 0)
     feed(cb, [False] * 256)
     assert cb.value == 0
