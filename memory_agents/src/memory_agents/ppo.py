@@ -183,7 +183,7 @@ class MemoryPPO(OnPolicyAlgorithm):
             self.follow_horizon = False
         self.n_steps = n_steps
         self.memory_span = check_int("memory_span", memory_span, 1, optional=True)
-        span = memory_span or (env_memory_span(self.env) if self.env is not None else None)
+        span = self.memory_span or (env_memory_span(self.env) if self.env is not None else None)
         if span:  # e.g. GRU / LSTM chrono init spread up to the task's memory span
             memory_kwargs = check_kwargs_dict("memory_kwargs", self.policy_kwargs.get("memory_kwargs"))
             memory_kwargs.update(

@@ -122,6 +122,13 @@ class RowRNG:
             high = high[:, None]
         return (self.random(rows, n) * high).astype(np.int64)
 
+    def in_range(self, rows: np.ndarray, low: int, high: int) -> np.ndarray:
+        """(len(rows),) int64 uniform in [low, high]. Draws nothing when low == high, so a task
+        parameter given as a fixed value keeps the random stream it had before ranges existed."""
+        if high == low:
+            return np.full(len(rows), low, dtype=np.int64)
+        return low + self.integers(rows, high - low + 1, 1)[:, 0]
+
     def distinct(self, rows: np.ndarray, population, n: int, ordered: bool = False) -> np.ndarray:
         """(len(rows), n) distinct ints from range(population) per row, in random order, or
         ascending with ``ordered=True`` (cheaper when the caller wants them sorted anyway).

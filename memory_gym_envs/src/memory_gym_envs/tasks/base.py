@@ -149,10 +149,7 @@ class BatchedTask:
     def _draw_extra_delay(self, rows: np.ndarray) -> None:
         a, b = self.delay_range or (0, 0)
         base = self._delay_bounds[0] if self._delay_bounds else 0
-        if b > a:
-            self.extra_delay[rows] = self.rng.integers(rows, b - a + 1, 1)[:, 0] + (a - base)
-        else:
-            self.extra_delay[rows] = a - base
+        self.extra_delay[rows] = self.rng.in_range(rows, a, b) - base
 
     # ---- driven by MemoryEnv / MemoryVectorEnv -------------------------------------------------
     def seed(self, rows: np.ndarray, seeds: np.ndarray) -> None:

@@ -111,12 +111,11 @@ class DistractorNavigation(BatchedTask):
         self.cell[rows] = start_goal[:, 0]
         goal = start_goal[:, 1]
         a, b = self.length_range
-        length = a + (self.rng.integers(rows, b - a + 1, 1)[:, 0] if b > a else 0)
+        length = self.rng.in_range(rows, a, b)
         self.length[rows] = length
         counts = None
         if self._decoy_bounds[1] > self._decoy_bounds[0]:  # fixed counts keep their streams
-            a, b = self.decoy_range
-            counts = 1 + a + (self.rng.integers(rows, b - a + 1, 1)[:, 0] if b > a else 0)
+            counts = 1 + self.rng.in_range(rows, *self.decoy_range)
         self.markers.sample(self.rng, rows, 1, length, first=0, counts=counts)
         decoy = self.rng.integers(rows, cells - 1, m)
         self.marker_cell[rows, 0] = goal

@@ -29,22 +29,19 @@ class EventSchedule:
         """New events for ``rows`` at distinct times in [low, high), each set equally likely; with
         ``first`` (< low), event 0 is fixed at that time and only the other count - 1 are drawn.
         ``high`` is a scalar or one value per row (episodes of different lengths). ``counts`` (a
-        scalar or one value per row, <= count): each row has only that many events, the rest never due; which
-        of the drawn times a row keeps is a uniform subset, so its times stay uniform too."""
+        scalar or one value per row, <= count): each row has only that many events, the rest never
+        due; a row keeps the first of its times in random draw order, a uniform subset, so its
+        times stay uniform too."""
         fixed = 0 if first is None else 1
         if fixed:
             self.times[rows, 0] = first
         if self.count > fixed:
-            drawn = rng.distinct(rows, high - low, self.count - fixed, ordered=True)
-            times = low + drawn
+            times = low + rng.distinct(rows, high - low, self.count - fixed, ordered=counts is None)
             if counts is not None:
-                keep = np.argsort(rng.random(rows, self.count - fixed), axis=1, kind="stable")
-                keep = (
-                    np.argsort(keep, axis=1, kind="stable")
-                    < np.broadcast_to(np.asarray(counts) - fixed, (len(rows),))[:, None]
-                )
-                times = np.sort(np.where(keep, times, np.iinfo(np.int64).max), axis=1)
-                times[times == np.iinfo(np.int64).max] = -1  # never due, after every kept event
+                keep = np.arange(self.count - fixed) < np.reshape(np.asarray(counts) - fixed, (-1, 1))
+                never = np.iinfo(np.int64).max
+                times = np.sort(np.where(keep, times, never), axis=1)
+                times[times == never] = -1  # never due, after every kept event
             self.times[rows, fixed : self.count] = times
         self.index[rows] = 0
         self.next_time[rows] = self.times[rows, 0]

@@ -104,13 +104,13 @@ class _TMaze(BatchedTask):
         self.cue[rows] = self.rng.integers(rows, 2, 1)[:, 0]
         a, b = self.live_corridor
         if self.corridor_range[1] > self.corridor_range[0]:  # fixed corridors keep their streams
-            length = a + (self.rng.integers(rows, b - a + 1, 1)[:, 0] if b > a else 0)
+            length = self.rng.in_range(rows, a, b)
             self.length[rows] = length
             self.row_cell_reward[rows] = _cell_rewards(self.progress_reward, length)
             self.row_arm_reward[rows] = 1.0 - length * self.row_cell_reward[rows]
         a, b = self.live_start
         if self.start_range[1] > self.start_range[0]:  # so do fixed starts
-            self.row_start[rows] = a + (self.rng.integers(rows, b - a + 1, 1)[:, 0] if b > a else 0)
+            self.row_start[rows] = self.rng.in_range(rows, a, b)
         start = self.row_start[rows]
         self.junction[rows] = start + self.length[rows]
         self.pos[rows] = start
