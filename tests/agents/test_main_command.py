@@ -82,7 +82,10 @@ def test_bad_names_are_one_line_errors_without_traceback():
     [
         (["--core", "bogus"], "], got 'bogus'"),
         (["--env-kwarg", "delay=-3"], "parameter 'delay' must be an integer in [0, 1000000], got -3"),
-        (["--algo-kwargs", '{"learning_rate": "fast"}'], "learning_rate must be a number, got 'fast'"),
+        (
+            ["--algo-kwargs", '{"learning_rate": "fast"}'],
+            "learning_rate must be a number or a linear schedule 'lin_<start>'",
+        ),
         (["--seed", "-1"], "seed must be an integer in [0, 1073741823], got -1"),
     ],
 )

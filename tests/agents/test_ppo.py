@@ -257,6 +257,29 @@ def test_save_load_identical_actions_and_resume(tmp_path):
     assert list((tmp_path / "tb").glob("MemoryPPO_1/events.out.tfevents.*"))
 
 
+def test_linear_learning_rate_text_decays_and_survives_save_load(tmp_path):
+    """'lin_<start>' (rl-zoo's text schedule, for YAML / JSON settings) decays the optimizer's
+    learning rate linearly over the run, and a saved agent keeps it."""
+    model = small_model(learning_rate="lin_1e-2")
+    lrs = []
+
+    class Record(BaseCallback):
+        def _on_rollout_start(self):
+            lrs.append(self.model.policy.optimizer.param_groups[0]["lr"])
+
+        def _on_step(self):
+            return True
+
+    model.learn(4 * 64, callback=Record())  # 4 rollouts of 4 envs x 16 steps
+    # the lr of update k is set after rollout k: 1e-2 * (1 - k / 4)
+    np.testing.assert_allclose(lrs[1:], [7.5e-3, 5e-3, 2.5e-3], rtol=1e-6)
+    model.save(tmp_path / "m.zip")
+    loaded = MemoryPPO.load(tmp_path / "m.zip")
+    assert repr(loaded.learning_rate) == "lin_0.01" and loaded.lr_schedule(0.5) == pytest.approx(5e-3)
+    with pytest.raises(ValueError, match=r"learning_rate must be a number or a linear schedule .*'lin_fast'"):
+        small_model(learning_rate="lin_fast")
+
+
 def test_logger_records_ppo_and_success_metrics():
     model = small_model(n_epochs=2)
     model.learn(3 * 64)

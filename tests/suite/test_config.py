@@ -204,7 +204,12 @@ def test_shipped_suites_cover_what_they_promise():
         (
             "tasks: [DelayedCue]\ncores: [gru]\nppo:\n  n_steps: 8\n  learning_rate: fast\n",
             5,
-            "learning_rate must be a number, got 'fast'",
+            "learning_rate must be a number or a linear schedule 'lin_<start>'",
+        ),
+        (
+            "tasks: [DelayedCue]\ncores: [gru]\nppo: {learning_rate: lin_-2e-3}\n",
+            3,
+            "got 'lin_-2e-3'",
         ),
         (
             "tasks: [DelayedCue]\ncores: [gru]\nppo: {learning_rate: -0.1}\n",

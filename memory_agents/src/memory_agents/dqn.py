@@ -375,7 +375,7 @@ class TrialReplayDQN(BaseAlgorithm):
         self,
         policy: str | type[MemoryQPolicy] = "MemoryQPolicy",
         env=None,
-        learning_rate: float | Schedule = 3e-3,
+        learning_rate: float | str | Schedule = 3e-3,
         buffer_size: int = 500,
         learning_starts: int = 10,
         batch_size: int = 32,

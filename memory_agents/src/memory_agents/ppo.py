@@ -119,7 +119,7 @@ class MemoryPPO(OnPolicyAlgorithm):
         self,
         policy: str | type[MemoryActorCriticPolicy],
         env: GymEnv | str,
-        learning_rate: float | Schedule = 1e-3,
+        learning_rate: float | str | Schedule = 1e-3,
         n_steps: int | str = "auto",
         batch_size: int | str | None = "auto",
         n_epochs: int = 8,

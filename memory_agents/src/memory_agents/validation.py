@@ -23,6 +23,7 @@ __all__ = [
     "check_positive_int",
     "check_kwargs_dict",
     "check_schedule",
+    "LinearSchedule",
 ]
 
 #: SB3 seeds numpy's legacy RNG, which takes seeds below 2**32.
@@ -43,11 +44,41 @@ def check_kwargs_dict(name: str, value: Any) -> dict:
     return dict(value)
 
 
+class LinearSchedule:
+    """rl-zoo's ``"lin_<start>"``: from ``start`` at the first step down to 0 at the last step of
+    the run's ``total_timesteps`` (SB3's ``progress_remaining`` times ``start``). A class, not a
+    closure, so a saved agent and a results row show the schedule as written."""
+
+    def __init__(self, start: float):
+        self.start = start
+
+    def __call__(self, progress_remaining: float) -> float:
+        return progress_remaining * self.start
+
+    def __repr__(self) -> str:
+        return f"lin_{self.start:g}"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, LinearSchedule) and other.start == self.start
+
+
 def check_schedule(
     name: str, value: Any, low: float = 0.0, high: float = math.inf, *, optional: bool = False
 ) -> Any:
-    """A constant in (low, high] or a callable schedule (SB3's ``progress_remaining -> value``);
-    SB3 itself only asserts on anything else."""
+    """A constant in (low, high], ``"lin_<start>"`` (rl-zoo's linear decay to 0, for text
+    settings: YAML, JSON), or a callable schedule (SB3's ``progress_remaining -> value``); SB3
+    itself only asserts on anything else."""
     if callable(value) or (optional and value is None):
         return value
+    if isinstance(value, str):
+        try:
+            start = float(value[4:]) if value.startswith("lin_") else None
+        except ValueError:
+            start = None
+        if start is None or not low < start <= high:
+            raise ValueError(
+                f"{name} must be a number or a linear schedule 'lin_<start>' with start in "
+                f"({low:g}, {high:g}] (e.g. 'lin_2e-3'), got {value!r}"
+            )
+        return LinearSchedule(start)
     return check_float(name, value, low, high, low_open=True, optional=optional)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..budgets import DQN_BUDGET
 from ..recurrent_modes import RECURRENT_MODES
+from ..validation import check_schedule
 from . import catalog
 
 DEFAULT_OUT = "suite_results"
@@ -41,6 +42,19 @@ def json_object(text: str) -> dict:
     if not isinstance(value, dict):
         raise argparse.ArgumentTypeError(f"must be a JSON object like '{{\"key\": 1}}', got {text!r}")
     return value
+
+
+def _learning_rate(text: str) -> float | str:
+    """argparse type of --lr: a number, or a text schedule ('lin_2e-3') kept as written."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        check_schedule("--lr", text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def curriculum_arg(text: str) -> dict | list | None:
@@ -214,7 +228,11 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
         default={},
         help="JSON algorithm kwargs, each overriding the budget's, e.g. '{\"n_epochs\": 4}'",
     )
-    p.add_argument("--lr", type=float, help="learning rate (= --algo-kwargs learning_rate)")
+    p.add_argument(
+        "--lr",
+        type=_learning_rate,
+        help="learning rate, or 'lin_<start>' for a linear decay to 0 (= --algo-kwargs learning_rate)",
+    )
     p.add_argument("--n-steps", type=int, help="rollout length per env (= --algo-kwargs n_steps)")
     p.add_argument(
         "--bptt-len", type=int, help="chunk length for --mode truncated (= --algo-kwargs bptt_len)"

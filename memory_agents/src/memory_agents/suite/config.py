@@ -49,7 +49,7 @@ from typing import NamedTuple
 import yaml
 
 from ..recurrent_modes import RECURRENT_MODES
-from ..validation import check_choice, check_int, is_int
+from ..validation import check_choice, check_int, check_schedule, is_int
 from . import catalog
 
 TRAIN_DEFAULTS = {
@@ -349,6 +349,8 @@ _RESERVED = {
     "memory_kwargs",
 }
 _POSITIVE = ("learning_rate",)
+#: Settings that take a text schedule ("lin_<start>", validation.check_schedule).
+_SCHEDULES = ("learning_rate",)
 
 
 def _accepted(annotation) -> tuple[type, ...] | None:
@@ -394,6 +396,9 @@ def check_kwargs(target, kwargs: dict, what: str) -> None:
             if open_ended:
                 continue
             raise ValueError(f"{what}: unknown keyword {key!r}; valid: {', '.join(valid)}")
+        if key in _SCHEDULES and isinstance(value, str):
+            check_schedule(f"{what}: {key}", value)  # only "lin_<start>"; raises naming the value
+            continue
         types = _accepted(params[key].annotation)
         if types is None:
             continue
