@@ -332,3 +332,27 @@ def test_num_decoys_curriculum_grows_the_distractors_from_none():
     assert cb.value == 0
     feed(cb, [True] * 256)
     assert cb.value == 1 and task.decoy_range == (0, 1)
+
+
+def test_length_curriculum_grows_the_copied_tokens_and_the_rollout():
+    """The copy tasks' number of items: CopyMemory's length grows from 1, each stage drawing the
+    count from [1, stage] on the live env, and the auto rollout follows the stage's horizon."""
+    (spec,) = parse_curriculum({"param": "length", "start": 1, "threshold": 0.8})
+    spec = spec.with_target(5)
+    assert spec.build_kwargs() == {"length": (1, 5)}
+    env = make_vec_env(
+        "MemoryGym/CopyMemory-v0",
+        num_envs=4,
+        seed=0,
+        env_kwargs={"vocab_size": 4, "delay": 6, **spec.build_kwargs()},
+    )
+    model = MemoryPPO("MemoryPolicy", env, n_epochs=1, policy_kwargs=dict(hidden_dim=8))
+    model.set_logger(configure(None, []))
+    cb, task = start(model, spec), env.venv.task
+    assert task.items_range == (1, 1) and task.live_max_steps == 2 * 1 + 6
+    feed(cb, [False] * 256)
+    assert cb.value == 1
+    feed(cb, [True] * 256)
+    assert cb.value == 2 and task.items_range == (1, 2) and task.live_max_steps == 2 * 2 + 6
+    model.learn(10 * 4)
+    assert model.n_steps == 10

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..presets import preset
-from ..validation import check_int
+from ..validation import check_int, check_int_range
 from .recall import StudyRecallTask
 
 
@@ -27,8 +27,11 @@ class CopyMemory(StudyRecallTask):
         "extreme": preset(0.4, length=20, vocab_size=8, delay=10_000),
     }
 
-    def __init__(self, num_envs: int, *, length: int, vocab_size: int, delay: int):
-        self.length = check_int("length", length, 1, 1_000, owner=self.name)
+    extra_live_params = ("length",)
+
+    def __init__(self, num_envs: int, *, length, vocab_size: int, delay):
+        lengths = check_int_range("length", length, 1, 1_000, owner=self.name)
+        self.length = lengths[1]  # the arrays' width; a range draws each episode's from lengths
         self.vocab_size = check_int("vocab_size", vocab_size, 2, 1_024, owner=self.name)
         delay = self._check_delay(delay)
         self._setup(
@@ -40,6 +43,7 @@ class CopyMemory(StudyRecallTask):
             num_actions=self.vocab_size,
             study_width=1,
             recall_width=0,
+            items=lengths,
         )
 
     def _sample(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

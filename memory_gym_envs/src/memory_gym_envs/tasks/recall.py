@@ -9,12 +9,18 @@ the memoryless baseline live here once.
 Observation columns 0 and 1 are the study and recall flags; the rest is the subclass's layout.
 Answers are drawn i.i.d. uniformly from the ``num_actions`` values and recall cues never show
 them, so a memoryless policy is right with probability 1/num_actions per recall step.
+
+Item ranges (the copy tasks' ``length=(low, high)``): each episode draws its number of items l,
+studies the first l, skips the unused study steps (the clock jumps to the delay, so the delay
+stays D) and recalls l, scored out of l. The number of items is what PPO finds hard on the copy
+tasks (README, long horizons), so a curriculum grows it like a delay: ``param: length``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..validation import check_int_range
 from .base import BatchedTask, count_reward, light
 
 STUDY_FLAG, RECALL_FLAG = 0, 1
@@ -34,7 +40,10 @@ class StudyRecallTask(BatchedTask):
         num_actions: int,
         study_width: int,
         recall_width: int,
+        items: tuple[int, int] | None = None,
     ) -> None:
+        """``items``: the built (low, high) range of a per-episode item count that both phases
+        share (high == study_steps == recall_steps); None for a fixed count."""
         super().__init__(num_envs)
         self.study_steps, self.delay, self.recall_steps = study_steps, delay, recall_steps
         self.recall_start = study_steps + delay
@@ -48,6 +57,25 @@ class StudyRecallTask(BatchedTask):
         self.answers = np.zeros((n, recall_steps), dtype=np.int64)
         self.num_correct = np.zeros(n, dtype=np.int64)
         self._row_base = np.arange(n) * recall_steps  # flat index of each row's answer 0
+        self._items_bounds = items
+        self._items_vary = items is not None and items[0] < items[1]
+        self.items_range = items  # live: narrowed by _set_length
+        #: Each row's number of items this episode (recall_steps unless an item range is built).
+        self.items = np.full(n, recall_steps, dtype=np.int64)
+
+    def _set_length(self, value) -> None:
+        """The copy tasks' live ``length`` (their item count; they list it in extra_live_params)."""
+        lo, hi = self._items_bounds
+        self.items_range = check_int_range(
+            f"length (within the built range [{lo}, {hi}])", value, lo, hi, owner=self.name
+        )
+
+    @property
+    def live_max_steps(self) -> int:
+        steps = super().live_max_steps
+        if self._items_bounds is not None:  # both phases shrink with the live range's longest
+            steps -= 2 * (self._items_bounds[1] - self.items_range[1])
+        return steps
 
     def _sample(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Return (study_cols (r, P, Ws), recall_cols (r, Q, Wr), answers (r, Q)) for ``rows``:
@@ -55,6 +83,8 @@ class StudyRecallTask(BatchedTask):
         raise NotImplementedError
 
     def _new_episodes(self, rows: np.ndarray) -> None:
+        if self._items_vary:
+            self.items[rows] = self.rng.in_range(rows, *self.items_range)  # before _sample reads it
         study, recall, answers = self._sample(rows)
         self.study_cols[rows] = study
         self.recall_cols[rows] = recall
@@ -64,7 +94,7 @@ class StudyRecallTask(BatchedTask):
     def _recall_index(self) -> tuple[np.ndarray, np.ndarray]:
         """(recall step index clipped to [0, Q-1], whether the row is in the recall phase)."""
         j = self.t - self.recall_start
-        in_recall = j.view(np.uint64) < self.recall_steps  # negatives wrap to huge values
+        in_recall = j.view(np.uint64) < self.items  # negatives wrap to huge values
         np.minimum(np.maximum(j, 0, out=j), self.recall_steps - 1, out=j)
         return j, in_recall
 
@@ -92,17 +122,22 @@ class StudyRecallTask(BatchedTask):
         return self._recall_index()[1]
 
     def _step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        terminated = self.t == self.horizon - 1
+        terminated = self.t == self.recall_start + self.items - 1
+        if self._items_vary:
+            # rows past their last item skip the unused study steps (the base adds the 1)
+            skip = (self.t == self.items - 1) & (self.items < self.study_steps)
+            if np.count_nonzero(skip):
+                self.t[skip] = self.study_steps - 1
         j, in_recall = self._recall_index()
         if not np.count_nonzero(in_recall):  # study / delay steps: nothing to score
             return np.zeros(self.num_envs), terminated
         correct = in_recall & (actions == self._answer(j))
         before = self.num_correct.copy()
         self.num_correct += correct
-        return count_reward(before, self.num_correct, self.recall_steps), terminated
+        return count_reward(before, self.num_correct, self.items), terminated
 
     def _success(self) -> np.ndarray:
-        return self.num_correct == self.recall_steps
+        return self.num_correct == self.items
 
     def oracle_action(self):
         return self._answer(self._recall_index()[0])
@@ -113,7 +148,8 @@ class StudyRecallTask(BatchedTask):
 
     @property
     def memoryless_ceiling(self):
-        return float(self.num_actions) ** -self.recall_steps
+        lo, hi = self._items_bounds or (self.recall_steps, self.recall_steps)
+        return float(np.mean(float(self.num_actions) ** -np.arange(lo, hi + 1)))
 
     @property
     def memoryless_return(self):
@@ -123,6 +159,6 @@ class StudyRecallTask(BatchedTask):
         """The answers due in the recall phase and how many came right so far (drawn by
         memory_gym_envs.render); subclasses add what was studied."""
         return {
-            "answers": self.answers[row].copy(),
-            "correct": f"{self.num_correct[row]}/{self.recall_steps}",
+            "answers": self.answers[row, : self.items[row]].copy(),
+            "correct": f"{self.num_correct[row]}/{self.items[row]}",
         }
