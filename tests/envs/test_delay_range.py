@@ -57,11 +57,15 @@ def test_memoryless_policy_stays_at_its_ceiling(task):
 
 @pytest.mark.parametrize("task", sorted(RANGED))
 def test_vector_rows_equal_single_envs(task):
-    n, steps = 4, 120
-    venv = gym.make_vec(f"MemoryGym/{task}-v0", num_envs=n, **RANGED[task])
-    singles = [gym.make(f"MemoryGym/{task}-v0", **RANGED[task]) for _ in range(n)]
-    vobs, _ = venv.reset(seed=11)
-    sobs = [e.reset(seed=11 + i)[0] for i, e in enumerate(singles)]
+    assert_vector_rows_equal_single_envs(task, RANGED[task], steps=120, seed=11)
+
+
+def assert_vector_rows_equal_single_envs(task, kwargs, steps, seed, n=4):
+    """Row i of a vector env plays what a single env seeded seed + i plays, random actions."""
+    venv = gym.make_vec(f"MemoryGym/{task}-v0", num_envs=n, **kwargs)
+    singles = [gym.make(f"MemoryGym/{task}-v0", **kwargs) for _ in range(n)]
+    vobs, _ = venv.reset(seed=seed)
+    sobs = [e.reset(seed=seed + i)[0] for i, e in enumerate(singles)]
     pending = np.zeros(n, dtype=bool)
     rng = np.random.default_rng(0)
     for _ in range(steps):

@@ -11,7 +11,7 @@ import pytest
 
 import memory_gym_envs  # noqa: F401
 
-from .test_delay_range import play
+from .test_delay_range import assert_vector_rows_equal_single_envs, play
 
 RANGED = {
     "CopyMemory": dict(length=(1, 4), vocab_size=3, delay=5),
@@ -52,24 +52,7 @@ def test_memoryless_policy_stays_at_its_ceiling(task):
 
 @pytest.mark.parametrize("task", sorted(RANGED))
 def test_vector_rows_equal_single_envs(task):
-    n = 4
-    venv = gym.make_vec(f"MemoryGym/{task}-v0", num_envs=n, **RANGED[task])
-    singles = [gym.make(f"MemoryGym/{task}-v0", **RANGED[task]) for _ in range(n)]
-    vobs, _ = venv.reset(seed=3)
-    sobs = [e.reset(seed=3 + i)[0] for i, e in enumerate(singles)]
-    pending = np.zeros(n, dtype=bool)
-    rng = np.random.default_rng(0)
-    for _ in range(100):
-        np.testing.assert_array_equal(vobs, np.stack(sobs))
-        actions = rng.integers(0, venv.single_action_space.n, n)
-        vobs, vr, vterm, vtrunc, _ = venv.step(actions)
-        for i, e in enumerate(singles):
-            if pending[i]:
-                sobs[i], _ = e.reset()
-                continue
-            sobs[i], r, term, trunc, _ = e.step(actions[i])
-            assert (r, term, trunc) == (vr[i], vterm[i], vtrunc[i])
-        pending = vterm | vtrunc
+    assert_vector_rows_equal_single_envs(task, RANGED[task], steps=100, seed=3)
 
 
 def test_fixed_length_keeps_its_episodes():
