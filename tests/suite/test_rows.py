@@ -36,3 +36,23 @@ def test_a_failure_row_has_every_field_of_a_finished_row():
 def test_an_unknown_field_is_refused():
     with pytest.raises(ValueError, match=r"unknown results field\(s\) \['sucess'\]"):
         schema.make_row(SPEC, "finished", ENV_INFO, {"sucess": 1.0})
+
+
+def test_row_records_the_commit_the_run_started_from(tmp_path, monkeypatch):
+    """A long run outlives commits made while it trains: its row names the code it imported
+    (HEAD when training started), not HEAD when it finished."""
+    from memory_agents.suite import training
+
+    from .test_checkpoints import tiny
+
+    head = {"now": "aaaa1111"}
+    monkeypatch.setattr(training, "_git_commit", lambda: head["now"])
+    evaluate = training.evaluate_agent
+
+    def commit_then_evaluate(*args, **kwargs):  # a commit lands after training, before the row
+        head["now"] = "bbbb2222"
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(training, "evaluate_agent", commit_then_evaluate)
+    row = training.train_run(tiny(steps=64, checkpoint_every=0), tmp_path / "run")
+    assert head["now"] == "bbbb2222" and row["versions"]["git_commit"] == "aaaa1111"

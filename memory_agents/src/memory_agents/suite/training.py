@@ -190,6 +190,8 @@ def train_run(
         from memory_agents.curriculum import CurriculumCallback, build_kwargs
     env = make_env(spec, spec.num_envs, seeds.train, build_kwargs(curriculum) if curriculum else None)
     model = _build_model(spec, env, run_dir, resume_from)
+    # Versions as the run starts: the code this process imported, whatever HEAD is when it ends.
+    env_info = environment_info(model.device)
     if record and record.get("replay_buffer"):
         model.load_replay_buffer(record["replay_buffer"])
     done_steps = int(model.num_timesteps) if resume_from else 0
@@ -250,7 +252,7 @@ def train_run(
     row = schema.make_row(
         spec,
         "finished",
-        environment_info(model.device),
+        env_info,
         {
             "steps": trained,
             "success": ev["success"],
