@@ -62,6 +62,8 @@ class StudyRecallTask(BatchedTask):
         self.items_range = items  # live: narrowed by _set_length
         #: Each row's number of items this episode (recall_steps unless an item range is built).
         self.items = np.full(n, recall_steps, dtype=np.int64)
+        #: What a row's count is scored against: its items (updated in place) or the fixed count.
+        self._count = self.items if self._items_vary else recall_steps
 
     def _set_length(self, value) -> None:
         """The copy tasks' live ``length`` (their item count; they list it in extra_live_params)."""
@@ -94,7 +96,7 @@ class StudyRecallTask(BatchedTask):
     def _recall_index(self) -> tuple[np.ndarray, np.ndarray]:
         """(recall step index clipped to [0, Q-1], whether the row is in the recall phase)."""
         j = self.t - self.recall_start
-        in_recall = j.view(np.uint64) < self.items  # negatives wrap to huge values
+        in_recall = j.view(np.uint64) < self._count  # negatives wrap to huge values
         np.minimum(np.maximum(j, 0, out=j), self.recall_steps - 1, out=j)
         return j, in_recall
 
@@ -122,7 +124,7 @@ class StudyRecallTask(BatchedTask):
         return self._recall_index()[1]
 
     def _step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        terminated = self.t == self.recall_start + self.items - 1
+        terminated = self.t == self.recall_start + self._count - 1
         if self._items_vary:
             # rows past their last item skip the unused study steps (the base adds the 1)
             skip = (self.t == self.items - 1) & (self.items < self.study_steps)
@@ -134,10 +136,10 @@ class StudyRecallTask(BatchedTask):
         correct = in_recall & (actions == self._answer(j))
         before = self.num_correct.copy()
         self.num_correct += correct
-        return count_reward(before, self.num_correct, self.items), terminated
+        return count_reward(before, self.num_correct, self._count), terminated
 
     def _success(self) -> np.ndarray:
-        return self.num_correct == self.items
+        return self.num_correct == self._count
 
     def oracle_action(self):
         return self._answer(self._recall_index()[0])
