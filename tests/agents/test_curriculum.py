@@ -107,7 +107,7 @@ def test_learn_logs_the_stage_to_tensorboard(tmp_path):
 @pytest.mark.parametrize(
     "data, match",
     [
-        ({"param": "length", "start": 3}, "curriculum param must be one of"),
+        ({"param": "vocab_size", "start": 3}, "curriculum param must be one of"),
         ({"param": "delay"}, "param and start required"),
         ({"param": "delay", "start": 0}, "curriculum start must be an integer >= 1, got 0"),
         (
