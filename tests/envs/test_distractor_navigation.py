@@ -192,21 +192,6 @@ def test_episode_length_range_is_drawn_per_episode_and_oracle_scores_one():
     assert np.all(decoys >= 1) and np.all(decoys < task.length[:, None])
 
 
-def test_memoryless_policy_stays_at_its_ceiling_with_a_length_range():
-    res = evaluate(DistractorNavigation, "memoryless", episodes=1000, seed=8, **dict(RANGED, grid_size=2))
-    assert abs(res.success_rate - 0.25) < 0.06  # sd 0.014
-
-
-def test_fixed_length_draws_nothing_extra():
-    """A fixed length (or a one-value range) gives the same episodes as before ranges existed."""
-    a = MemoryVectorEnv(DistractorNavigation, num_envs=16, **SMALL)
-    b = MemoryVectorEnv(DistractorNavigation, num_envs=16, **dict(SMALL, episode_length=(12, 12)))
-    a.reset(seed=9)
-    b.reset(seed=9)
-    np.testing.assert_array_equal(a.task.markers.times, b.task.markers.times)
-    np.testing.assert_array_equal(a.task.goal, b.task.goal)
-
-
 def test_set_episode_length_on_a_live_env_applies_at_episode_boundaries():
     env = MemoryVectorEnv(DistractorNavigation, num_envs=8, **RANGED)
     env.reset(seed=10)
@@ -271,19 +256,22 @@ def test_decoy_count_range_is_drawn_per_episode_and_oracle_scores_one():
     assert kept.min() >= 1 and kept.max() < 20 and kept.max() >= 15
 
 
-def test_memoryless_policy_stays_at_its_ceiling_with_a_decoy_range():
-    res = evaluate(
-        DistractorNavigation, "memoryless", episodes=1000, seed=8, **dict(DECOY_RANGED, grid_size=2)
-    )
+@pytest.mark.parametrize("ranged", [RANGED, DECOY_RANGED], ids=["length_range", "decoy_range"])
+def test_memoryless_policy_stays_at_its_ceiling_with_a_range(ranged):
+    res = evaluate(DistractorNavigation, "memoryless", episodes=1000, seed=8, **dict(ranged, grid_size=2))
     assert abs(res.success_rate - 0.25) < 0.06  # sd 0.014
 
 
-def test_fixed_decoy_count_draws_nothing_extra():
+@pytest.mark.parametrize("one_value", [{"episode_length": (12, 12)}, {"num_decoys": (4, 4)}])
+def test_fixed_value_draws_nothing_extra(one_value):
+    """A fixed length or decoy count (or a one-value range) gives the same episodes as before
+    ranges existed."""
     a = MemoryVectorEnv(DistractorNavigation, num_envs=16, **SMALL)
-    b = MemoryVectorEnv(DistractorNavigation, num_envs=16, **dict(SMALL, num_decoys=(4, 4)))
+    b = MemoryVectorEnv(DistractorNavigation, num_envs=16, **dict(SMALL, **one_value))
     a.reset(seed=9)
     b.reset(seed=9)
     np.testing.assert_array_equal(a.task.markers.times, b.task.markers.times)
+    np.testing.assert_array_equal(a.task.goal, b.task.goal)
     np.testing.assert_array_equal(a.task.marker_cell, b.task.marker_cell)
 
 

@@ -47,7 +47,8 @@ def check_kwargs_dict(name: str, value: Any) -> dict:
 class LinearSchedule:
     """rl-zoo's ``"lin_<start>"``: from ``start`` at the first step down to 0 at the last step of
     the run's ``total_timesteps`` (SB3's ``progress_remaining`` times ``start``). A class, not a
-    closure, so a saved agent and a results row show the schedule as written."""
+    closure, so a saved agent and a results row show the schedule as written; not SB3's
+    ``LinearSchedule``, because this module must not import stable_baselines3 (light modules)."""
 
     def __init__(self, start: float):
         self.start = start
@@ -57,9 +58,6 @@ class LinearSchedule:
 
     def __repr__(self) -> str:
         return f"lin_{self.start:g}"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, LinearSchedule) and other.start == self.start
 
 
 def check_schedule(
