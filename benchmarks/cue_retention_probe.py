@@ -47,6 +47,8 @@ VARIANTS = {
     "pseudo_mamba max=D": ("pseudo_mamba", {"max_timescale": _delay}),
     "pseudo_mamba max=4D": ("pseudo_mamba", {"max_timescale": _four_delays}),
     "pseudo_memory": ("pseudo_memory", {}),
+    # max_timescale sets the write gate's bias to logit(K / D): each slot rewritten about once in D
+    "pseudo_memory max=D": ("pseudo_memory", {"max_timescale": _delay}),
     "mamba2_memory": ("mamba2_memory", {}),
     "mamba2_memory max=D": ("mamba2_memory", {"max_timescale": _delay}),
     # Attention keeps the cue exactly while it is in the window, but spreads its weights over

@@ -87,11 +87,33 @@ def test_mamba2_horizon_timescale_keeps_a_cue_that_default_init_forgets(name, kw
     assert default < 1e-6 and horizon > 1e-5 and horizon > 100 * default
 
 
+@pytest.mark.parametrize("name", ["pseudo_memory", "mamba2_memory"])
+def test_slot_write_gate_bias_follows_the_timescale(name):
+    """Initial gates of K / T rewrite each slot about once over T steps; short spans keep 1/2."""
+    for T, g in [(400, 8 / 400), (60, 8 / 60), (10, 0.5)]:
+        core = make_core(name, 6, 16, max_timescale=T)
+        assert float(torch.sigmoid(core.gate.bias)) == pytest.approx(g, rel=1e-5)
+    with pytest.raises(ValueError, match="max_timescale must be an integer >= 2, got 0"):
+        make_core(name, 6, 16, max_timescale=0)
+
+
+@pytest.mark.parametrize("delay, factor", [(50, 3), (300, 1000)])
+def test_slot_write_gate_init_keeps_a_cue_that_the_default_gate_overwrites(delay, factor):
+    """The default gate (about 1/2 at every blank step) overwrites the cue's slot within a few
+    rewrites; sized for the delay, enough of the cue reaches the read for a gradient to teach the
+    gate to shut (benchmarks/cue_retention_probe.py)."""
+    torch.manual_seed(0)
+    default = cue_sensitivity(make_core("pseudo_memory", 6, 32), delay)
+    torch.manual_seed(0)
+    sized = cue_sensitivity(make_core("pseudo_memory", 6, 32, max_timescale=delay), delay)
+    assert sized > factor * default and sized > 1e-4
+
+
 def test_horizon_defaults_per_core():
     from memory_agents.cores.base import horizon_defaults
     from memory_agents.cores.pseudo_mamba import DEFAULT_MAX_TIMESCALE, HORIZON_FACTOR
 
-    for name in ("gru", "lstm", "mamba2", "mamba2_memory"):
+    for name in ("gru", "lstm", "mamba2", "mamba2_memory", "pseudo_memory"):
         assert horizon_defaults(name, 400, {}) == {"max_timescale": 400}
         assert horizon_defaults(name, 10, {}) == {}  # short tasks keep the default init
         assert horizon_defaults(name, 400, {"max_timescale": 7}) == {}  # given wins
@@ -99,7 +121,6 @@ def test_horizon_defaults_per_core():
     short = int(DEFAULT_MAX_TIMESCALE) // HORIZON_FACTOR
     assert horizon_defaults("pseudo_mamba", short, {}) == {}
     assert horizon_defaults("pseudo_mamba", 2000, {}) == {"max_timescale": HORIZON_FACTOR * 2000}
-    assert horizon_defaults("pseudo_memory", 2000, {}) == {}  # no max_timescale option
     # the transformer's horizon option is its window, grown past the default to cover the episode
     assert horizon_defaults("transformer", 2000, {}) == {"window": 2000}
     assert horizon_defaults("transformer", 40, {}) == {}

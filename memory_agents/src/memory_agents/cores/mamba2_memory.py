@@ -31,7 +31,8 @@ class Mamba2MemoryCore(SlotMemoryCore):
             "Mamba2 + slot memory", has the probe and the learning runs.
         controller_dim: model width of the Mamba2 block (None: hidden_dim).
         d_state, d_conv, expand, headdim, ngroups, chunk_size, max_timescale, backend: the
-            Mamba2 block's options (see ``Mamba2Core``).
+            Mamba2 block's options (see ``Mamba2Core``); ``max_timescale`` also sets the slots'
+            write-gate bias (``slot_memory``).
     """
 
     def __init__(
@@ -53,7 +54,9 @@ class Mamba2MemoryCore(SlotMemoryCore):
         max_timescale: int | None = None,
         backend: str = "auto",
     ):
-        super().__init__(input_dim, hidden_dim, num_slots, slot_dim, usage_decay, usage_rule, key_dim)
+        super().__init__(
+            input_dim, hidden_dim, num_slots, slot_dim, usage_decay, usage_rule, key_dim, max_timescale
+        )
         self.controller_dim = check_positive_int(
             "controller_dim", hidden_dim if controller_dim is None else controller_dim
         )

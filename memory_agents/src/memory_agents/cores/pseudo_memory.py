@@ -25,6 +25,8 @@ class PseudoMemoryCore(SlotMemoryCore):
         usage_decay: per-step decay of slot usage, in [0, 1). Default 0.9.
         usage_rule: which slot a write goes to, "recency" (default) or "strength" (see ``slot_memory``).
         key_dim: size of each slot's key; 0 (default): the read compares the query with the values.
+        max_timescale: the span a write must survive at initialisation (write-gate bias; see
+            ``slot_memory``). None: the gate's default bias; MemoryPPO sets the task's memory span.
     """
 
     def __init__(
@@ -37,8 +39,11 @@ class PseudoMemoryCore(SlotMemoryCore):
         usage_decay: float = 0.9,
         usage_rule: str = "recency",
         key_dim: int = 0,
+        max_timescale: int | None = None,
     ):
-        super().__init__(input_dim, hidden_dim, num_slots, slot_dim, usage_decay, usage_rule, key_dim)
+        super().__init__(
+            input_dim, hidden_dim, num_slots, slot_dim, usage_decay, usage_rule, key_dim, max_timescale
+        )
         self.controller_dim = check_positive_int(
             "controller_dim", hidden_dim if controller_dim is None else controller_dim
         )

@@ -34,6 +34,14 @@ usage is the strength of the writes a slot holds, blended toward each new write'
 the slot's content is blended toward the new value; neither time nor reads lower it, so weak
 writes keep landing on weakly written slots and a strongly written slot is overwritten only
 when no slot holds weaker content.
+Write-gate initialisation. With the gate's default bias (g about 0.5 at every step) each blank
+step overwrites half of a slot, so a write is gone after a few rewrites of its slot: at
+initialisation almost nothing of a token reaches a recall 50 steps later, and nothing 300 steps
+later, so no gradient can teach the gate to shut in between (``benchmarks/cue_retention_probe.py``,
+pseudo_memory with and without ``max=D``). ``max_timescale=T`` sets the gate's initial bias to logit(K / T): each slot
+is then rewritten about once over T steps at the initial gates, the gate strength that keeps the
+most of a write after T steps (g (1 - g)^(T g / K) is largest at g = K / T). MemoryPPO sets T to the
+task's memory span, as it sets the recurrent cores' chrono timescales.
 State: the controller's tensors, then ``slots`` (B, K, key_dim + slot_dim) and ``usage`` (B, K).
 The controller does not read the slots, so it may run over the whole sequence at once (a
 parallel scan); only the slot loop is sequential, because the write slot depends on past usage.
@@ -66,6 +74,8 @@ class SlotMemoryCore(MemoryCore):
         usage_rule: "recency" (decayed reads and writes) or "strength" (the write strength a
             slot holds; see module docstring).
         key_dim: size of each slot's key (0: the read compares the query with the values).
+        max_timescale: the span, in steps, a write must survive at initialisation (None: the
+            gate's default bias); sets the write gate's bias to logit(min(1/2, K / max_timescale)).
     """
 
     def __init__(
@@ -77,6 +87,7 @@ class SlotMemoryCore(MemoryCore):
         usage_decay: float = 0.9,
         usage_rule: str = "recency",
         key_dim: int = 0,
+        max_timescale: int | None = None,
     ):
         super().__init__(input_dim, hidden_dim)
         self.num_slots = check_positive_int("num_slots", num_slots)
@@ -84,6 +95,9 @@ class SlotMemoryCore(MemoryCore):
         self.usage_decay = check_float("usage_decay", usage_decay, 0.0, 1.0, high_open=True)
         self.usage_rule = check_choice("usage_rule", usage_rule, USAGE_RULES)
         self.key_dim = check_positive_int("key_dim", key_dim, 0)
+        self.max_timescale = (
+            None if max_timescale is None else check_positive_int("max_timescale", max_timescale, 2)
+        )
 
     def _build_memory(self, controller_dim: int) -> None:
         """The read query, write gate, write value and output layers (after the controller's)."""
@@ -92,6 +106,10 @@ class SlotMemoryCore(MemoryCore):
         self.gate = nn.Linear(Hc + self.input_dim, 1)
         self.write = nn.Linear(Hc + self.input_dim, self.key_dim + Dm)
         self.out = nn.Linear(Hc + Dm, self.hidden_dim)
+        if self.max_timescale is not None:
+            g0 = min(0.5, self.num_slots / self.max_timescale)
+            with torch.no_grad():
+                self.gate.bias.fill_(math.log(g0 / (1 - g0)))
 
     # ----------------------------------------------------------------- to implement
     def controller_state_shapes(self) -> tuple[tuple[int, ...], ...]:
@@ -157,5 +175,6 @@ class SlotMemoryCore(MemoryCore):
     def extra_repr(self) -> str:
         return (
             f"{super().extra_repr()}, num_slots={self.num_slots}, slot_dim={self.slot_dim}, "
-            f"usage_decay={self.usage_decay}, usage_rule={self.usage_rule!r}, key_dim={self.key_dim}"
+            f"usage_decay={self.usage_decay}, usage_rule={self.usage_rule!r}, key_dim={self.key_dim}, "
+            f"max_timescale={self.max_timescale}"
         )
