@@ -334,25 +334,29 @@ def test_num_decoys_curriculum_grows_the_distractors_from_none():
     assert cb.value == 1 and task.decoy_range == (0, 1)
 
 
-def test_length_curriculum_grows_the_copied_tokens_and_the_rollout():
-    """The copy tasks' number of items: CopyMemory's length grows from 1, each stage drawing the
+@pytest.mark.parametrize(
+    "task, param, kwargs, steps",
+    [
+        ("CopyMemory", "length", {"vocab_size": 4, "delay": 6}, lambda n: 2 * n + 6),
+        ("MultiCueDelay", "num_cues", {"num_tokens": 4, "window": 8, "delay": 6}, lambda n: 14 + n),
+    ],
+)
+def test_item_curriculum_grows_the_items_and_the_rollout(task, param, kwargs, steps):
+    """The number of items (copied tokens, flashed cues) grows from 1, each stage drawing the
     count from [1, stage] on the live env, and the auto rollout follows the stage's horizon."""
-    (spec,) = parse_curriculum({"param": "length", "start": 1, "threshold": 0.8})
+    (spec,) = parse_curriculum({"param": param, "start": 1, "threshold": 0.8})
     spec = spec.with_target(5)
-    assert spec.build_kwargs() == {"length": (1, 5)}
+    assert spec.build_kwargs() == {param: (1, 5)}
     env = make_vec_env(
-        "MemoryGym/CopyMemory-v0",
-        num_envs=4,
-        seed=0,
-        env_kwargs={"vocab_size": 4, "delay": 6, **spec.build_kwargs()},
+        f"MemoryGym/{task}-v0", num_envs=4, seed=0, env_kwargs={**kwargs, **spec.build_kwargs()}
     )
     model = MemoryPPO("MemoryPolicy", env, n_epochs=1, policy_kwargs=dict(hidden_dim=8))
     model.set_logger(configure(None, []))
-    cb, task = start(model, spec), env.venv.task
-    assert task.items_range == (1, 1) and task.live_max_steps == 2 * 1 + 6
+    cb, live = start(model, spec), env.venv.task
+    assert live.items_range == (1, 1) and live.live_max_steps == steps(1)
     feed(cb, [False] * 256)
     assert cb.value == 1
     feed(cb, [True] * 256)
-    assert cb.value == 2 and task.items_range == (1, 2) and task.live_max_steps == 2 * 2 + 6
-    model.learn(10 * 4)
-    assert model.n_steps == 10
+    assert cb.value == 2 and live.items_range == (1, 2) and live.live_max_steps == steps(2)
+    model.learn(steps(2) * 4)
+    assert model.n_steps == steps(2)

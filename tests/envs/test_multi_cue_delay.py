@@ -108,7 +108,9 @@ def test_recall_phase_layout():
 @pytest.mark.parametrize(
     "kwargs, name",
     [
-        (dict(SMALL, num_cues=1), "num_cues"),
+        (dict(SMALL, num_cues=0), "num_cues"),
+        (dict(SMALL, num_cues=(3, 2)), "num_cues"),
+        (dict(SMALL, num_cues=(1, 7)), "window"),  # the window must hold the most cues
         (dict(SMALL, num_tokens=1), "num_tokens"),
         (dict(SMALL, window=2), "window"),
         (dict(SMALL, delay=-1), "delay"),
@@ -121,7 +123,7 @@ def test_bad_parameters_raise(kwargs, name):
 
 @settings(max_examples=25, deadline=None)
 @given(
-    num_cues=st.integers(2, 6),
+    num_cues=st.integers(1, 6),
     num_tokens=st.integers(2, 9),
     window=st.integers(6, 40),
     delay=st.integers(0, 30),

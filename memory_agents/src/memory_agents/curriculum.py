@@ -36,7 +36,7 @@ __all__ = ["CurriculumSpec", "CurriculumCallback", "parse_curriculum", "build_kw
 
 #: Parameters that grow, each episode drawing its value from [start, stage] (short ones stay in
 #: the mix, and timing alone cannot solve a stage), and parameters that shrink to the target.
-GROWING = ("delay", "episode_length", "corridor_length", "start_offset", "num_decoys", "length")
+GROWING = ("delay", "episode_length", "corridor_length", "start_offset", "num_decoys", "length", "num_cues")
 #: The smallest start of a growing parameter (1 unless listed: a delay range starts at 1).
 MIN_START = {"start_offset": 0, "num_decoys": 0}
 SHRINKING = ("slack",)

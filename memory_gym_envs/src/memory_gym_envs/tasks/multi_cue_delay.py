@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..presets import preset
-from ..validation import check_int
+from ..validation import check_int, check_int_range
 from .base import light
 from .recall import StudyRecallTask
 from .schedule import EventSchedule
@@ -21,6 +21,9 @@ class MultiCueDelay(StudyRecallTask):
     each at N distinct random times (every N-subset of the window equally likely), blank otherwise;
     then ``delay`` (D) blank steps; then N recall steps whose actions are scored against the cues in
     order of appearance (reward 1/N each). Episode length W + D + N; success = all N correct.
+
+    ``num_cues=(low, high)`` draws each episode's count l: l cues in the window, l recall steps,
+    scored out of l (``StudyRecallTask``'s item ranges; a curriculum grows it: ``param: num_cues``).
 
     Observation ``[cue_flag, recall_flag, token one-hot (V)]``; V actions (ignored outside recall).
     Cue tokens are independent and uniform, and the recall observations are all alike, so without
@@ -39,8 +42,11 @@ class MultiCueDelay(StudyRecallTask):
         "extreme": preset(0.4, num_cues=6, num_tokens=8, window=2_000, delay=8_000),
     }
 
-    def __init__(self, num_envs: int, *, num_cues: int, num_tokens: int, window: int, delay: int):
-        self.num_cues = check_int("num_cues", num_cues, 2, 256, owner=self.name)
+    extra_live_params = ("num_cues",)
+
+    def __init__(self, num_envs: int, *, num_cues, num_tokens: int, window: int, delay):
+        counts = check_int_range("num_cues", num_cues, 1, 256, owner=self.name)
+        self.num_cues = counts[1]  # the arrays' width; a range draws each episode's from counts
         self.num_tokens = check_int("num_tokens", num_tokens, 2, 1024, owner=self.name)
         # The window must hold num_cues distinct times.
         self.window = check_int("window", window, self.num_cues, 1_000_000, owner=self.name)
@@ -54,11 +60,20 @@ class MultiCueDelay(StudyRecallTask):
             num_actions=self.num_tokens,
             study_width=0,
             recall_width=0,
+            items=counts,
+            study_per_item=False,
         )
         self.cues = EventSchedule(self.num_envs, self.num_cues)
 
+    def _set_num_cues(self, value) -> None:
+        self._set_items("num_cues", value)
+
     def _new_episodes(self, rows: np.ndarray) -> None:
-        self.cues.sample(self.rng, rows, 0, self.window)
+        if self._items_vary:
+            self.items[rows] = self.rng.in_range(rows, *self.items_range)
+            self.cues.sample(self.rng, rows, 0, self.window, counts=self.items[rows])
+        else:
+            self.cues.sample(self.rng, rows, 0, self.window)
         self.answers[rows] = self.rng.integers(rows, self.num_tokens, self.num_cues)  # in order shown
         self.num_correct[rows] = 0
 
@@ -79,5 +94,5 @@ class MultiCueDelay(StudyRecallTask):
 
     def render_state(self, row: int) -> dict:
         """When the cues flash (the answers are the cue tokens in that order)."""
-        times = ",".join(str(int(t)) for t in self.cues.times[row, : self.num_cues])
+        times = ",".join(str(int(t)) for t in self.cues.times[row, : self.items[row]])
         return {"cue_times": f"[{times}]", **super().render_state(row)}

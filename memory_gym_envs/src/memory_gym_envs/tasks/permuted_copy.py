@@ -30,6 +30,9 @@ class PermutedCopy(StudyRecallTask):
 
     extra_live_params = ("length",)
 
+    def _set_length(self, value) -> None:
+        self._set_items("length", value)
+
     def __init__(self, num_envs: int, *, length, vocab_size: int, delay):
         lengths = check_int_range("length", length, 1, 1_000, owner=self.name)
         self.length = lengths[1]  # the arrays' width; a range draws each episode's from lengths

@@ -10,10 +10,12 @@ Observation columns 0 and 1 are the study and recall flags; the rest is the subc
 Answers are drawn i.i.d. uniformly from the ``num_actions`` values and recall cues never show
 them, so a memoryless policy is right with probability 1/num_actions per recall step.
 
-Item ranges (the copy tasks' ``length=(low, high)``): each episode draws its number of items l,
-studies the first l, skips the unused study steps (the clock jumps to the delay, so the delay
-stays D) and recalls l, scored out of l. The number of items is what PPO finds hard on the copy
-tasks (README, long horizons), so a curriculum grows it like a delay: ``param: length``.
+Item ranges (the copy tasks' ``length=(low, high)``, MultiCueDelay's ``num_cues=(low, high)``):
+each episode draws its number of items l and recalls l, scored out of l. Where the study phase
+is one step per item (the copy tasks), it studies the first l and skips the unused study steps
+(the clock jumps to the delay, so the delay stays D); MultiCueDelay keeps its window and flashes
+l cues in it. The number of items is what PPO finds hard on these tasks (README, long horizons),
+so a curriculum grows it like a delay: ``param: length`` / ``param: num_cues``.
 """
 
 from __future__ import annotations
@@ -41,9 +43,11 @@ class StudyRecallTask(BatchedTask):
         study_width: int,
         recall_width: int,
         items: tuple[int, int] | None = None,
+        study_per_item: bool = True,
     ) -> None:
-        """``items``: the built (low, high) range of a per-episode item count that both phases
-        share (high == study_steps == recall_steps); None for a fixed count."""
+        """``items``: the built (low, high) range of a per-episode item count (high ==
+        recall_steps); None for a fixed count. ``study_per_item``: the study phase is one step per
+        item (high == study_steps), so an episode of fewer items skips the unused ones."""
         super().__init__(num_envs)
         self.study_steps, self.delay, self.recall_steps = study_steps, delay, recall_steps
         self.recall_start = study_steps + delay
@@ -59,24 +63,25 @@ class StudyRecallTask(BatchedTask):
         self._row_base = np.arange(n) * recall_steps  # flat index of each row's answer 0
         self._items_bounds = items
         self._items_vary = items is not None and items[0] < items[1]
-        self.items_range = items  # live: narrowed by _set_length
+        self._study_per_item = study_per_item
+        self.items_range = items  # live: narrowed by _set_items
         #: Each row's number of items this episode (recall_steps unless an item range is built).
         self.items = np.full(n, recall_steps, dtype=np.int64)
         #: What a row's count is scored against: its items (updated in place) or the fixed count.
         self._count = self.items if self._items_vary else recall_steps
 
-    def _set_length(self, value) -> None:
-        """The copy tasks' live ``length`` (their item count; they list it in extra_live_params)."""
+    def _set_items(self, name: str, value) -> None:
+        """Narrow the live item count (the task's ``_set_<name>`` for its item parameter)."""
         lo, hi = self._items_bounds
         self.items_range = check_int_range(
-            f"length (within the built range [{lo}, {hi}])", value, lo, hi, owner=self.name
+            f"{name} (within the built range [{lo}, {hi}])", value, lo, hi, owner=self.name
         )
 
     @property
     def live_max_steps(self) -> int:
         steps = super().live_max_steps
-        if self._items_bounds is not None:  # both phases shrink with the live range's longest
-            steps -= 2 * (self._items_bounds[1] - self.items_range[1])
+        if self._items_bounds is not None:  # the recall (and a per-item study) phase shrinks
+            steps -= (1 + self._study_per_item) * (self._items_bounds[1] - self.items_range[1])
         return steps
 
     def _sample(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -125,7 +130,7 @@ class StudyRecallTask(BatchedTask):
 
     def _step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         terminated = self.t == self.recall_start + self._count - 1
-        if self._items_vary:
+        if self._items_vary and self._study_per_item:
             # rows past their last item skip the unused study steps (the base adds the 1)
             skip = (self.t == self.items - 1) & (self.items < self.study_steps)
             if np.count_nonzero(skip):
