@@ -9,11 +9,7 @@ envs keep running. The env is built so that every stage lies inside it (``build_
 growing parameter (a delay, DistractorNavigation's episode length, a T-maze corridor) builds
 ``(start, target)`` and samples each episode's value from ``[start, stage]``, so short ones stay
 in the mix and timing alone cannot solve a stage; a slack curriculum builds ``slack=start`` and
-shrinks the time limit toward the target's. Item counts (copied tokens, flashed cues) are the
-exception: a stage of l items trains every earlier item too, so each stage draws exactly l. Drawn
-from [1, l] instead, the last items got the fewest episodes and stayed the weakest (CopyMemory
-easy, pseudo_memory, stage [1, 5] from 2.2M to 3M steps: per-position accuracy 0.99 / 0.97 / 0.87
-/ 0.55 / 0.58).
+shrinks the time limit toward the target's.
 
 A curriculum is one spec or a sequence of specs run in order: each spec moves its parameter to
 its target, then the next one starts (a T-maze first sheds the slack it explored with on a short
@@ -41,8 +37,6 @@ __all__ = ["CurriculumSpec", "CurriculumCallback", "parse_curriculum", "build_kw
 #: Parameters that grow, each episode drawing its value from [start, stage] (short ones stay in
 #: the mix, and timing alone cannot solve a stage), and parameters that shrink to the target.
 GROWING = ("delay", "episode_length", "corridor_length", "start_offset", "num_decoys", "length", "num_cues")
-#: Growing item counts: a stage draws exactly its value (its episodes hold every earlier item).
-NESTED = ("length", "num_cues")
 #: The smallest start of a growing parameter (1 unless listed: a delay range starts at 1).
 MIN_START = {"start_offset": 0, "num_decoys": 0}
 SHRINKING = ("slack",)
@@ -104,9 +98,8 @@ class CurriculumSpec:
         return {self.param: self.start}
 
     def live_value(self, value: int) -> Any:
-        """What ``set_task_param`` gets at a stage: the range [start, value], or the value
-        (shrinking parameters and item counts)."""
-        return (self.start, value) if self.growing and self.param not in NESTED else value
+        """What ``set_task_param`` gets at a stage: the range [start, value], or the value."""
+        return (self.start, value) if self.growing else value
 
 
 def parse_curriculum(data: Any) -> tuple[CurriculumSpec, ...] | None:
