@@ -38,10 +38,11 @@ Write-gate initialisation. With the gate's default bias (g about 0.5 at every st
 step overwrites half of a slot, so a write is gone after a few rewrites of its slot: at
 initialisation almost nothing of a token reaches a recall 50 steps later, and nothing 300 steps
 later, so no gradient can teach the gate to shut in between (``benchmarks/cue_retention_probe.py``,
-pseudo_memory with and without ``max=D``). ``max_timescale=T`` sets the gate's initial bias to logit(K / T): each slot
-is then rewritten about once over T steps at the initial gates, the gate strength that keeps the
-most of a write after T steps (g (1 - g)^(T g / K) is largest at g = K / T). MemoryPPO sets T to the
-task's memory span, as it sets the recurrent cores' chrono timescales.
+``pseudo_memory`` against ``pseudo_memory max=D``). ``max_timescale=T`` sets the gate's initial
+bias to logit(K / T): each slot is then rewritten about once over T steps at the initial gates,
+the gate strength that keeps the most of a write after T steps (g (1 - g)^(T g / K) is largest
+at g = K / T). MemoryPPO sets T to the task's memory span, as it sets the recurrent cores' chrono
+timescales.
 State: the controller's tensors, then ``slots`` (B, K, key_dim + slot_dim) and ``usage`` (B, K).
 The controller does not read the slots, so it may run over the whole sequence at once (a
 parallel scan); only the slot loop is sequential, because the write slot depends on past usage.

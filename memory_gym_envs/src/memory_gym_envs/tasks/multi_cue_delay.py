@@ -69,11 +69,9 @@ class MultiCueDelay(StudyRecallTask):
         self._set_items("num_cues", value)
 
     def _new_episodes(self, rows: np.ndarray) -> None:
-        if self._items_vary:
-            self.items[rows] = self.rng.in_range(rows, *self.items_range)
-            self.cues.sample(self.rng, rows, 0, self.window, counts=self.items[rows])
-        else:
-            self.cues.sample(self.rng, rows, 0, self.window)
+        self._draw_items(rows)
+        counts = self.items[rows] if self._items_vary else None  # fixed: the draws as before ranges
+        self.cues.sample(self.rng, rows, 0, self.window, counts=counts)
         self.answers[rows] = self.rng.integers(rows, self.num_tokens, self.num_cues)  # in order shown
         self.num_correct[rows] = 0
 

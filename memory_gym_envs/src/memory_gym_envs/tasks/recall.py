@@ -89,9 +89,13 @@ class StudyRecallTask(BatchedTask):
         absolute observation columns to light at each study / recall step, and the answers."""
         raise NotImplementedError
 
-    def _new_episodes(self, rows: np.ndarray) -> None:
+    def _draw_items(self, rows: np.ndarray) -> None:
+        """Each row's item count for its new episode (only where a range is built)."""
         if self._items_vary:
-            self.items[rows] = self.rng.in_range(rows, *self.items_range)  # before _sample reads it
+            self.items[rows] = self.rng.in_range(rows, *self.items_range)
+
+    def _new_episodes(self, rows: np.ndarray) -> None:
+        self._draw_items(rows)  # before _sample reads it
         study, recall, answers = self._sample(rows)
         self.study_cols[rows] = study
         self.recall_cols[rows] = recall
