@@ -28,6 +28,8 @@ class CopyMemory(StudyRecallTask):
     }
 
     extra_live_params = ("length",)
+    #: PermutedCopy: each read step also shows a position one-hot (L more columns).
+    _position_cues = False
 
     def _set_length(self, value) -> None:
         self._set_items("length", value)
@@ -42,10 +44,10 @@ class CopyMemory(StudyRecallTask):
             study_steps=self.length,
             delay=delay,
             recall_steps=self.length,
-            obs_size=2 + self.vocab_size,
+            obs_size=2 + self.vocab_size + (self.length if self._position_cues else 0),
             num_actions=self.vocab_size,
             study_width=1,
-            recall_width=0,
+            recall_width=int(self._position_cues),
             items=lengths,
         )
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..presets import preset
-from ..validation import check_int, check_int_range
-from .recall import StudyRecallTask
+from .copy_memory import CopyMemory
 
 
-class PermutedCopy(StudyRecallTask):
+class PermutedCopy(CopyMemory):
     """Study: L steps each showing one token (V-token alphabet) with the write flag; positions
     are not shown, so the agent must keep the order. D blank steps. Recall: L steps, each with
     the read flag and a position one-hot (a random permutation of 0..L-1); the action must be
@@ -17,6 +16,9 @@ class PermutedCopy(StudyRecallTask):
 
     Observation ``[write_flag, read_flag, token one-hot (V), position one-hot (L)]``; V actions.
     A read step shows only a position, never a token: memoryless success V^-L.
+
+    Parameters, validation, the length range and the live ``length`` are CopyMemory's; this
+    class adds the position cues (its observation columns and the read order).
     """
 
     name = "PermutedCopy"
@@ -28,27 +30,7 @@ class PermutedCopy(StudyRecallTask):
         "extreme": preset(0.4, length=20, vocab_size=8, delay=10_000),
     }
 
-    extra_live_params = ("length",)
-
-    def _set_length(self, value) -> None:
-        self._set_items("length", value)
-
-    def __init__(self, num_envs: int, *, length, vocab_size: int, delay):
-        lengths = check_int_range("length", length, 1, 1_000, owner=self.name)
-        self.length = lengths[1]  # the arrays' width; a range draws each episode's from lengths
-        self.vocab_size = check_int("vocab_size", vocab_size, 2, 1_024, owner=self.name)
-        delay = self._check_delay(delay)
-        self._setup(
-            num_envs,
-            study_steps=self.length,
-            delay=delay,
-            recall_steps=self.length,
-            obs_size=2 + self.vocab_size + self.length,
-            num_actions=self.vocab_size,
-            study_width=1,
-            recall_width=1,
-            items=lengths,
-        )
+    _position_cues = True
 
     def _sample(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         tokens = self.rng.integers(rows, self.vocab_size, self.length)
